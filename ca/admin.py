@@ -1,0 +1,162 @@
+"""Admin of the CA: everything visible and filterable; actions go through the services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from ca.choices import CertificateRequestStatus, CertificateStatus
+from ca.models import (
+    CertificateAuthority,
+    CertificateRequest,
+    CertificateRevocationList,
+    CertificateTemplate,
+    IssuedCertificate,
+)
+from ca.services.submission import (
+    certificate_request_approve,
+    certificate_request_deny,
+    certificate_revoke_submit,
+)
+from ca.tasks import crl_generate_task
+from core.exceptions import ApplicationError
+
+
+@admin.register(CertificateAuthority)
+class CertificateAuthorityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "slug", "parent", "key_type", "key_size", "not_after", "enabled", "downloads")
+    list_filter = ("enabled", "key_type", "parent")
+    search_fields = ("name", "slug", "subject", "fingerprint_sha1", "fingerprint_sha256")
+    filter_horizontal = ("published_templates",)
+    readonly_fields = (
+        "parent", "subject", "serial", "not_before", "not_after", "fingerprint_sha1", "fingerprint_sha256",
+        "key_type", "key_size", "key_backend", "certificate_pem",
+    )
+    exclude = ("key_reference",)
+    actions = ("publish_crl",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # CAs are created with `manage.py init_ca`, on the side that holds the key passphrase
+
+    @admin.display(description="Downloads")
+    def downloads(self, obj: CertificateAuthority) -> str:
+        return format_html(
+            '<a href="/ca/{0}.crt">cert</a> · <a href="/ca/{0}-chain.pem">chain</a> · <a href="/crl/{0}.crl">CRL</a>',
+            obj.slug,
+        )
+
+    @admin.action(description="Publish a new CRL now (on the CA worker)")
+    def publish_crl(self, request: HttpRequest, queryset: QuerySet[CertificateAuthority]) -> None:
+        for authority in queryset:
+            crl_generate_task.delay(authority.pk)
+        self.message_user(request, f"CRL publication queued for {queryset.count()} CA(s).")
+
+
+@admin.register(CertificateTemplate)
+class CertificateTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "name", "display_name", "purpose", "validity_days", "allow_requester_validity", "requires_approval",
+        "enabled",
+    )
+    list_filter = ("purpose", "enabled", "requires_approval", "allow_requester_validity")
+    search_fields = ("name", "display_name")
+    fieldsets = (
+        ("General", {"fields": ("name", "display_name", "enabled", "validity_days", "allow_requester_validity")}),
+        ("Request handling", {"fields": ("purpose",)}),
+        ("Subject name", {"fields": ("subject_supplied_in_request",)}),
+        ("Extensions", {"fields": ("digital_signature", "key_encipherment", "non_repudiation", "application_policies")}),
+        ("Cryptography", {"fields": ("min_rsa_key_size", "min_ec_key_size", "allowed_signature_hashes")}),
+        ("Issuance requirements", {"fields": ("requires_approval",)}),
+    )
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+        return [(str(value), str(label)) for value, label in CertificateStatus.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[IssuedCertificate]) -> QuerySet[IssuedCertificate]:
+        value = self.value()
+        return queryset.with_status(value) if value else queryset  # type: ignore[attr-defined, no-any-return]
+
+
+@admin.register(IssuedCertificate)
+class IssuedCertificateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("subject", "serial", "authority", "template", "not_after", "status_display", "fingerprint_sha1")
+    list_filter = (StatusFilter, "authority", "template", "revocation_reason")
+    search_fields = ("subject", "serial", "fingerprint_sha1", "fingerprint_sha256")
+    date_hierarchy = "not_before"
+    readonly_fields = [f.name for f in IssuedCertificate._meta.fields if f.name != "der"] + ["pem"]
+    exclude = ("der",)
+    actions = ("revoke_selected",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # issued certificates are records; revoke instead
+
+    @admin.display(description="Status")
+    def status_display(self, obj: IssuedCertificate) -> str:
+        return obj.status
+
+    @admin.action(description="Revoke selected certificates (reason: unspecified)", permissions=["revoke"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[IssuedCertificate]) -> None:
+        done = 0
+        for certificate in queryset:
+            try:
+                certificate_revoke_submit(certificate=certificate, reason="unspecified", timeout=5.0)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{certificate.serial}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"Revocation submitted for {done} certificate(s).")
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("ca.revoke_issuedcertificate")
+
+
+@admin.register(CertificateRequest)
+class CertificateRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("id", "subject", "authority", "template", "requester", "status", "created_at")
+    list_filter = ("status", "authority", "template")
+    search_fields = ("subject", "requester", "public_key_sha256")
+    readonly_fields = [f.name for f in CertificateRequest._meta.fields if f.name != "csr_der"]
+    exclude = ("csr_der",)
+    actions = ("approve_selected", "deny_selected")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("ca.approve_certificaterequest")
+
+    @admin.action(description="Approve selected requests", permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[CertificateRequest]) -> None:
+        for item in queryset.filter(status=CertificateRequestStatus.PENDING_APPROVAL):
+            certificate_request_approve(request=item, actor=f"admin:{request.user.get_username()}")
+        self.message_user(request, "Approved; the CA worker issues them.")
+
+    @admin.action(description="Deny selected requests", permissions=["approve"])
+    def deny_selected(self, request: HttpRequest, queryset: QuerySet[CertificateRequest]) -> None:
+        for item in queryset.filter(status=CertificateRequestStatus.PENDING_APPROVAL):
+            certificate_request_deny(request=item, actor=f"admin:{request.user.get_username()}")
+        self.message_user(request, "Denied.")
+
+
+@admin.register(CertificateRevocationList)
+class CertificateRevocationListAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("authority", "number", "this_update", "next_update", "revoked_count")
+    list_filter = ("authority",)
+    readonly_fields = ("authority", "number", "this_update", "next_update", "revoked_count")
+    exclude = ("der",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+admin.site.site_header = "certportal administration"
+admin.site.site_title = "certportal"

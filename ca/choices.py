@@ -1,0 +1,95 @@
+"""Choices of the certificate authority's models."""
+
+from __future__ import annotations
+
+from cryptography import x509
+
+from django.db import models
+
+__all__ = [
+    "CertificateRequestStatus",
+    "CertificateStatus",
+    "KeyType",
+    "RevocationReason",
+    "SignatureHash",
+    "TemplatePurpose",
+]
+
+
+class KeyType(models.TextChoices):
+    RSA = "RSA", "RSA"
+    EC = "EC", "Elliptic curve"
+
+
+class SignatureHash(models.TextChoices):
+    SHA256 = "sha256", "SHA-256"
+    SHA384 = "sha384", "SHA-384"
+    SHA512 = "sha512", "SHA-512"
+
+
+class TemplatePurpose(models.TextChoices):
+    """The AD CS template purpose (Request Handling tab) and the NDES registry value it maps to."""
+
+    SIGNATURE = "signature", "Signature (SignatureTemplate)"
+    ENCRYPTION = "encryption", "Encryption (EncryptionTemplate)"
+    SIGNATURE_AND_ENCRYPTION = "signature_and_encryption", "Signature and encryption (GeneralPurposeTemplate)"
+
+    @property
+    def ndes_registry_value(self) -> str:
+        return {
+            "signature": "SignatureTemplate",
+            "encryption": "EncryptionTemplate",
+            "signature_and_encryption": "GeneralPurposeTemplate",
+        }[self.value]
+
+
+class CertificateStatus(models.TextChoices):
+    ISSUED = "issued", "Issued"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
+class CertificateRequestStatus(models.TextChoices):
+    """Where a request stands in the CA's queue (AD CS: pending, issued, denied, failed)."""
+
+    PENDING_APPROVAL = "pending_approval", "Pending CA certificate manager approval"
+    QUEUED = "queued", "Queued for the CA"
+    ISSUED = "issued", "Issued"
+    DENIED = "denied", "Denied"
+    FAILED = "failed", "Failed"
+
+    @classmethod
+    def terminal(cls) -> frozenset[str]:
+        return frozenset({cls.ISSUED, cls.DENIED, cls.FAILED})
+
+
+class RevocationReason(models.TextChoices):
+    """RFC 5280 CRLReason (5.3.1); value 7 is unused and removeFromCRL is only for delta CRLs."""
+
+    UNSPECIFIED = "unspecified", "Unspecified"
+    KEY_COMPROMISE = "key_compromise", "Key compromise"
+    CA_COMPROMISE = "ca_compromise", "CA compromise"
+    AFFILIATION_CHANGED = "affiliation_changed", "Affiliation changed"
+    SUPERSEDED = "superseded", "Superseded"
+    CESSATION_OF_OPERATION = "cessation_of_operation", "Cessation of operation"
+    CERTIFICATE_HOLD = "certificate_hold", "Certificate hold"
+    PRIVILEGE_WITHDRAWN = "privilege_withdrawn", "Privilege withdrawn"
+    AA_COMPROMISE = "aa_compromise", "AA compromise"
+
+    @property
+    def reason_flag(self) -> x509.ReasonFlags:
+        return _REASON_FLAGS[self.value]
+
+
+_REASON_FLAGS = {
+    "unspecified": x509.ReasonFlags.unspecified,
+    "key_compromise": x509.ReasonFlags.key_compromise,
+    "ca_compromise": x509.ReasonFlags.ca_compromise,
+    "affiliation_changed": x509.ReasonFlags.affiliation_changed,
+    "superseded": x509.ReasonFlags.superseded,
+    "cessation_of_operation": x509.ReasonFlags.cessation_of_operation,
+    "certificate_hold": x509.ReasonFlags.certificate_hold,
+    "privilege_withdrawn": x509.ReasonFlags.privilege_withdrawn,
+    "aa_compromise": x509.ReasonFlags.aa_compromise,
+}
+

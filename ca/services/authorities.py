@@ -1,0 +1,109 @@
+"""Creating certificate authorities (needs the CA key passphrase: run on the CA side)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ca.constants import BACKDATE_SECONDS
+from ca.crypto.builders import CaCertificateSpec, build_ca_certificate
+from ca.crypto.keys import KeySpec, describe_public_key
+from ca.crypto.serials import random_serial, serial_to_hex
+from ca.exceptions import AuthorityUnavailable, PolicyViolation
+from ca.key_backends import key_backends
+from ca.models import CertificateAuthority
+
+__all__ = ["authority_create", "authority_urls"]
+
+logger = logging.getLogger(__name__)
+
+
+def authority_urls(slug: str, *, base_url: str | None = None) -> dict[str, str]:
+    """The stable public URLs of a CA: its CRL and its certificate (for CDP and AIA)."""
+    base = (base_url or settings.CERTPORTAL_BASE_URL).rstrip("/")
+    return {"crl_url": f"{base}/crl/{slug}.crl", "issuer_url": f"{base}/ca/{slug}.crt"}
+
+
+@transaction.atomic
+def authority_create(
+    *,
+    name: str,
+    slug: str,
+    subject: x509.Name,
+    key_spec: KeySpec,
+    validity_days: int,
+    parent: CertificateAuthority | None = None,
+    path_length: int | None = None,
+    key_backend: str = "default",
+    base_url: str | None = None,
+) -> CertificateAuthority:
+    """Create a root CA (``parent`` None) or a subordinate CA signed by ``parent``.
+
+    The new key is created by the key backend and never leaves it in clear; the subordinate's
+    validity is capped to the parent's remaining validity.
+    """
+    if validity_days < 1:
+        raise PolicyViolation("validity must be at least one day", code="validity_not_allowed")
+    now = timezone.now()
+    not_before = now - dt.timedelta(seconds=BACKDATE_SECONDS)
+    not_after = now + dt.timedelta(days=validity_days)
+    backend = key_backends[key_backend]
+    parent_key = None
+    issuer_certificate = None
+    crl_url = issuer_url = ""
+    if parent is not None:
+        if not parent.enabled:
+            raise AuthorityUnavailable(f"parent CA {parent} is disabled")
+        if parent.not_after <= now:
+            raise AuthorityUnavailable(f"parent CA {parent} has expired")
+        parent_key = key_backends[parent.key_backend].load_private_key(parent.key_reference)
+        issuer_certificate = parent.certificate
+        not_after = min(not_after, parent.not_after)
+        crl_url, issuer_url = parent.crl_url, parent.issuer_url
+    key, reference = backend.create_private_key(spec=key_spec, name=slug)
+    serial = random_serial()
+    certificate = build_ca_certificate(
+        CaCertificateSpec(
+            subject=subject,
+            key=key,
+            serial=serial,
+            not_before=not_before,
+            not_after=not_after,
+            path_length=path_length,
+            issuer_certificate=issuer_certificate,
+            issuer_key=parent_key,
+            crl_url=crl_url,
+            issuer_url=issuer_url,
+        )
+    )
+    key_type, key_size = describe_public_key(key.public_key())
+    urls = authority_urls(slug, base_url=base_url)
+    authority = CertificateAuthority(
+        name=name,
+        slug=slug,
+        parent=parent,
+        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        serial=serial_to_hex(serial),
+        subject=certificate.subject.rfc4514_string(),
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        fingerprint_sha1=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - a thumbprint, not a signature
+        fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex().upper(),
+        key_type=key_type,
+        key_size=key_size,
+        key_backend=key_backend,
+        key_reference=reference,
+        crl_url=urls["crl_url"],
+        issuer_url=urls["issuer_url"],
+    )
+    authority.full_clean()
+    authority.save()
+    logger.info("created CA %s (%s, %s)", authority.slug, authority.subject, key_spec)
+    return authority

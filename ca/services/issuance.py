@@ -1,0 +1,140 @@
+"""Signing: turn a queued request into a certificate. Runs on the CA worker (it loads the CA key)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ca.choices import CertificateRequestStatus
+from ca.constants import BACKDATE_SECONDS, MAX_SERIAL_ATTEMPTS
+from ca.crypto.builders import EndEntitySpec, KeyUsageSpec, build_end_entity_certificate
+from ca.crypto.csr import load_csr
+from ca.crypto.keys import spki_sha256
+from ca.crypto.names import general_name_to_text
+from ca.crypto.serials import random_serial, serial_to_hex
+from ca.exceptions import RequestNotPending
+from ca.key_backends import key_backends
+from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
+
+__all__ = ["certificate_issue", "certificate_validity"]
+
+logger = logging.getLogger(__name__)
+
+
+def certificate_validity(
+    *,
+    authority: CertificateAuthority,
+    template: CertificateTemplate,
+    requested_days: int | None,
+    now: dt.datetime,
+) -> tuple[dt.datetime, dt.datetime]:
+    """notBefore/notAfter: the template's period, or the requester's shorter one where the template
+    allows it, never beyond the issuing CA's own notAfter (the reference's rule)."""
+    days = template.validity_days
+    if requested_days is not None and template.allow_requester_validity:
+        days = min(days, requested_days)
+    not_before = max(now - dt.timedelta(seconds=BACKDATE_SECONDS), authority.not_before)
+    not_after = min(now + dt.timedelta(days=days), authority.not_after)
+    return not_before, not_after
+
+
+def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
+    """Issue the certificate for a queued request; idempotent (a re-run returns the same certificate).
+
+    Returns None when the request failed at signing time (CA expired or disabled since submission);
+    the request then carries the reason.
+    """
+    with transaction.atomic():
+        request = (
+            CertificateRequest.objects.select_for_update()
+            .select_related("authority", "template")
+            .get(pk=request_id)
+        )
+        if request.status == CertificateRequestStatus.ISSUED:
+            return IssuedCertificate.objects.get(request=request)
+        if request.status != CertificateRequestStatus.QUEUED:
+            raise RequestNotPending(f"request {request.pk} is {request.status}; nothing to issue")
+        authority, template = request.authority, request.template
+        now = timezone.now()
+        refusal = _refusal(authority, now)
+        if refusal:
+            request.status = CertificateRequestStatus.FAILED
+            request.failure_reason = refusal
+            request.save(update_fields=["status", "failure_reason", "updated_at"])
+            logger.warning("certificate request %s failed: %s", request.pk, refusal)
+            return None
+        issuer_key = key_backends[authority.key_backend].load_private_key(authority.key_reference)
+        csr = load_csr(bytes(request.csr_der))
+        not_before, not_after = certificate_validity(
+            authority=authority, template=template, requested_days=request.validity_days, now=now
+        )
+        sans = request.subject_alternative_names
+        for attempt in range(1, MAX_SERIAL_ATTEMPTS + 1):
+            serial = random_serial()
+            certificate = build_end_entity_certificate(
+                EndEntitySpec(
+                    public_key=csr.public_key(),
+                    subject=request.subject_name,
+                    sans=sans,
+                    serial=serial,
+                    not_before=not_before,
+                    not_after=not_after,
+                    key_usage=KeyUsageSpec(
+                        digital_signature=template.digital_signature,
+                        key_encipherment=template.key_encipherment,
+                        non_repudiation=template.non_repudiation,
+                    ),
+                    extended_key_usages=tuple(template.application_policies),
+                    crl_url=authority.crl_url,
+                    issuer_url=authority.issuer_url,
+                    ocsp_url=authority.ocsp_url,
+                    sid=request.sid or None,
+                    signature_hash=authority.signature_hash,
+                ),
+                issuer_certificate=authority.certificate,
+                issuer_key=issuer_key,
+            )
+            try:
+                with transaction.atomic():
+                    issued = IssuedCertificate.objects.create(
+                        authority=authority,
+                        template=template,
+                        request=request,
+                        serial=serial_to_hex(serial),
+                        subject=certificate.subject.rfc4514_string(),
+                        sans=[general_name_to_text(name) for name in sans],
+                        not_before=certificate.not_valid_before_utc,
+                        not_after=certificate.not_valid_after_utc,
+                        fingerprint_sha1=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303
+                        fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex().upper(),
+                        public_key_sha256=spki_sha256(csr.public_key()),
+                        der=certificate.public_bytes(Encoding.DER),
+                    )
+                break
+            except IntegrityError:
+                if attempt == MAX_SERIAL_ATTEMPTS or not _serial_taken(authority, serial):
+                    raise
+                logger.warning("serial %s already used by CA %s; drawing another", serial_to_hex(serial), authority)
+        request.status = CertificateRequestStatus.ISSUED
+        request.save(update_fields=["status", "updated_at"])
+    logger.info("issued certificate %s (%s) for request %s", issued.serial, issued.subject, request.pk)
+    return issued
+
+
+def _refusal(authority: CertificateAuthority, now: dt.datetime) -> str:
+    if not authority.enabled:
+        return f"CA {authority} is disabled"
+    if authority.not_after <= now:
+        return f"CA {authority} has expired"
+    return ""
+
+
+def _serial_taken(authority: CertificateAuthority, serial: int) -> bool:
+    return IssuedCertificate.objects.filter(authority=authority, serial=serial_to_hex(serial)).exists()
+

@@ -1,0 +1,231 @@
+"""The RA side of the CA: policy checks, the request queue, approval, revocation requests, waiting.
+
+None of this touches a CA private key. A request that passes policy is stored and, once the
+transaction commits, handed to ``certificate_issue_task`` on the ``ca`` queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ca.choices import CertificateRequestStatus
+from ca.crypto.csr import CsrError, csr_signature_hash, load_csr
+from ca.crypto.extensions import SID_PATTERN
+from ca.crypto.keys import KeyPolicyError, check_request_key, spki_sha256
+from ca.crypto.names import general_name_to_json, name_to_json
+from ca.exceptions import AuthorityUnavailable, PolicyViolation, RequestNotPending
+from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
+from ca.services.revocation import certificate_revoke_check
+from ca.tasks import certificate_issue_task, certificate_revoke_task
+from portal.celery import app as celery_app
+
+__all__ = [
+    "certificate_request_approve",
+    "certificate_request_check",
+    "certificate_request_deny",
+    "certificate_request_dispatch",
+    "certificate_request_submit",
+    "certificate_request_wait",
+    "certificate_revoke_submit",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def certificate_request_check(
+    *,
+    authority: CertificateAuthority,
+    template: CertificateTemplate,
+    csr: x509.CertificateSigningRequest,
+    subject: x509.Name,
+    sans: Sequence[x509.GeneralName],
+    validity_days: int | None = None,
+    sid: str = "",
+) -> None:
+    """Raise PolicyViolation / AuthorityUnavailable unless the CA may issue this under ``template``."""
+    if not authority.enabled:
+        raise AuthorityUnavailable(f"CA {authority} is disabled", code="authority_disabled")
+    if authority.not_after <= timezone.now():
+        raise AuthorityUnavailable(f"CA {authority} has expired", code="authority_expired")
+    if not template.enabled:
+        raise PolicyViolation(f"certificate template {template.name} is disabled", code="template_disabled")
+    if not authority.published_templates.filter(pk=template.pk).exists():
+        raise PolicyViolation(
+            f"CA {authority} does not issue certificate template {template.name}", code="template_not_published"
+        )
+    try:
+        check_request_key(
+            csr.public_key(), min_rsa_bits=template.min_rsa_key_size, min_ec_bits=template.min_ec_key_size
+        )
+        signature_hash = csr_signature_hash(csr)
+    except (KeyPolicyError, CsrError) as exc:
+        raise PolicyViolation(str(exc), code=exc.code) from exc
+    if signature_hash and signature_hash not in template.allowed_signature_hashes:
+        raise PolicyViolation(
+            f"the request is signed with {signature_hash}; template {template.name} allows "
+            f"{', '.join(template.allowed_signature_hashes)}",
+            code="signature_hash_not_allowed",
+        )
+    if not subject.rdns and not sans:
+        raise PolicyViolation("a certificate needs a subject or a subject alternative name", code="name_missing")
+    if validity_days is not None:
+        if not template.allow_requester_validity:
+            raise PolicyViolation(
+                f"certificate template {template.name} does not let the requester choose the validity",
+                code="validity_not_allowed",
+            )
+        if not 1 <= validity_days <= template.validity_days:
+            raise PolicyViolation(
+                f"requested validity of {validity_days} days is outside 1..{template.validity_days} "
+                f"(the template's validity period)",
+                code="validity_too_long",
+            )
+    if sid and not SID_PATTERN.match(sid):
+        raise PolicyViolation(f"{sid!r} is not a Windows SID", code="sid_invalid")
+
+
+def certificate_request_submit(
+    *,
+    authority: CertificateAuthority,
+    template: CertificateTemplate,
+    csr: x509.CertificateSigningRequest | bytes,
+    subject: x509.Name,
+    sans: Sequence[x509.GeneralName] = (),
+    validity_days: int | None = None,
+    sid: str = "",
+    requester: str,
+) -> CertificateRequest:
+    """Check policy, record the request, and queue it for the CA worker once committed.
+
+    ``subject`` and ``sans`` are what policy chose (a rendered profile, or the CSR's own subject where
+    the template lets the request supply it); the CSR contributes only its public key.
+    """
+    if isinstance(csr, bytes):
+        try:
+            csr = load_csr(csr)
+        except CsrError as exc:
+            raise PolicyViolation(str(exc), code=exc.code) from exc
+    elif not csr.is_signature_valid:
+        raise PolicyViolation("the CSR's signature does not verify", code="csr_signature_invalid")
+    certificate_request_check(
+        authority=authority, template=template, csr=csr, subject=subject, sans=sans,
+        validity_days=validity_days, sid=sid,
+    )
+    status = (
+        CertificateRequestStatus.PENDING_APPROVAL if template.requires_approval else CertificateRequestStatus.QUEUED
+    )
+    with transaction.atomic():
+        request = CertificateRequest(
+            authority=authority,
+            template=template,
+            csr_der=csr.public_bytes(Encoding.DER),
+            public_key_sha256=spki_sha256(csr.public_key()),
+            subject_json=name_to_json(subject),
+            sans_json=[general_name_to_json(name) for name in sans],
+            subject=subject.rfc4514_string(),
+            validity_days=validity_days,
+            sid=sid,
+            requester=requester[:255],
+            status=status,
+            task_id=str(uuid.uuid4()) if status == CertificateRequestStatus.QUEUED else "",
+        )
+        request.full_clean()
+        request.save()
+        if status == CertificateRequestStatus.QUEUED:
+            _dispatch_on_commit(request)
+    logger.info("certificate request %s for %s: %s", request.pk, request.subject, request.status)
+    return request
+
+
+@transaction.atomic
+def certificate_request_approve(*, request: CertificateRequest, actor: str) -> CertificateRequest:
+    """CA certificate manager approval: queue a pending request for issuance."""
+    request = CertificateRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status != CertificateRequestStatus.PENDING_APPROVAL:
+        raise RequestNotPending(f"request {request.pk} is {request.get_status_display().lower()}, not pending approval")
+    request.status = CertificateRequestStatus.QUEUED
+    request.decided_by = actor[:255]
+    request.decided_at = timezone.now()
+    request.task_id = str(uuid.uuid4())
+    request.save(update_fields=["status", "decided_by", "decided_at", "task_id", "updated_at"])
+    _dispatch_on_commit(request)
+    return request
+
+
+@transaction.atomic
+def certificate_request_deny(*, request: CertificateRequest, actor: str, reason: str = "") -> CertificateRequest:
+    request = CertificateRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status != CertificateRequestStatus.PENDING_APPROVAL:
+        raise RequestNotPending(f"request {request.pk} is {request.get_status_display().lower()}, not pending approval")
+    request.status = CertificateRequestStatus.DENIED
+    request.failure_reason = reason or "denied by a CA certificate manager"
+    request.decided_by = actor[:255]
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "failure_reason", "decided_by", "decided_at", "updated_at"])
+    return request
+
+
+def certificate_request_dispatch(request: CertificateRequest) -> None:
+    """Hand a queued request to the CA worker (or, in the embedded default, issue it now).
+
+    Failing to reach the broker leaves the request queued; the beat sweep dispatches it again.
+    """
+    try:
+        certificate_issue_task.apply_async(args=[request.pk], task_id=request.task_id or None)
+    except Exception:
+        logger.exception("could not dispatch certificate request %s; it stays queued", request.pk)
+
+
+def _dispatch_on_commit(request: CertificateRequest) -> None:
+    transaction.on_commit(lambda: certificate_request_dispatch(request), robust=True)
+
+
+def certificate_request_wait(*, request: CertificateRequest, timeout: float) -> CertificateRequest:
+    """Wait up to ``timeout`` seconds for the CA worker to finish ``request``; return it refreshed.
+
+    Uses the task result when a result backend exists (a push, no polling), and the database
+    otherwise; either way the database row is the answer.
+    """
+    request.refresh_from_db()
+    if request.status != CertificateRequestStatus.QUEUED or timeout <= 0:
+        return request
+    deadline = time.monotonic() + timeout
+    if not settings.CELERY_TASK_ALWAYS_EAGER and settings.CELERY_RESULT_BACKEND and request.task_id:
+        try:
+            celery_app.AsyncResult(request.task_id).get(timeout=timeout, propagate=False)
+        except Exception:  # noqa: BLE001 - TimeoutError, or the backend is down: fall back to the database
+            logger.debug("task result for request %s not available; polling", request.pk)
+        request.refresh_from_db()
+    delay = 0.01
+    while request.status == CertificateRequestStatus.QUEUED and time.monotonic() < deadline:
+        time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+        delay = min(delay * 2, 0.25)
+        request.refresh_from_db()
+    return request
+
+
+
+def certificate_revoke_submit(*, certificate: IssuedCertificate, reason: str, timeout: float) -> IssuedCertificate:
+    """Check the revocation, hand it to the CA worker, and wait up to ``timeout`` seconds for it.
+
+    Returns the certificate refreshed: revoked, or (when the worker is slow) not yet.
+    """
+    certificate_revoke_check(certificate=certificate, reason=reason)
+    result = certificate_revoke_task.apply_async(args=[{"certificate_id": certificate.pk, "reason": reason}])
+    if not settings.CELERY_TASK_ALWAYS_EAGER and settings.CELERY_RESULT_BACKEND and timeout > 0:
+        try:
+            result.get(timeout=timeout, propagate=False)
+        except Exception:  # noqa: BLE001 - TimeoutError or backend down: the row says where it stands
+            logger.info("revocation of %s not confirmed within %ss", certificate.serial, timeout)
+    certificate.refresh_from_db()
+    return certificate

@@ -1,0 +1,1 @@
+"""Shared, domain-free pieces: the application error base class, model base classes."""

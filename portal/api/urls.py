@@ -1,0 +1,18 @@
+"""The versioned API: /api/v1/ collects each app's router; the schema and docs are served locally."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from ca.api.urls import router as ca_router
+
+router = DefaultRouter()
+for app_router in (ca_router,):
+    router.registry.extend(app_router.registry)
+
+urlpatterns = [
+    path("v1/", include((router.urls, "api"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]

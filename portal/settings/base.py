@@ -1,0 +1,249 @@
+"""Settings shared by every environment; everything configurable comes from the environment.
+
+Embedded default (nothing set): SQLite in ``var/``, Celery tasks run in process, a generated secret
+key and generated key passphrases kept in ``var/secrets/``. With ``DATABASE_URL`` and ``REDIS_URL``
+set, PostgreSQL and a real Celery broker are used, and each process gets only the secrets it needs
+(the web tier has no CA key passphrase; see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from portal.env import BASE_DIR, env, local_secret
+
+# --- Paths and embedded-default secrets -------------------------------------------------------------
+
+DATA_DIR = Path(env.str("CERTPORTAL_DATA_DIR", default=str(BASE_DIR / "var")))
+SECRETS_DIR = DATA_DIR / "secrets"
+
+#: True when no external services are configured: one process, SQLite, tasks in process.
+EMBEDDED = not env.str("DATABASE_URL", default="") and not env.str("REDIS_URL", default="")
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or local_secret(SECRETS_DIR, "secret_key")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Applications -----------------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "portal",
+    "ca",
+    "directory",
+    "profiles",
+    "enrollment",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------------
+
+SQLITE_PATH = DATA_DIR / "db.sqlite3"
+if env.str("DATABASE_URL", default=""):
+    DATABASES: dict[str, dict[str, Any]] = {"default": env.db_url("DATABASE_URL")}
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                # WAL + IMMEDIATE: concurrent readers while one writer commits; no "database is locked"
+                # on the read-then-write transactions the services use.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (DRF throttling, the SCEP RA cache) ----------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth, i18n, static -----------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(DATA_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve static files straight from the finders too, so that a fresh checkout works before
+# collectstatic has run (the embedded default and the tests).
+WHITENOISE_USE_FINDERS = True
+
+# --- Security headers -------------------------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", False) else None
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A device's SCEP request can be a long URL (GET PKIOperation); Django's own limits are on bodies.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# --- REST API ---------------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.ModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "scep_client": env.str("CERTPORTAL_SCEP_RATE_PER_CLIENT", default="120/min"),
+        "scep_global": env.str("CERTPORTAL_SCEP_RATE_GLOBAL", default="6000/min"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "certportal API",
+    "DESCRIPTION": (
+        "Certificate authorities, certificate templates, issued certificates, directory, SCEP and "
+        "trusted-root profiles, assignments and device check-in."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- Celery -----------------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL or None
+#: Embedded default: no broker, so every task runs in the calling process (same code path).
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://")
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+#: Every operation with a CA private key goes to the ``ca`` queue, served only by the CA worker.
+CELERY_TASK_ROUTES = {"ca.tasks.*": {"queue": "ca"}}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 120
+CELERY_TASK_SOFT_TIME_LIMIT = 100
+CELERY_RESULT_EXPIRES = 3600
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "crl-refresh": {"task": "ca.tasks.crl_refresh_task", "schedule": 15 * 60.0},
+}
+
+# --- certportal ---------------------------------------------------------------------------------------
+
+#: Public base URL of this portal, used for CRL distribution points and AIA URLs in certificates.
+CERTPORTAL_BASE_URL = env.str("CERTPORTAL_BASE_URL", default="http://127.0.0.1:8000")
+
+#: Passphrase of CA private keys. Only the CA worker needs it (and the single embedded process).
+CERTPORTAL_CA_KEY_PASSPHRASE = env.str("CERTPORTAL_CA_KEY_PASSPHRASE", default="") or (
+    local_secret(SECRETS_DIR, "ca_key_passphrase") if CELERY_TASK_ALWAYS_EAGER else ""
+)
+#: Passphrase of the SCEP RA private keys. Only the web tier (the RA) needs it.
+CERTPORTAL_RA_KEY_PASSPHRASE = env.str("CERTPORTAL_RA_KEY_PASSPHRASE", default="") or (
+    local_secret(SECRETS_DIR, "ra_key_passphrase") if EMBEDDED or CELERY_TASK_ALWAYS_EAGER else ""
+)
+
+#: Where CA private keys live, like Django's STORAGES: an alias per backend.
+CERTPORTAL_KEY_BACKENDS = {
+    "default": {
+        "BACKEND": env.str("CERTPORTAL_KEY_BACKEND", default="ca.key_backends.db.DatabaseKeyBackend"),
+        "OPTIONS": {"directory": env.str("CERTPORTAL_KEY_DIR", default=str(DATA_DIR / "keys"))},
+    },
+}
+
+#: How long the SCEP endpoint waits for the CA worker before answering PENDING (seconds).
+CERTPORTAL_SCEP_ISSUE_WAIT = env.float("CERTPORTAL_SCEP_ISSUE_WAIT", default=5.0)
+#: Largest PKIOperation body / decoded GET message accepted (bytes).
+CERTPORTAL_SCEP_MAX_MESSAGE_SIZE = env.int("CERTPORTAL_SCEP_MAX_MESSAGE_SIZE", default=256 * 1024)
+#: One-time challenge lifetime (minutes).
+CERTPORTAL_CHALLENGE_TTL_MINUTES = env.int("CERTPORTAL_CHALLENGE_TTL_MINUTES", default=60)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

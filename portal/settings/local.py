@@ -1,0 +1,3 @@
+"""Settings for running on one machine: the embedded default, or a developer's own services."""
+
+from portal.settings.base import *  # noqa: F403

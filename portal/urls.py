@@ -1,0 +1,16 @@
+"""URLs: the portal, the admin, the API, public CA downloads, and (from enrollment) the SCEP paths."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+app_name_portal = "portal"
+
+urlpatterns = [
+    path("", include(([path("", views.DashboardView.as_view(), name="dashboard")], "portal"))),
+    path("healthz", views.health_view, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/", include("portal.api.urls")),
+    path("", include("ca.urls")),
+]
