@@ -5,12 +5,11 @@ from django.urls import include, path
 
 from portal import views
 
-app_name_portal = "portal"
-
 urlpatterns = [
     path("", include(([path("", views.DashboardView.as_view(), name="dashboard")], "portal"))),
     path("healthz", views.health_view, name="health"),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("", include("ca.urls")),
+    path("", include("enrollment.urls")),
 ]

@@ -1,0 +1,83 @@
+"""Create or update a SCEP service (an NDES instance) for a CA. Idempotent by --slug."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from ca.models import CertificateAuthority, CertificateTemplate
+from core.exceptions import ApplicationError
+from enrollment.models import RegistrationAuthority, ScepService
+from enrollment.services.registration import scep_service_create, scep_service_set_static_challenge
+
+
+class Command(BaseCommand):
+    help = "Create or update a SCEP service: /scep/<slug>, optionally the default (/certsrv/mscep/mscep.dll)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--slug", required=True)
+        parser.add_argument("--name", default="")
+        parser.add_argument("--ca", required=True, help="Slug of the issuing CA")
+        parser.add_argument("--template", required=True, help="NDES GeneralPurposeTemplate (template name)")
+        parser.add_argument("--signature-template", default="", help="NDES SignatureTemplate")
+        parser.add_argument("--encryption-template", default="", help="NDES EncryptionTemplate")
+        parser.add_argument("--legacy", action="store_true", help="Allow DES, 3DES and SHA-1 (old clients)")
+        challenge = parser.add_mutually_exclusive_group()
+        challenge.add_argument("--static-challenge", default=None, help="Shared challenge (plain NDES mode)")
+        challenge.add_argument(
+            "--generate-static-challenge", action="store_true", help="Generate a shared challenge and print it"
+        )
+        parser.add_argument("--default", action="store_true", help="Serve at /scep and /certsrv/mscep/mscep.dll")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        authority = CertificateAuthority.objects.filter(slug=options["ca"]).first()
+        if authority is None:
+            raise CommandError(f"no CA with slug {options['ca']!r}")
+        templates = {key: self._template(options[key]) for key in ("template", "signature_template", "encryption_template")}
+        challenge = options["static_challenge"]
+        if options["generate_static_challenge"]:
+            challenge = secrets.token_urlsafe(18)
+        try:
+            service = ScepService.objects.filter(slug=options["slug"]).first()
+            if service is None:
+                ra = (
+                    RegistrationAuthority.objects.filter(authority=authority, not_after__gt=timezone.now())
+                    .order_by("-not_after")
+                    .first()
+                )
+                if ra is None:
+                    raise CommandError(f"CA {authority.slug} has no RA yet: run `manage.py init_ra --ca {authority.slug}`")
+                assert templates["template"] is not None
+                service = scep_service_create(
+                    slug=options["slug"],
+                    name=options["name"] or f"{authority.name} SCEP",
+                    authority=authority,
+                    registration_authority=ra,
+                    general_purpose_template=templates["template"],
+                    signature_template=templates["signature_template"],
+                    encryption_template=templates["encryption_template"],
+                    allow_legacy_algorithms=options["legacy"],
+                    static_challenge=challenge or "",
+                    is_default=options["default"],
+                )
+                self.stdout.write(self.style.SUCCESS(f"created SCEP service {service.slug}"))
+            elif challenge:
+                scep_service_set_static_challenge(service=service, challenge=challenge)
+                self.stdout.write(f"SCEP service {service.slug} exists; static challenge updated")
+            else:
+                self.stdout.write(f"SCEP service {service.slug} exists; left as is")
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        if options["generate_static_challenge"]:
+            self.stdout.write(f"static challenge: {challenge}")
+
+    def _template(self, name: str) -> CertificateTemplate | None:
+        if not name:
+            return None
+        template = CertificateTemplate.objects.filter(name=name).first()
+        if template is None:
+            raise CommandError(f"no certificate template {name!r}")
+        return template

@@ -1,0 +1,178 @@
+"""The SCEP front end's records: RA certificates, SCEP services (NDES instances), transactions, events."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from cryptography import x509
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
+from core.models import TimestampedModel
+from enrollment.choices import EventId, EventLevel, TransactionStatus
+
+__all__ = ["EnrollmentEvent", "RegistrationAuthority", "ScepService", "ScepTransaction"]
+
+
+class RegistrationAuthority(TimestampedModel):
+    """An RA certificate and key pair (NDES's enrollment-agent + CEP-encryption certificates in one).
+
+    The key is PKCS#8, encrypted with ``CERTPORTAL_RA_KEY_PASSPHRASE``, which only the web tier has.
+    It decrypts requests and signs CertReps; it cannot issue anything.
+    """
+
+    authority = models.ForeignKey(
+        CertificateAuthority, on_delete=models.PROTECT, related_name="registration_authorities"
+    )
+    name = models.CharField(max_length=128)
+    certificate_pem = models.TextField(editable=False)
+    encrypted_key_pem = models.TextField(editable=False)
+    fingerprint_sha1 = models.CharField(max_length=40, unique=True, editable=False)
+    fingerprint_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    not_after = models.DateTimeField(editable=False)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = "registration authority"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.fingerprint_sha1[:16]})"
+
+    @cached_property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.certificate_pem.encode("ascii"))
+
+
+class ScepService(TimestampedModel):
+    """One SCEP endpoint (an NDES instance): /scep/<slug>; the default one also answers at /scep and
+    /certsrv/mscep/mscep.dll."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=128)
+    authority = models.ForeignKey(CertificateAuthority, on_delete=models.PROTECT, related_name="scep_services")
+    registration_authority = models.ForeignKey(
+        RegistrationAuthority, on_delete=models.PROTECT, related_name="services"
+    )
+    next_registration_authority = models.ForeignKey(
+        RegistrationAuthority, on_delete=models.SET_NULL, null=True, blank=True, related_name="next_for_services",
+        help_text="CA rollover: the RA (and CA) served by GetNextCACert",
+    )
+    general_purpose_template = models.ForeignKey(
+        CertificateTemplate, on_delete=models.PROTECT, related_name="+",
+        help_text="NDES GeneralPurposeTemplate: requests asking for signature and encryption, or neither",
+    )
+    signature_template = models.ForeignKey(
+        CertificateTemplate, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="NDES SignatureTemplate: requests asking for digital signature only",
+    )
+    encryption_template = models.ForeignKey(
+        CertificateTemplate, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="NDES EncryptionTemplate: requests asking for key encipherment only",
+    )
+    allow_legacy_algorithms = models.BooleanField(
+        default=False,
+        help_text="Accept DES, triple DES and SHA-1 (old clients such as micromdm scepclient 2.1). Off for production.",
+    )
+    static_challenge_digest = models.CharField(
+        max_length=64, blank=True, editable=False,
+        help_text="HMAC of the static shared challenge (plain NDES / micromdm mode); empty disables it",
+    )
+    accept_one_time_challenges = models.BooleanField(
+        default=True, help_text="Accept the per-device one-time challenges that profile check-in issues"
+    )
+    allow_renewal = models.BooleanField(default=True, help_text="Accept RenewalReq signed by a current certificate")
+    renewal_window_days = models.PositiveIntegerField(
+        default=0, help_text="Renewal only within this many days of expiry; 0 = any time before expiry"
+    )
+    issue_wait_seconds = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(60)],
+        help_text="Wait this long for the CA before answering PENDING; empty uses CERTPORTAL_SCEP_ISSUE_WAIT",
+    )
+    is_default = models.BooleanField(default=False)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("slug",)
+        verbose_name = "SCEP service"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="enrollment_one_default_service"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScepTransaction(TimestampedModel):
+    """The state of one SCEP transaction (PKCSReq or RenewalReq, then CertPolls), keyed by the client's
+    transactionID and the request it carried, so that a retried or polled request finds its result."""
+
+    service = models.ForeignKey(ScepService, on_delete=models.PROTECT, related_name="transactions")
+    transaction_id = models.CharField(max_length=128, db_index=True)
+    message_type = models.PositiveSmallIntegerField()
+    signer_public_key_sha256 = models.CharField(max_length=64)
+    csr_sha256 = models.CharField(max_length=64)
+    csr_der = models.BinaryField(null=True, blank=True)
+    subject = models.CharField(max_length=1024, blank=True, help_text="Subject requested in the CSR")
+    status = models.CharField(max_length=16, choices=TransactionStatus.choices, db_index=True)
+    fail_info = models.PositiveSmallIntegerField(null=True, blank=True)
+    fail_info_text = models.CharField(max_length=512, blank=True)
+    challenge_reference = models.CharField(
+        max_length=128, blank=True, help_text="Which challenge authorised it (never the challenge itself)"
+    )
+    certificate_request = models.ForeignKey(
+        CertificateRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="scep_transactions"
+    )
+    certificate = models.ForeignKey(
+        IssuedCertificate, on_delete=models.PROTECT, null=True, blank=True, related_name="scep_transactions"
+    )
+    renewed_certificate = models.ForeignKey(
+        IssuedCertificate, on_delete=models.PROTECT, null=True, blank=True, related_name="renewals",
+        help_text="RenewalReq: the certificate that signed the request",
+    )
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = "SCEP transaction"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "transaction_id", "csr_sha256"], name="enrollment_transaction_unique_request"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} ({self.get_status_display()})"
+
+
+class EnrollmentEvent(models.Model):
+    """The event log: every SCEP operation, accepted or refused, with the connector's event IDs."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    event_id = models.PositiveIntegerField(choices=EventId.choices, db_index=True)
+    level = models.CharField(max_length=16, choices=EventLevel.choices)
+    message = models.CharField(max_length=1024)
+    diagnostic_code = models.PositiveIntegerField(null=True, blank=True)
+    service = models.ForeignKey(ScepService, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    scep_transaction = models.ForeignKey(
+        ScepTransaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    transaction_id = models.CharField(max_length=128, blank=True)
+    message_type = models.PositiveSmallIntegerField(null=True, blank=True)
+    fail_info = models.PositiveSmallIntegerField(null=True, blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "enrollment event"
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.message}"
+
+    @property
+    def diagnostic_code_hex(self) -> str:
+        return f"0x{self.diagnostic_code:08X}" if self.diagnostic_code is not None else ""

@@ -1,0 +1,532 @@
+"""The PKIOperation pipeline (the NDES server + policy module role).
+
+Order of checks, before anything is signed: the message-type allow-list; the outer signature (and its
+digest); the envelope (cipher policy, our RA as recipient); the CSR (self-signature, key = signer key);
+then, per message type: the challenge (and what it authorises), renewal rules, or the transaction a
+poll refers to. A request that passes is recorded with its SCEP transaction, handed to the CA queue
+after commit, and answered SUCCESS (if the CA worker answers within the wait), PENDING or FAILURE.
+
+Every outcome is recorded: a ``ScepTransaction`` for PKCSReq/RenewalReq (so that a retried or polled
+request finds its state) and an ``EnrollmentEvent`` for every operation, including refusals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ca.choices import CertificateRequestStatus
+from ca.crypto.keys import spki_sha256
+from ca.crypto.serials import serial_to_hex
+from ca.exceptions import AuthorityUnavailable, PolicyViolation
+from ca.models import CertificateAuthority, CertificateTemplate, IssuedCertificate
+from ca.selectors import crl_get_latest
+from ca.services.submission import certificate_request_submit, certificate_request_wait
+from enrollment import scep
+from enrollment.challenges import ChallengeGrant, ChallengeRefused, challenge_verifiers
+from enrollment.choices import EventId, EventLevel, TransactionStatus
+from enrollment.models import ScepService, ScepTransaction
+from enrollment.ra import RaIdentity, ra_identity
+from enrollment.services.events import event_record
+
+__all__ = ["EnrollmentRefused", "ScepReply", "pki_operation_handle"]
+
+logger = logging.getLogger(__name__)
+
+#: Policy rules whose refusal is about algorithms (failInfo badAlg); the rest are badRequest.
+_BAD_ALG_CODES = frozenset(
+    {"key_too_small", "key_too_large", "key_type_unsupported", "signature_hash_not_allowed", "signature_hash_unsupported"}
+)
+
+
+class EnrollmentRefused(scep.ScepFailure):
+    """A refusal with the connector's diagnostic code (e.g. 0x00000411 challenge expired)."""
+
+    def __init__(self, fail_info: scep.FailInfo, text: str, *, diagnostic_code: int | None = None) -> None:
+        super().__init__(fail_info, text)
+        self.diagnostic_code = diagnostic_code
+
+
+@dataclass(frozen=True)
+class ScepReply:
+    """What the view sends: an HTTP status, a content type and a body."""
+
+    status_code: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def http_error(cls, status_code: int, text: str) -> ScepReply:
+        return cls(status_code, "text/plain; charset=utf-8", (text.rstrip() + "\n").encode("utf-8"))
+
+
+@dataclass
+class _Exchange:
+    """One PKIOperation being answered: the request, our RA, and what the reply must use."""
+
+    service: ScepService
+    ra: RaIdentity
+    policy: scep.AlgorithmPolicy
+    message: scep.PkiMessage
+    client_address: str | None
+    cipher: scep.ContentCipher | None = None
+    message_type: int | None = None
+
+    @property
+    def digest(self) -> scep.DigestAlgorithm:
+        """Answer with the client's digest when it is allowed, else SHA-256."""
+        digest = self.message.digest_algorithm
+        if isinstance(digest, scep.DigestAlgorithm) and self.policy.allows_digest(digest):
+            return digest
+        return scep.DigestAlgorithm.SHA256
+
+    @property
+    def signer_key_sha256(self) -> str:
+        return spki_sha256(self.message.signer_certificate.public_key())
+
+    def _cert_rep(self, status: scep.PkiStatus, **kwargs: object) -> ScepReply:
+        body = scep.build_cert_rep(
+            transaction_id=self.message.transaction_id,
+            recipient_nonce=self.message.sender_nonce,
+            status=status,
+            signer_certificate=self.ra.certificate,
+            signer_key=self.ra.key,
+            digest=self.digest,
+            extra_certificates=self.ra.ca_chain,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        return ScepReply(200, scep.CONTENT_TYPE_PKI_MESSAGE, body)
+
+    def failure(self, fail_info: scep.FailInfo, text: str) -> ScepReply:
+        return self._cert_rep(scep.PkiStatus.FAILURE, fail_info=fail_info, fail_info_text=text[:500])
+
+    def pending(self) -> ScepReply:
+        return self._cert_rep(scep.PkiStatus.PENDING)
+
+    def success(self, certificates: list[x509.Certificate]) -> ScepReply:
+        return self._cert_rep(
+            scep.PkiStatus.SUCCESS,
+            recipient_certificate=self.message.signer_certificate,
+            cipher=self.cipher,
+            certificates=certificates,
+        )
+
+    def success_crl(self, crl: x509.CertificateRevocationList) -> ScepReply:
+        return self._cert_rep(
+            scep.PkiStatus.SUCCESS, recipient_certificate=self.message.signer_certificate, cipher=self.cipher, crl=crl
+        )
+
+
+def pki_operation_handle(*, service: ScepService, der: bytes, client_address: str | None) -> ScepReply:
+    """Answer one PKIOperation. Never raises for bad input: the reply is a CertRep or an HTTP 4xx."""
+    ra = ra_identity(service.registration_authority)
+    policy = scep.AlgorithmPolicy(allow_legacy=service.allow_legacy_algorithms)
+    try:
+        message = scep.parse_pki_message(der, max_size=settings.CERTPORTAL_SCEP_MAX_MESSAGE_SIZE)
+    except scep.MessageTooLarge as exc:
+        _record_malformed(service, str(exc), client_address)
+        return ScepReply.http_error(413, str(exc))
+    except scep.MalformedMessage as exc:
+        _record_malformed(service, str(exc), client_address)
+        return ScepReply.http_error(400, f"malformed SCEP message: {exc}")
+    exchange = _Exchange(service=service, ra=ra, policy=policy, message=message, client_address=client_address)
+    try:
+        exchange.message_type = scep.check_message_type(message)
+        scep.verify_pki_message(message, policy=policy)
+        _check_signing_time(message)
+        if message.envelope is None:
+            raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "the message has no pkcsPKIEnvelope")
+        plaintext, exchange.cipher = scep.decrypt_envelope(
+            message.envelope, recipient_key=ra.key, recipient_certificate=ra.certificate, policy=policy
+        )
+        handler = _HANDLERS[scep.MessageType(exchange.message_type)]
+        return handler(exchange, plaintext)
+    except scep.ScepFailure as failure:
+        event_record(
+            event_id=EventId.SCEP_VERIFY_FAILURE,
+            level=EventLevel.WARNING,
+            message=failure.text,
+            service=service,
+            transaction_id=message.transaction_id,
+            message_type=message.message_type,
+            fail_info=int(failure.fail_info),
+            diagnostic_code=getattr(failure, "diagnostic_code", None),
+            client_address=client_address,
+            details={"failInfo": failure.fail_info.name},
+        )
+        return exchange.failure(failure.fail_info, failure.text)
+
+
+def _record_malformed(service: ScepService, text: str, client_address: str | None) -> None:
+    event_record(
+        event_id=EventId.SCEP_MALFORMED_REQUEST, level=EventLevel.WARNING, message=text, service=service,
+        client_address=client_address,
+    )
+
+
+def _check_signing_time(message: scep.PkiMessage) -> None:
+    skew = int(getattr(settings, "CERTPORTAL_SCEP_MAX_CLOCK_SKEW", 0) or 0)
+    if skew > 0:
+        scep.check_signing_time(message, now=timezone.now(), max_skew=dt.timedelta(seconds=skew))
+
+
+# --- PKCSReq and RenewalReq ------------------------------------------------------------------------
+
+
+def _enroll(exchange: _Exchange, plaintext: bytes) -> ScepReply:
+    csr = scep.parse_csr(plaintext)
+    scep.check_csr_key_matches_signer(csr, exchange.message.signer_certificate)
+    csr_der = csr.public_bytes(Encoding.DER)
+    existing = _existing_transaction(exchange, csr_der)
+    if existing is not None:
+        return _replay(exchange, existing)
+    with _recorded_failure(exchange, csr, csr_der):
+        password = scep.challenge_password(csr)
+        if not password:
+            raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, "PKCSReq without a challengePassword")
+        grant = _authorise(exchange, password, csr)
+        template = grant.template or _ndes_template(exchange.service, csr)
+        if grant.subject_from_request and not template.subject_supplied_in_request:
+            raise EnrollmentRefused(
+                scep.FailInfo.BAD_REQUEST,
+                f"certificate template {template.name} does not let the request supply its subject; "
+                "enroll with a device challenge from a SCEP profile",
+            )
+        return _submit(exchange, csr, csr_der, grant, template, grant.authority or exchange.service.authority, None)
+
+
+def _renew(exchange: _Exchange, plaintext: bytes) -> ScepReply:
+    service = exchange.service
+    if not service.allow_renewal:
+        raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "renewal is disabled on this SCEP service")
+    csr = scep.parse_csr(plaintext)
+    csr_der = csr.public_bytes(Encoding.DER)
+    existing = _existing_transaction(exchange, csr_der)
+    if existing is not None:
+        return _replay(exchange, existing)
+    with _recorded_failure(exchange, csr, csr_der):
+        signer = exchange.message.signer_certificate
+        fingerprint = signer.fingerprint(hashes.SHA256()).hex().upper()
+        current = (
+            IssuedCertificate.objects.select_related("authority", "template", "request")
+            .filter(fingerprint_sha256=fingerprint)
+            .first()
+        )
+        if current is None or current.authority_id != service.authority_id:
+            raise EnrollmentRefused(
+                scep.FailInfo.BAD_REQUEST, "RenewalReq must be signed by a certificate this CA issued"
+            )
+        now = timezone.now()
+        if current.revoked_at is not None:
+            raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, f"certificate {current.serial} is revoked")
+        if current.not_after <= now:
+            raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, f"certificate {current.serial} has expired")
+        window = service.renewal_window_days
+        if window and current.not_after - now > dt.timedelta(days=window):
+            raise EnrollmentRefused(
+                scep.FailInfo.BAD_REQUEST,
+                f"renewal opens {window} days before expiry ({current.not_after:%Y-%m-%d}); too early",
+            )
+        if not _same_name(csr.subject, current.certificate.subject):
+            raise EnrollmentRefused(
+                scep.FailInfo.BAD_REQUEST,
+                "RenewalReq asks for a different subject than the certificate that signed it",
+            )
+        grant = ChallengeGrant(
+            reference=f"renewal:{current.serial}",
+            subject=current.certificate.subject,
+            sans=_certificate_sans(current.certificate),
+            template=current.template,
+            authority=current.authority,
+            sid=current.request.sid if current.request is not None else "",
+        )
+        return _submit(exchange, csr, csr_der, grant, current.template, current.authority, current)
+
+
+def _existing_transaction(exchange: _Exchange, csr_der: bytes) -> ScepTransaction | None:
+    return (
+        ScepTransaction.objects.select_related("certificate_request", "certificate")
+        .filter(
+            service=exchange.service,
+            transaction_id=exchange.message.transaction_id,
+            csr_sha256=hashlib.sha256(csr_der).hexdigest(),
+        )
+        .first()
+    )
+
+
+class _recorded_failure:  # noqa: N801 - used as a context manager, reads like one
+    """Record a refused PKCSReq/RenewalReq as a FAILURE transaction, so that a retry gets the same answer."""
+
+    def __init__(self, exchange: _Exchange, csr: x509.CertificateSigningRequest, csr_der: bytes) -> None:
+        self.exchange, self.csr, self.csr_der = exchange, csr, csr_der
+
+    def __enter__(self) -> None:
+        if ScepTransaction.objects.filter(
+            service=self.exchange.service, transaction_id=self.exchange.message.transaction_id,
+            status=TransactionStatus.PENDING,
+        ).exists():
+            raise scep.ScepFailure(
+                scep.FailInfo.BAD_REQUEST, "this transactionID belongs to another request that is still pending"
+            )
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, scep.ScepFailure):
+            try:
+                ScepTransaction.objects.get_or_create(
+                    service=self.exchange.service,
+                    transaction_id=self.exchange.message.transaction_id,
+                    csr_sha256=hashlib.sha256(self.csr_der).hexdigest(),
+                    defaults={
+                        "message_type": self.exchange.message_type or 0,
+                        "signer_public_key_sha256": self.exchange.signer_key_sha256,
+                        "csr_der": self.csr_der,
+                        "subject": self.csr.subject.rfc4514_string()[:1024],
+                        "status": TransactionStatus.FAILURE,
+                        "fail_info": int(exc.fail_info),
+                        "fail_info_text": exc.text[:512],
+                        "client_address": self.exchange.client_address,
+                    },
+                )
+            except IntegrityError:
+                logger.info("failure of transaction %s already recorded", self.exchange.message.transaction_id)
+
+
+def _authorise(exchange: _Exchange, password: str, csr: x509.CertificateSigningRequest) -> ChallengeGrant:
+    for verifier in challenge_verifiers.all():
+        try:
+            grant = verifier.verify(service=exchange.service, challenge=password, csr=csr)
+        except ChallengeRefused as refused:
+            raise EnrollmentRefused(
+                scep.FailInfo.BAD_REQUEST, refused.text, diagnostic_code=refused.diagnostic_code
+            ) from refused
+        if grant is not None:
+            return grant
+    raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, "the challenge password is not valid for this SCEP service")
+
+
+def _ndes_template(service: ScepService, csr: x509.CertificateSigningRequest) -> CertificateTemplate:
+    """NDES's registry mapping: the key usage a request asks for picks the Signature, Encryption or
+    General Purpose template. (The request's key usage only chooses; the template decides.)"""
+    try:
+        usage = csr.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return service.general_purpose_template
+    except ValueError as exc:
+        raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, f"the request's extensions cannot be parsed: {exc}") from exc
+    if usage.digital_signature and not usage.key_encipherment and service.signature_template is not None:
+        return service.signature_template
+    if usage.key_encipherment and not usage.digital_signature and service.encryption_template is not None:
+        return service.encryption_template
+    return service.general_purpose_template
+
+
+def _submit(
+    exchange: _Exchange,
+    csr: x509.CertificateSigningRequest,
+    csr_der: bytes,
+    grant: ChallengeGrant,
+    template: CertificateTemplate,
+    authority: CertificateAuthority,
+    renewed: IssuedCertificate | None,
+) -> ScepReply:
+    message = exchange.message
+    try:
+        with transaction.atomic():
+            record = ScepTransaction.objects.create(
+                service=exchange.service,
+                transaction_id=message.transaction_id,
+                message_type=exchange.message_type or 0,
+                signer_public_key_sha256=exchange.signer_key_sha256,
+                csr_sha256=hashlib.sha256(csr_der).hexdigest(),
+                csr_der=csr_der,
+                subject=csr.subject.rfc4514_string()[:1024],
+                status=TransactionStatus.PENDING,
+                challenge_reference=grant.reference,
+                renewed_certificate=renewed,
+                client_address=exchange.client_address,
+            )
+            if grant.consume is not None:
+                grant.consume()
+            request = certificate_request_submit(
+                authority=authority,
+                template=template,
+                csr=csr,
+                subject=grant.subject,
+                sans=grant.sans,
+                validity_days=grant.validity_days,
+                sid=grant.sid,
+                requester=f"scep:{exchange.service.slug}",
+            )
+            record.certificate_request = request
+            record.save(update_fields=["certificate_request", "updated_at"])
+    except IntegrityError:
+        # The same request arrived twice at once: answer with the one that won.
+        existing = _existing_transaction(exchange, csr_der)
+        if existing is None:
+            raise
+        return _replay(exchange, existing)
+    except ChallengeRefused as refused:
+        raise EnrollmentRefused(
+            scep.FailInfo.BAD_REQUEST, refused.text, diagnostic_code=refused.diagnostic_code
+        ) from refused
+    except (PolicyViolation, AuthorityUnavailable) as exc:
+        fail_info = scep.FailInfo.BAD_ALG if exc.code in _BAD_ALG_CODES else scep.FailInfo.BAD_REQUEST
+        raise EnrollmentRefused(fail_info, exc.message) from exc
+    event_record(
+        event_id=EventId.SCEP_VERIFY_SUCCESS,
+        message=f"request verified ({grant.reference}); submitted to CA {authority.slug} as request {request.pk}",
+        service=exchange.service, transaction=record, transaction_id=message.transaction_id,
+        message_type=exchange.message_type, client_address=exchange.client_address,
+    )
+    wait = exchange.service.issue_wait_seconds
+    request = certificate_request_wait(
+        request=request, timeout=settings.CERTPORTAL_SCEP_ISSUE_WAIT if wait is None else wait
+    )
+    return _answer(exchange, record, grant)
+
+
+def _replay(exchange: _Exchange, record: ScepTransaction) -> ScepReply:
+    """A request (or poll) for a transaction we know: the same answer, never a second certificate."""
+    if record.signer_public_key_sha256 != exchange.signer_key_sha256:
+        raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "this transactionID belongs to another requester")
+    return _answer(exchange, record, None)
+
+
+def _answer(exchange: _Exchange, record: ScepTransaction, grant: ChallengeGrant | None) -> ScepReply:
+    """Bring the transaction in line with its CA request and answer accordingly."""
+    if record.status == TransactionStatus.FAILURE:
+        return exchange.failure(scep.FailInfo(record.fail_info or 0), record.fail_info_text or "request failed")
+    request = record.certificate_request
+    if request is not None:
+        request.refresh_from_db(fields=["status", "failure_reason"])
+    if request is not None and request.status == CertificateRequestStatus.ISSUED:
+        issued = record.certificate or IssuedCertificate.objects.select_related("authority").get(request=request)
+        if record.status != TransactionStatus.SUCCESS:
+            updated = ScepTransaction.objects.filter(pk=record.pk).exclude(status=TransactionStatus.SUCCESS).update(
+                status=TransactionStatus.SUCCESS, certificate=issued, updated_at=timezone.now()
+            )
+            if updated:
+                event_record(
+                    event_id=EventId.SCEP_ISSUED_SUCCESS,
+                    message=f"issued certificate {issued.serial} ({issued.subject}), thumbprint {issued.fingerprint_sha1}",
+                    service=exchange.service, transaction=record, transaction_id=record.transaction_id,
+                    message_type=exchange.message_type, client_address=exchange.client_address,
+                    details={"serial": issued.serial, "thumbprint": issued.fingerprint_sha1},
+                )
+                if grant is not None and grant.notify is not None:
+                    grant.notify(issued, "issued")
+        chain = [authority.certificate for authority in issued.authority.chain()]
+        return exchange.success([issued.certificate, *chain])
+    if request is not None and request.status in (CertificateRequestStatus.DENIED, CertificateRequestStatus.FAILED):
+        text = request.failure_reason or f"the CA {request.get_status_display().lower()} the request"
+        ScepTransaction.objects.filter(pk=record.pk).update(
+            status=TransactionStatus.FAILURE, fail_info=int(scep.FailInfo.BAD_REQUEST), fail_info_text=text[:512],
+            updated_at=timezone.now(),
+        )
+        event_record(
+            event_id=EventId.SCEP_ISSUED_FAILURE, level=EventLevel.ERROR, message=text, service=exchange.service,
+            transaction=record, transaction_id=record.transaction_id, message_type=exchange.message_type,
+            fail_info=int(scep.FailInfo.BAD_REQUEST), client_address=exchange.client_address,
+        )
+        if grant is not None and grant.notify is not None:
+            grant.notify(None, text)
+        return exchange.failure(scep.FailInfo.BAD_REQUEST, text)
+    event_record(
+        event_id=EventId.SCEP_PENDING,
+        message="waiting for the CA" + (" (approval required)" if request and request.status == CertificateRequestStatus.PENDING_APPROVAL else ""),
+        service=exchange.service, transaction=record, transaction_id=record.transaction_id,
+        message_type=exchange.message_type, client_address=exchange.client_address,
+    )
+    return exchange.pending()
+
+
+# --- CertPoll, GetCert, GetCRL -------------------------------------------------------------------------
+
+
+def _poll(exchange: _Exchange, plaintext: bytes) -> ScepReply:
+    scep.parse_issuer_and_subject(plaintext)
+    record = (
+        ScepTransaction.objects.select_related("certificate_request", "certificate")
+        .filter(service=exchange.service, transaction_id=exchange.message.transaction_id)
+        .order_by("-created_at")
+        .first()
+    )
+    if record is None:
+        raise scep.ScepFailure(scep.FailInfo.BAD_CERT_ID, "no transaction with this transactionID")
+    return _replay(exchange, record)
+
+
+def _authority_by_issuer(issuer: x509.Name) -> CertificateAuthority:
+    for authority in CertificateAuthority.objects.all():
+        if _same_name(authority.certificate.subject, issuer):
+            return authority
+    raise scep.ScepFailure(scep.FailInfo.BAD_CERT_ID, f"no CA named {issuer.rfc4514_string()}")
+
+
+def _get_cert(exchange: _Exchange, plaintext: bytes) -> ScepReply:
+    """Certificates are public: any requester may fetch one by issuer and serial."""
+    issuer, serial = scep.parse_issuer_and_serial(plaintext)
+    authority = _authority_by_issuer(issuer)
+    issued = IssuedCertificate.objects.filter(authority=authority, serial=serial_to_hex(serial)).first()
+    if issued is None:
+        raise scep.ScepFailure(scep.FailInfo.BAD_CERT_ID, f"no certificate with serial {serial_to_hex(serial)}")
+    event_record(
+        event_id=EventId.SCEP_REQUEST_SUCCESS, message=f"GetCert {issued.serial}", service=exchange.service,
+        transaction_id=exchange.message.transaction_id, message_type=exchange.message_type,
+        client_address=exchange.client_address,
+    )
+    return exchange.success([issued.certificate])
+
+
+def _get_crl(exchange: _Exchange, plaintext: bytes) -> ScepReply:
+    issuer, _serial = scep.parse_issuer_and_serial(plaintext)
+    authority = _authority_by_issuer(issuer)
+    crl = crl_get_latest(authority=authority)
+    if crl is None:
+        raise scep.ScepFailure(scep.FailInfo.BAD_CERT_ID, f"CA {authority.slug} has not published a CRL")
+    event_record(
+        event_id=EventId.SCEP_REQUEST_SUCCESS, message=f"GetCRL #{crl.number} of {authority.slug}",
+        service=exchange.service, transaction_id=exchange.message.transaction_id,
+        message_type=exchange.message_type, client_address=exchange.client_address,
+    )
+    return exchange.success_crl(x509.load_der_x509_crl(bytes(crl.der)))
+
+
+_HANDLERS = {
+    scep.MessageType.PKCS_REQ: _enroll,
+    scep.MessageType.RENEWAL_REQ: _renew,
+    scep.MessageType.CERT_POLL: _poll,
+    scep.MessageType.GET_CERT: _get_cert,
+    scep.MessageType.GET_CRL: _get_crl,
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _same_name(a: x509.Name, b: x509.Name) -> bool:
+    """Equal as names: same RDNs with the same values, whatever string type encodes them."""
+
+    def key(name: x509.Name) -> list[list[tuple[str, str]]]:
+        return [sorted((attr.oid.dotted_string, str(attr.value)) for attr in rdn) for rdn in name.rdns]
+
+    return key(a) == key(b)
+
+
+def _certificate_sans(certificate: x509.Certificate) -> tuple[x509.GeneralName, ...]:
+    try:
+        return tuple(certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        return ()

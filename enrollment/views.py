@@ -1,0 +1,228 @@
+"""The SCEP endpoint (RFC 8894 section 4), a DRF APIView with its own parsers, renderers and throttles.
+
+Paths: /scep/<slug> for each SCEP service; the default service also answers at /scep, at NDES's
+/certsrv/mscep/mscep.dll (and .../mscep.dll/pkiclient.exe, as Intune profiles send it) and at the
+classic /cgi-bin/pkiclient.exe. A device is authenticated by its SCEP message and challenge, so
+there is no session or token authentication here, and no DRF error page: every answer is a CertRep,
+a DER certificate bundle, or plain text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import threading
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import Http404, HttpResponse
+from django.template.loader import render_to_string
+from rest_framework.exceptions import APIException, MethodNotAllowed, Throttled
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from enrollment import scep
+from enrollment.api.parsers import PkiMessageParser
+from enrollment.api.renderers import (
+    CaCertRenderer,
+    CaRaCertRenderer,
+    NextCaCertRenderer,
+    PkiMessageRenderer,
+    PlainTextRenderer,
+    ScepContentNegotiation,
+)
+from enrollment.api.throttling import ScepClientThrottle, ScepGlobalThrottle
+from enrollment.models import ScepService
+from enrollment.ra import RaUnavailable, ra_identity
+from enrollment.choices import EventId, EventLevel
+from enrollment.services.events import event_record
+from enrollment.services.pki_operation import ScepReply, pki_operation_handle
+
+__all__ = ["ScepView"]
+
+logger = logging.getLogger(__name__)
+
+_OPERATIONS = {name.lower(): name for name in ("GetCACaps", "GetCACert", "GetNextCACert", "PKIOperation")}
+
+
+class ScepView(APIView):
+    authentication_classes: ClassVar[list[type]] = []
+    permission_classes: ClassVar[list[type[BasePermission]]] = [AllowAny]
+    parser_classes: ClassVar[list[type]] = [PkiMessageParser]
+    renderer_classes: ClassVar[list[type]] = [
+        PkiMessageRenderer, CaRaCertRenderer, CaCertRenderer, NextCaCertRenderer, PlainTextRenderer,
+    ]
+    content_negotiation_class = ScepContentNegotiation
+    schema = None  # a device protocol, not part of the REST API's OpenAPI document
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        # Only PKIOperation costs anything; GetCACaps/GetCACert are served from memory.
+        if _operation(self.request) == "PKIOperation":
+            return [ScepClientThrottle(), ScepGlobalThrottle()]
+        return []
+
+    def get(self, request: Request, slug: str | None = None) -> HttpResponse:
+        service = _service(slug)
+        operation = _operation(request)
+        if operation is None:
+            if "operation" in request.query_params:
+                return _text(400, f"unknown operation {request.query_params['operation'][:64]!r}")
+            return HttpResponse(
+                render_to_string("enrollment/scep_index.html", {"service": service, "request": request}),
+                content_type="text/html; charset=utf-8",
+            )
+        if operation == "GetCACaps":
+            return _get_ca_caps(service)
+        if operation == "GetCACert":
+            return _get_ca_cert(service)
+        if operation == "GetNextCACert":
+            return _get_next_ca_cert(service)
+        message = request.query_params.get("message", "")
+        limit = settings.CERTPORTAL_SCEP_MAX_MESSAGE_SIZE
+        if len(message) > limit * 4 // 3 + 4:
+            return _text(414, f"message parameter longer than the limit of {limit} bytes (decoded); use POST")
+        try:
+            der = _decode_message_parameter(message)
+        except ValueError as exc:
+            _record_http_refusal(service, request, str(exc))
+            return _text(400, str(exc))
+        return _reply(pki_operation_handle(service=service, der=der, client_address=_client_address(request)))
+
+    def post(self, request: Request, slug: str | None = None) -> HttpResponse:
+        service = _service(slug)
+        operation = _operation(request)
+        if operation != "PKIOperation":
+            return _text(400, "POST is for operation=PKIOperation only")
+        der = request.data
+        if not isinstance(der, bytes) or not der:
+            _record_http_refusal(service, request, "empty PKIOperation body")
+            return _text(400, "empty PKIOperation body")
+        return _reply(pki_operation_handle(service=service, der=der, client_address=_client_address(request)))
+
+    def handle_exception(self, exc: Exception) -> HttpResponse:
+        """Protocol-level answers only: plain text with the right status, never a DRF error page."""
+        if isinstance(exc, Throttled):
+            response = _text(429, "too many SCEP requests; retry later")
+            if exc.wait:
+                response["Retry-After"] = str(int(exc.wait) + 1)
+            return response
+        if isinstance(exc, MethodNotAllowed):
+            response = _text(405, f"method {self.request.method} not allowed; use GET or POST")
+            response["Allow"] = "GET, POST"
+            return response
+        if isinstance(exc, Http404):
+            return _text(404, str(exc) or "no such SCEP service")
+        if isinstance(exc, APIException):
+            return _text(exc.status_code, str(exc.detail))
+        if isinstance(exc, RaUnavailable):
+            logger.error("SCEP RA unavailable: %s", exc.message)
+            return _text(503, "the SCEP service is not available (RA key)", retry_after=30)
+        if isinstance(exc, DatabaseError):
+            logger.exception("database error while answering SCEP")
+            return _text(503, "the SCEP service is temporarily unavailable; retry", retry_after=10)
+        logger.exception("unexpected error in the SCEP endpoint")
+        return _text(500, "internal error; the event has been logged")
+
+
+def _text(status: int, text: str, *, retry_after: int | None = None) -> HttpResponse:
+    response = HttpResponse((text.rstrip() + "\n").encode("utf-8"), status=status, content_type="text/plain; charset=utf-8")
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _reply(reply: ScepReply) -> HttpResponse:
+    response = HttpResponse(reply.body, status=reply.status_code, content_type=reply.content_type)
+    for name, value in reply.headers.items():
+        response[name] = value
+    return response
+
+
+def _operation(request: Request) -> str | None:
+    """The operation, case-insensitive as NDES accepts it."""
+    return _OPERATIONS.get(request.query_params.get("operation", "").strip().lower())
+
+
+def _client_address(request: Request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _decode_message_parameter(message: str) -> bytes:
+    """Standard base64 of the DER message. Tolerated: '+' decoded to a space by a client that did not
+    %-escape it, URL-safe '-' and '_', missing padding, and line breaks."""
+    if not message:
+        raise ValueError("PKIOperation by GET needs a message parameter")
+    cleaned = message.replace(" ", "+").replace("-", "+").replace("_", "/").replace("\r", "").replace("\n", "")
+    cleaned += "=" * (-len(cleaned) % 4)
+    try:
+        return base64.b64decode(cleaned, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"the message parameter is not base64: {exc}") from exc
+
+
+def _record_http_refusal(service: ScepService, request: Request, text: str) -> None:
+    event_record(
+        event_id=EventId.SCEP_MALFORMED_REQUEST, level=EventLevel.WARNING, message=text, service=service,
+        client_address=_client_address(request),
+    )
+
+
+# --- service lookup, with a last-known copy for GetCACaps/GetCACert when the database is down ----------
+
+_known_services: dict[str, ScepService] = {}
+_known_lock = threading.Lock()
+
+
+def _service(slug: str | None) -> ScepService:
+    key = slug or ""
+    try:
+        queryset = ScepService.objects.select_related(
+            "authority", "registration_authority", "registration_authority__authority", "next_registration_authority",
+            "general_purpose_template", "signature_template", "encryption_template",
+        )
+        service = queryset.filter(slug=slug).first() if slug else queryset.filter(is_default=True).first()
+    except DatabaseError:
+        with _known_lock:
+            known = _known_services.get(key)
+        if known is None:
+            raise
+        return known
+    if service is None or not service.enabled:
+        raise Http404(f"no SCEP service {slug!r}" if slug else "no default SCEP service is configured")
+    with _known_lock:
+        _known_services[key] = service
+    return service
+
+
+def _get_ca_caps(service: ScepService) -> HttpResponse:
+    policy = scep.AlgorithmPolicy(allow_legacy=service.allow_legacy_algorithms)
+    keywords = scep.capabilities(
+        policy, renewal=service.allow_renewal, next_ca_cert=service.next_registration_authority_id is not None
+    )
+    return HttpResponse(("\n".join(keywords) + "\n").encode("ascii"), content_type="text/plain; charset=us-ascii")
+
+
+def _get_ca_cert(service: ScepService) -> HttpResponse:
+    """RA mode, as NDES answers: a degenerate certs-only PKCS#7 with the RA certificate, then the CA chain."""
+    ra = ra_identity(service.registration_authority)
+    body = scep.build_degenerate(certificates=[ra.certificate, *ra.ca_chain])
+    return HttpResponse(body, content_type=scep.CONTENT_TYPE_CA_RA_CERT)
+
+
+def _get_next_ca_cert(service: ScepService) -> HttpResponse:
+    if service.next_registration_authority is None:
+        return _text(404, "no CA rollover is configured for this SCEP service (GetNextCACert is not advertised)")
+    current = ra_identity(service.registration_authority)
+    upcoming = ra_identity(service.next_registration_authority)
+    body = scep.build_next_ca_cert(
+        [upcoming.certificate, *upcoming.ca_chain],
+        signer_certificate=current.certificate,
+        signer_key=current.key,
+        digest=scep.DigestAlgorithm.SHA256,
+    )
+    return HttpResponse(body, content_type=scep.CONTENT_TYPE_NEXT_CA_CERT)
+

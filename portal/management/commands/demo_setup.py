@@ -1,0 +1,122 @@
+"""Bootstrap the demo PKI and an admin login; safe to run again (everything is created once).
+
+Creates: the templates "CertportalDemo" (client authentication, one year) and the RA template; a root
+CA and an issuing CA; the RA certificate pair; the default SCEP service with legacy algorithms on
+(so that old clients such as micromdm's scepclient work) and a static challenge; an admin user.
+Prints the login, the SCEP URL and challenge, and how to enroll a test device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography import x509
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from ca.crypto.keys import KeySpec
+from ca.models import CertificateAuthority, CertificateTemplate
+from ca.services.authorities import authority_create
+from ca.services.revocation import crl_generate
+from enrollment.models import RegistrationAuthority, ScepService
+from enrollment.services.registration import registration_authority_create, scep_service_create
+from portal.env import local_secret
+
+ROOT_SLUG = "demo-root"
+ISSUING_SLUG = "demo-issuing"
+SERVICE_SLUG = "demo"
+TEMPLATE_NAME = "CertportalDemo"
+
+
+class Command(BaseCommand):
+    help = "Create the demo PKI (root CA, issuing CA, RA, template, SCEP service) and an admin login."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--username", default="admin")
+        parser.add_argument("--quiet", action="store_true", help="Print only the summary")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        template = self._template()
+        root = CertificateAuthority.objects.filter(slug=ROOT_SLUG).first() or self._root()
+        issuing = CertificateAuthority.objects.filter(slug=ISSUING_SLUG).first() or self._issuing(root)
+        issuing.published_templates.add(template)
+        ra = RegistrationAuthority.objects.filter(authority=issuing).order_by("-not_after").first()
+        if ra is None:
+            ra = registration_authority_create(
+                authority=issuing, name="certportal Demo SCEP RA",
+                subject=x509.Name.from_rfc4514_string("CN=certportal Demo SCEP RA,O=certportal demo"),
+            )
+        secrets_dir = settings.DATA_DIR / "secrets"
+        challenge = local_secret(secrets_dir, "demo_scep_challenge", nbytes=12)
+        if not ScepService.objects.filter(slug=SERVICE_SLUG).exists():
+            scep_service_create(
+                slug=SERVICE_SLUG, name="certportal demo SCEP", authority=issuing, registration_authority=ra,
+                general_purpose_template=template, allow_legacy_algorithms=True, static_challenge=challenge,
+                is_default=not ScepService.objects.filter(is_default=True).exists(),
+            )
+        password = local_secret(secrets_dir, "demo_admin_password", nbytes=12)
+        self._admin(options["username"], password)
+        self._summary(options["username"], password, challenge, root)
+
+    def _template(self) -> CertificateTemplate:
+        template = CertificateTemplate.objects.filter(name=TEMPLATE_NAME).first()
+        if template is None:
+            template = CertificateTemplate(
+                name=TEMPLATE_NAME, display_name="certportal demo client authentication", validity_days=365,
+                allow_requester_validity=True,
+            )
+            template.full_clean()
+            template.save()
+        return template
+
+    def _root(self) -> CertificateAuthority:
+        root = authority_create(
+            name="certportal Demo Root CA", slug=ROOT_SLUG,
+            subject=x509.Name.from_rfc4514_string("CN=certportal Demo Root CA,O=certportal demo"),
+            key_spec=KeySpec("RSA", 3072), validity_days=3650,
+        )
+        crl_generate(authority=root)
+        return root
+
+    def _issuing(self, root: CertificateAuthority) -> CertificateAuthority:
+        issuing = authority_create(
+            name="certportal Demo Issuing CA", slug=ISSUING_SLUG,
+            subject=x509.Name.from_rfc4514_string("CN=certportal Demo Issuing CA,O=certportal demo"),
+            key_spec=KeySpec("RSA", 2048), validity_days=1825, parent=root, path_length=0,
+        )
+        crl_generate(authority=issuing)
+        return issuing
+
+    @transaction.atomic
+    def _admin(self, username: str, password: str) -> None:
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=username).first()
+        if user is None:
+            user_model.objects.create_superuser(username=username, email="", password=password)
+        elif not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+
+    def _summary(self, username: str, password: str, challenge: str, root: CertificateAuthority) -> None:
+        base = settings.CERTPORTAL_BASE_URL.rstrip("/")
+        lines = [
+            "",
+            "certportal demo PKI is ready.",
+            f"  Portal:          {base}/   (admin: {base}/admin/, API docs: {base}/api/docs/)",
+            f"  Login:           {username} / {password}",
+            f"  SCEP URL:        {base}/scep/{SERVICE_SLUG}   (also {base}/certsrv/mscep/mscep.dll)",
+            f"  SCEP challenge:  {challenge}",
+            f"  Root CA:         {base}/ca/{ROOT_SLUG}.crt  SHA-1 {root.fingerprint_sha1}",
+            "  Enroll a test device (Debian package 'scep'):",
+            "    mkdir -p /tmp/dev1 && openssl genrsa -traditional -out /tmp/dev1/key.pem 2048",
+            f"    scepclient -server-url {base}/scep/{SERVICE_SLUG} -private-key /tmp/dev1/key.pem \\",
+            f"      -certificate /tmp/dev1/cert.pem -challenge '{challenge}' -cn dev1",
+            f"    curl -s {base}/ca/{ISSUING_SLUG}-chain.pem > /tmp/chain.pem && "
+            "openssl verify -CAfile /tmp/chain.pem /tmp/dev1/cert.pem",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+
