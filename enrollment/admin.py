@@ -11,19 +11,51 @@ from enrollment.models import EnrollmentEvent, RegistrationAuthority, ScepServic
 @admin.register(ScepService)
 class ScepServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
-        "slug", "name", "authority", "allow_legacy_algorithms", "static_challenge_set", "accept_one_time_challenges",
-        "allow_renewal", "is_default", "enabled",
+        "slug",
+        "name",
+        "authority",
+        "allow_legacy_algorithms",
+        "static_challenge_set",
+        "accept_one_time_challenges",
+        "allow_renewal",
+        "is_default",
+        "enabled",
     )
     list_filter = ("enabled", "allow_legacy_algorithms", "is_default", "authority")
     search_fields = ("slug", "name")
     readonly_fields = ("static_challenge_set",)
     fieldsets = (
-        (None, {"fields": ("slug", "name", "enabled", "is_default", "authority", "registration_authority",
-                           "next_registration_authority")}),
-        ("NDES template mapping", {"fields": ("general_purpose_template", "signature_template", "encryption_template")}),
+        (
+            None,
+            {
+                "fields": (
+                    "slug",
+                    "name",
+                    "enabled",
+                    "is_default",
+                    "authority",
+                    "registration_authority",
+                    "next_registration_authority",
+                )
+            },
+        ),
+        (
+            "NDES template mapping",
+            {"fields": ("general_purpose_template", "signature_template", "encryption_template")},
+        ),
         ("Algorithms", {"fields": ("allow_legacy_algorithms",)}),
-        ("Challenges and renewal", {"fields": ("static_challenge_set", "accept_one_time_challenges", "allow_renewal",
-                                               "renewal_window_days", "issue_wait_seconds")}),
+        (
+            "Challenges and renewal",
+            {
+                "fields": (
+                    "static_challenge_set",
+                    "accept_one_time_challenges",
+                    "allow_renewal",
+                    "renewal_window_days",
+                    "issue_wait_seconds",
+                )
+            },
+        ),
     )
 
     @admin.display(boolean=True, description="Static challenge")
@@ -44,8 +76,17 @@ class RegistrationAuthorityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(ScepTransaction)
 class ScepTransactionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("transaction_id", "service", "message_type", "subject", "status", "fail_info", "certificate",
-                    "client_address", "created_at")
+    list_display = (
+        "transaction_id",
+        "service",
+        "message_type",
+        "subject",
+        "status",
+        "fail_info",
+        "certificate",
+        "client_address",
+        "created_at",
+    )
     list_filter = ("status", "service", "message_type", "fail_info")
     search_fields = ("transaction_id", "subject", "signer_public_key_sha256", "csr_sha256")
     date_hierarchy = "created_at"
@@ -58,8 +99,15 @@ class ScepTransactionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(EnrollmentEvent)
 class EnrollmentEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("created_at", "event_id", "level", "message", "diagnostic_code_hex", "transaction_id",
-                    "client_address")
+    list_display = (
+        "created_at",
+        "event_id",
+        "level",
+        "message",
+        "diagnostic_code_hex",
+        "transaction_id",
+        "client_address",
+    )
     list_filter = ("event_id", "level", "service", "fail_info")
     search_fields = ("message", "transaction_id", "client_address")
     date_hierarchy = "created_at"

@@ -15,6 +15,7 @@ order.
 from __future__ import annotations
 
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,11 +30,14 @@ from django.utils.module_loading import import_string
 
 from ca.models import CertificateAuthority, CertificateTemplate, IssuedCertificate
 from enrollment.models import ScepService
+from profiles.exceptions import ChallengeInvalid
+from profiles.services.challenges import certificate_renewal_notify, challenge_notify, challenge_verify
 
 __all__ = [
     "ChallengeGrant",
     "ChallengeRefused",
     "ChallengeVerifier",
+    "OneTimeChallengeVerifier",
     "StaticChallengeVerifier",
     "challenge_verifiers",
     "static_challenge_digest",
@@ -70,8 +74,6 @@ class ChallengeGrant:
     subject_from_request: bool = False
     #: Called inside the database transaction that records the request: consume a one-time challenge.
     consume: Callable[[], None] | None = field(default=None, compare=False)
-    #: Called after the outcome is known (the reference's Notify step).
-    notify: Callable[[IssuedCertificate | None, str], None] | None = field(default=None, compare=False)
 
 
 class ChallengeVerifier(ABC):
@@ -80,6 +82,10 @@ class ChallengeVerifier(ABC):
         self, *, service: ScepService, challenge: str, csr: x509.CertificateSigningRequest
     ) -> ChallengeGrant | None:
         """Grant, refuse (raise ChallengeRefused), or return None for a challenge this verifier does not know."""
+
+    def notify(self, *, reference: str, certificate: IssuedCertificate | None, outcome: str) -> None:  # noqa: B027
+        """The outcome of a request this verifier granted (the policy module's Notify); ``reference`` is the
+        grant's. Called once, when the transaction succeeds or fails, also when that is learnt by a poll."""
 
 
 def static_challenge_digest(challenge: str) -> str:
@@ -122,7 +128,9 @@ class _Verifiers:
         with self._lock:
             if self._verifiers is None:
                 paths = getattr(
-                    settings, "CERTPORTAL_CHALLENGE_VERIFIERS", ["enrollment.challenges.StaticChallengeVerifier"]
+                    settings,
+                    "CERTPORTAL_CHALLENGE_VERIFIERS",
+                    ["enrollment.challenges.StaticChallengeVerifier"],
                 )
                 self._verifiers = [import_string(path)() for path in paths]
             return self._verifiers
@@ -130,6 +138,10 @@ class _Verifiers:
     def reset(self) -> None:
         with self._lock:
             self._verifiers = None
+
+    def notify(self, *, reference: str, certificate: IssuedCertificate | None, outcome: str) -> None:
+        for verifier in self.all():
+            verifier.notify(reference=reference, certificate=certificate, outcome=outcome)
 
 
 challenge_verifiers = _Verifiers()
@@ -139,3 +151,52 @@ challenge_verifiers = _Verifiers()
 def _reset(*, setting: str, **kwargs: object) -> None:
     if setting == "CERTPORTAL_CHALLENGE_VERIFIERS":
         challenge_verifiers.reset()
+
+
+class OneTimeChallengeVerifier(ChallengeVerifier):
+    """The per-device one-time challenge that profile check-in issues (the Intune policy module's check)."""
+
+    def verify(
+        self, *, service: ScepService, challenge: str, csr: x509.CertificateSigningRequest
+    ) -> ChallengeGrant | None:
+        if not service.accept_one_time_challenges:
+            return None
+        try:
+            authorization = challenge_verify(challenge=challenge, csr=csr, authority=service.authority)
+        except ChallengeInvalid as exc:
+            raise ChallengeRefused(
+                exc.message, diagnostic_code=exc.diagnostic_code, reason_code=exc.code
+            ) from exc
+        if authorization is None:
+            return None
+
+        def consume() -> None:
+            try:
+                authorization.consume()
+            except ChallengeInvalid as exc:
+                raise ChallengeRefused(
+                    exc.message, diagnostic_code=exc.diagnostic_code, reason_code=exc.code
+                ) from exc
+
+        return ChallengeGrant(
+            reference=f"device-challenge:{authorization.challenge_id}",
+            subject=authorization.subject,
+            sans=authorization.sans,
+            template=authorization.template,
+            authority=authorization.authority,
+            validity_days=authorization.validity_days,
+            sid=authorization.sid,
+            consume=consume,
+        )
+
+    def notify(self, *, reference: str, certificate: IssuedCertificate | None, outcome: str) -> None:
+        kind, _, value = reference.partition(":")
+        if kind == "device-challenge":
+            challenge_notify(challenge_id=uuid.UUID(value), certificate=certificate, outcome=outcome)
+        elif kind == "renewal":
+            serial, _, authority_id = value.partition("@")
+            previous = IssuedCertificate.objects.filter(
+                serial=serial, authority_id=authority_id or None
+            ).first()
+            if previous is not None:
+                certificate_renewal_notify(previous=previous, certificate=certificate, outcome=outcome)

@@ -51,24 +51,40 @@ class ScepService(TimestampedModel):
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=128)
-    authority = models.ForeignKey(CertificateAuthority, on_delete=models.PROTECT, related_name="scep_services")
+    authority = models.ForeignKey(
+        CertificateAuthority, on_delete=models.PROTECT, related_name="scep_services"
+    )
     registration_authority = models.ForeignKey(
         RegistrationAuthority, on_delete=models.PROTECT, related_name="services"
     )
     next_registration_authority = models.ForeignKey(
-        RegistrationAuthority, on_delete=models.SET_NULL, null=True, blank=True, related_name="next_for_services",
+        RegistrationAuthority,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="next_for_services",
         help_text="CA rollover: the RA (and CA) served by GetNextCACert",
     )
     general_purpose_template = models.ForeignKey(
-        CertificateTemplate, on_delete=models.PROTECT, related_name="+",
+        CertificateTemplate,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="NDES GeneralPurposeTemplate: requests asking for signature and encryption, or neither",
     )
     signature_template = models.ForeignKey(
-        CertificateTemplate, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        CertificateTemplate,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="NDES SignatureTemplate: requests asking for digital signature only",
     )
     encryption_template = models.ForeignKey(
-        CertificateTemplate, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        CertificateTemplate,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="NDES EncryptionTemplate: requests asking for key encipherment only",
     )
     allow_legacy_algorithms = models.BooleanField(
@@ -76,18 +92,24 @@ class ScepService(TimestampedModel):
         help_text="Accept DES, triple DES and SHA-1 (old clients such as micromdm scepclient 2.1). Off for production.",
     )
     static_challenge_digest = models.CharField(
-        max_length=64, blank=True, editable=False,
+        max_length=64,
+        blank=True,
+        editable=False,
         help_text="HMAC of the static shared challenge (plain NDES / micromdm mode); empty disables it",
     )
     accept_one_time_challenges = models.BooleanField(
         default=True, help_text="Accept the per-device one-time challenges that profile check-in issues"
     )
-    allow_renewal = models.BooleanField(default=True, help_text="Accept RenewalReq signed by a current certificate")
+    allow_renewal = models.BooleanField(
+        default=True, help_text="Accept RenewalReq signed by a current certificate"
+    )
     renewal_window_days = models.PositiveIntegerField(
         default=0, help_text="Renewal only within this many days of expiry; 0 = any time before expiry"
     )
     issue_wait_seconds = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(60)],
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(60)],
         help_text="Wait this long for the CA before answering PENDING; empty uses CERTPORTAL_SCEP_ISSUE_WAIT",
     )
     is_default = models.BooleanField(default=False)
@@ -98,7 +120,9 @@ class ScepService(TimestampedModel):
         verbose_name = "SCEP service"
         constraints = [
             models.UniqueConstraint(
-                fields=["is_default"], condition=models.Q(is_default=True), name="enrollment_one_default_service"
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="enrollment_one_default_service",
             ),
         ]
 
@@ -130,7 +154,11 @@ class ScepTransaction(TimestampedModel):
         IssuedCertificate, on_delete=models.PROTECT, null=True, blank=True, related_name="scep_transactions"
     )
     renewed_certificate = models.ForeignKey(
-        IssuedCertificate, on_delete=models.PROTECT, null=True, blank=True, related_name="renewals",
+        IssuedCertificate,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="renewals",
         help_text="RenewalReq: the certificate that signed the request",
     )
     client_address = models.GenericIPAddressField(null=True, blank=True)
@@ -140,7 +168,8 @@ class ScepTransaction(TimestampedModel):
         verbose_name = "SCEP transaction"
         constraints = [
             models.UniqueConstraint(
-                fields=["service", "transaction_id", "csr_sha256"], name="enrollment_transaction_unique_request"
+                fields=["service", "transaction_id", "csr_sha256"],
+                name="enrollment_transaction_unique_request",
             ),
         ]
 
@@ -156,7 +185,9 @@ class EnrollmentEvent(models.Model):
     level = models.CharField(max_length=16, choices=EventLevel.choices)
     message = models.CharField(max_length=1024)
     diagnostic_code = models.PositiveIntegerField(null=True, blank=True)
-    service = models.ForeignKey(ScepService, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    service = models.ForeignKey(
+        ScepService, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
     scep_transaction = models.ForeignKey(
         ScepTransaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
     )

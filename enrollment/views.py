@@ -54,7 +54,11 @@ class ScepView(APIView):
     permission_classes: ClassVar[list[type[BasePermission]]] = [AllowAny]
     parser_classes: ClassVar[list[type]] = [PkiMessageParser]
     renderer_classes: ClassVar[list[type]] = [
-        PkiMessageRenderer, CaRaCertRenderer, CaCertRenderer, NextCaCertRenderer, PlainTextRenderer,
+        PkiMessageRenderer,
+        CaRaCertRenderer,
+        CaCertRenderer,
+        NextCaCertRenderer,
+        PlainTextRenderer,
     ]
     content_negotiation_class = ScepContentNegotiation
     schema = None  # a device protocol, not part of the REST API's OpenAPI document
@@ -129,7 +133,9 @@ class ScepView(APIView):
 
 
 def _text(status: int, text: str, *, retry_after: int | None = None) -> HttpResponse:
-    response = HttpResponse((text.rstrip() + "\n").encode("utf-8"), status=status, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(
+        (text.rstrip() + "\n").encode("utf-8"), status=status, content_type="text/plain; charset=utf-8"
+    )
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
@@ -156,7 +162,9 @@ def _decode_message_parameter(message: str) -> bytes:
     %-escape it, URL-safe '-' and '_', missing padding, and line breaks."""
     if not message:
         raise ValueError("PKIOperation by GET needs a message parameter")
-    cleaned = message.replace(" ", "+").replace("-", "+").replace("_", "/").replace("\r", "").replace("\n", "")
+    cleaned = (
+        message.replace(" ", "+").replace("-", "+").replace("_", "/").replace("\r", "").replace("\n", "")
+    )
     cleaned += "=" * (-len(cleaned) % 4)
     try:
         return base64.b64decode(cleaned, validate=True)
@@ -166,7 +174,10 @@ def _decode_message_parameter(message: str) -> bytes:
 
 def _record_http_refusal(service: ScepService, request: Request, text: str) -> None:
     event_record(
-        event_id=EventId.SCEP_MALFORMED_REQUEST, level=EventLevel.WARNING, message=text, service=service,
+        event_id=EventId.SCEP_MALFORMED_REQUEST,
+        level=EventLevel.WARNING,
+        message=text,
+        service=service,
         client_address=_client_address(request),
     )
 
@@ -181,8 +192,13 @@ def _service(slug: str | None) -> ScepService:
     key = slug or ""
     try:
         queryset = ScepService.objects.select_related(
-            "authority", "registration_authority", "registration_authority__authority", "next_registration_authority",
-            "general_purpose_template", "signature_template", "encryption_template",
+            "authority",
+            "registration_authority",
+            "registration_authority__authority",
+            "next_registration_authority",
+            "general_purpose_template",
+            "signature_template",
+            "encryption_template",
         )
         service = queryset.filter(slug=slug).first() if slug else queryset.filter(is_default=True).first()
     except DatabaseError:
@@ -203,7 +219,9 @@ def _get_ca_caps(service: ScepService) -> HttpResponse:
     keywords = scep.capabilities(
         policy, renewal=service.allow_renewal, next_ca_cert=service.next_registration_authority_id is not None
     )
-    return HttpResponse(("\n".join(keywords) + "\n").encode("ascii"), content_type="text/plain; charset=us-ascii")
+    return HttpResponse(
+        ("\n".join(keywords) + "\n").encode("ascii"), content_type="text/plain; charset=us-ascii"
+    )
 
 
 def _get_ca_cert(service: ScepService) -> HttpResponse:
@@ -215,7 +233,9 @@ def _get_ca_cert(service: ScepService) -> HttpResponse:
 
 def _get_next_ca_cert(service: ScepService) -> HttpResponse:
     if service.next_registration_authority is None:
-        return _text(404, "no CA rollover is configured for this SCEP service (GetNextCACert is not advertised)")
+        return _text(
+            404, "no CA rollover is configured for this SCEP service (GetNextCACert is not advertised)"
+        )
     current = ra_identity(service.registration_authority)
     upcoming = ra_identity(service.next_registration_authority)
     body = scep.build_next_ca_cert(
@@ -225,4 +245,3 @@ def _get_next_ca_cert(service: ScepService) -> HttpResponse:
         digest=scep.DigestAlgorithm.SHA256,
     )
     return HttpResponse(body, content_type=scep.CONTENT_TYPE_NEXT_CA_CERT)
-

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -24,6 +26,8 @@ from cryptography.x509.oid import NameOID
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from ca.crypto.builders import CaCertificateSpec, build_ca_certificate
 from ca.crypto.keys import KeySpec
@@ -74,16 +78,26 @@ def crypto_chain() -> CryptoChain:
     root_name = x509.Name.from_rfc4514_string("CN=Crypto Root,O=certportal tests")
     root = build_ca_certificate(
         CaCertificateSpec(
-            subject=root_name, key=root_key, serial=1, not_before=now - dt.timedelta(minutes=5),
-            not_after=now + dt.timedelta(days=3650), path_length=1,
+            subject=root_name,
+            key=root_key,
+            serial=1,
+            not_before=now - dt.timedelta(minutes=5),
+            not_after=now + dt.timedelta(days=3650),
+            path_length=1,
         )
     )
     issuing = build_ca_certificate(
         CaCertificateSpec(
-            subject=x509.Name.from_rfc4514_string("CN=Crypto Issuing,O=certportal tests"), key=issuing_key,
-            serial=2, not_before=now - dt.timedelta(minutes=5), not_after=now + dt.timedelta(days=1825),
-            path_length=0, issuer_certificate=root, issuer_key=root_key,
-            crl_url="http://pki.example/crl/crypto-root.crl", issuer_url="http://pki.example/ca/crypto-root.crt",
+            subject=x509.Name.from_rfc4514_string("CN=Crypto Issuing,O=certportal tests"),
+            key=issuing_key,
+            serial=2,
+            not_before=now - dt.timedelta(minutes=5),
+            not_after=now + dt.timedelta(days=1825),
+            path_length=0,
+            issuer_certificate=root,
+            issuer_key=root_key,
+            crl_url="http://pki.example/crl/crypto-root.crl",
+            issuer_url="http://pki.example/ca/crypto-root.crt",
         )
     )
     return CryptoChain(root_key=root_key, root=root, issuing_key=issuing_key, issuing=issuing)
@@ -105,14 +119,20 @@ def pki_rows(django_db_setup: None, django_db_blocker: Any) -> tuple[dict[str, A
     """The two CA rows exactly as ``authority_create`` writes them (the transaction is rolled back)."""
     with django_db_blocker.unblock(), transaction.atomic():
         root = authority_create(
-            name="Test Root CA", slug="test-root",
+            name="Test Root CA",
+            slug="test-root",
             subject=x509.Name.from_rfc4514_string("CN=Test Root CA,O=certportal tests"),
-            key_spec=KeySpec("RSA", 2048), validity_days=3650,
+            key_spec=KeySpec("RSA", 2048),
+            validity_days=3650,
         )
         issuing = authority_create(
-            name="Test Issuing CA", slug="test-issuing",
+            name="Test Issuing CA",
+            slug="test-issuing",
             subject=x509.Name.from_rfc4514_string("CN=Test Issuing CA,O=certportal tests"),
-            key_spec=KeySpec("RSA", 2048), validity_days=1825, parent=root, path_length=0,
+            key_spec=KeySpec("RSA", 2048),
+            validity_days=1825,
+            parent=root,
+            path_length=0,
         )
         rows = (_row_values(root), _row_values(issuing))
         transaction.set_rollback(True)
@@ -128,14 +148,14 @@ def template(db: None) -> CertificateTemplate:
 
 
 @pytest.fixture
-def pki(db: None, template: CertificateTemplate, pki_rows: tuple[dict[str, Any], dict[str, Any]]) -> Iterator[Pki]:
+def pki(db: None, template: CertificateTemplate, pki_rows: tuple[dict[str, Any], dict[str, Any]]) -> Pki:
     root_values, issuing_values = copy.deepcopy(pki_rows)
     root = CertificateAuthority.objects.create(**root_values)
     issuing = CertificateAuthority.objects.create(parent=root, **issuing_values)
     issuing.published_templates.add(template)
     crl_generate(authority=root)
     crl_generate(authority=issuing)
-    yield Pki(root=root, issuing=issuing, template=template)
+    return Pki(root=root, issuing=issuing, template=template)
 
 
 IssueFunction = Callable[..., CertificateRequest]
@@ -168,7 +188,9 @@ def issue(pki: Pki, rsa2048_key: rsa.RSAPrivateKey, django_capture_on_commit_cal
                 authority=authority or pki.issuing,
                 template=template or pki.template,
                 csr=csr,
-                subject=subject if subject is not None else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
+                subject=subject
+                if subject is not None
+                else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
                 sans=sans,
                 validity_days=validity_days,
                 sid=sid,
@@ -194,7 +216,24 @@ def user_with_perms(django_user_model: Any) -> Callable[..., Any]:
         user = django_user_model.objects.create_user(username=username, password="secret-pw")
         for perm in perms:
             app_label, codename = perm.split(".")
-            user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
         return django_user_model.objects.get(pk=user.pk)  # fresh: no cached permissions
 
     return _user
+
+
+@pytest.fixture
+def api_client_for(user_with_perms: Callable[..., Any]) -> Callable[..., APIClient]:
+    """An APIClient authenticated with a DRF token of a new user holding ``perms``."""
+    counter = itertools.count(1)
+
+    def _client(*perms: str) -> APIClient:
+        user = user_with_perms(*perms, username=f"api-user-{next(counter)}")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.user = user  # type: ignore[attr-defined]
+        return client
+
+    return _client

@@ -9,13 +9,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
-__all__ = ["ec_key", "make_csr", "openssl", "openssl_text", "openssl_verify", "require_executable", "write_pem"]
+__all__ = [
+    "ec_key",
+    "make_csr",
+    "openssl",
+    "openssl_text",
+    "openssl_verify",
+    "require_executable",
+    "write_pem",
+]
 
 
 def require_executable(name: str) -> str:
@@ -28,11 +37,17 @@ def require_executable(name: str) -> str:
     return path
 
 
-def openssl(*args: str, input_bytes: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def openssl(
+    *args: str, input_bytes: bytes | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     exe = require_executable("openssl")
     result = subprocess.run(
-        [exe, *args], input=input_bytes.decode("latin-1") if input_bytes else None, capture_output=True,
-        text=True, timeout=60, check=False,
+        [exe, *args],
+        input=input_bytes.decode("latin-1") if input_bytes else None,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"openssl {' '.join(args)} failed: {result.stdout}{result.stderr}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from asn1crypto.core import UTF8String
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -46,7 +47,9 @@ def _spec(public_key, **overrides) -> EndEntitySpec:
 
 def _build(crypto_chain, public_key, **overrides) -> x509.Certificate:
     return build_end_entity_certificate(
-        _spec(public_key, **overrides), issuer_certificate=crypto_chain.issuing, issuer_key=crypto_chain.issuing_key
+        _spec(public_key, **overrides),
+        issuer_certificate=crypto_chain.issuing,
+        issuer_key=crypto_chain.issuing_key,
     )
 
 
@@ -59,13 +62,21 @@ def test_end_entity_basic_constraints_is_ca_false_and_critical(crypto_chain, rsa
 
 @pytest.mark.parametrize(
     ("digital_signature", "key_encipherment", "non_repudiation"),
-    [(True, True, False), (True, False, False), (False, True, False), (True, True, True), (True, False, True)],
+    [
+        (True, True, False),
+        (True, False, False),
+        (False, True, False),
+        (True, True, True),
+        (True, False, True),
+    ],
 )
 def test_key_usage_is_critical_and_exactly_as_the_template_says(
     crypto_chain, rsa2048_key, digital_signature, key_encipherment, non_repudiation
 ):
     usage = KeyUsageSpec(
-        digital_signature=digital_signature, key_encipherment=key_encipherment, non_repudiation=non_repudiation
+        digital_signature=digital_signature,
+        key_encipherment=key_encipherment,
+        non_repudiation=non_repudiation,
     )
     cert = _build(crypto_chain, rsa2048_key.public_key(), key_usage=usage)
     extension = cert.extensions.get_extension_for_class(x509.KeyUsage)
@@ -113,7 +124,9 @@ def test_subject_key_identifier_is_the_keys_and_authority_key_identifier_is_the_
     assert cert.issuer == crypto_chain.issuing.subject
 
 
-def test_crl_distribution_point_and_authority_information_access_carry_the_cas_urls(crypto_chain, rsa2048_key):
+def test_crl_distribution_point_and_authority_information_access_carry_the_cas_urls(
+    crypto_chain, rsa2048_key
+):
     cert = _build(crypto_chain, rsa2048_key.public_key(), ocsp_url="http://pki.example/ocsp")
     cdp = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints)
     assert cdp.critical is False
@@ -142,7 +155,9 @@ def test_extensions_of_the_csr_are_not_copied(crypto_chain, rsa2048_key):
         common_name="device-1",
         extensions=[
             x509.BasicConstraints(ca=True, path_length=None),
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE]),
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE]
+            ),
             x509.SubjectAlternativeName([upn]),
         ],
     )
@@ -187,7 +202,9 @@ def test_refuses_a_certificate_without_subject_and_sans(crypto_chain, rsa2048_ke
 
 
 def test_sid_extension_only_when_a_sid_is_given(crypto_chain, rsa2048_key):
-    with_sid = _build(crypto_chain, rsa2048_key.public_key(), sid="S-1-5-21-1004336348-1177238915-682003330-512")
+    with_sid = _build(
+        crypto_chain, rsa2048_key.public_key(), sid="S-1-5-21-1004336348-1177238915-682003330-512"
+    )
     without_sid = _build(crypto_chain, rsa2048_key.public_key())
     extension = with_sid.extensions.get_extension_for_oid(OID_NTDS_CA_SECURITY_EXT)
     assert extension.critical is False
@@ -205,7 +222,9 @@ def test_validity_serial_subject_and_key_are_the_specs(crypto_chain, rsa2048_key
     assert cert.version == x509.Version.v3
 
 
-@pytest.mark.parametrize(("name", "algorithm"), [("sha256", hashes.SHA256), ("sha384", hashes.SHA384), ("sha512", hashes.SHA512)])
+@pytest.mark.parametrize(
+    ("name", "algorithm"), [("sha256", hashes.SHA256), ("sha384", hashes.SHA384), ("sha512", hashes.SHA512)]
+)
 def test_signed_with_the_cas_hash_and_the_signature_verifies(crypto_chain, rsa2048_key, name, algorithm):
     cert = _build(crypto_chain, rsa2048_key.public_key(), signature_hash=name)
     assert isinstance(cert.signature_hash_algorithm, algorithm)
@@ -256,7 +275,9 @@ def test_subordinate_ca_certificate_chains_to_the_root(crypto_chain, tmp_path):
     issuing.verify_directly_issued_by(root)
     assert issuing.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length == 0
     aki = issuing.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
-    assert aki.key_identifier == root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    assert (
+        aki.key_identifier == root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    )
     cdp = issuing.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
     assert cdp[0].full_name == [x509.UniformResourceIdentifier("http://pki.example/crl/crypto-root.crl")]
     openssl_verify(tmp_path, issuing, root, purpose="any")
@@ -266,9 +287,14 @@ def test_ca_certificate_with_an_ec_key(crypto_chain):
     key = ec.generate_private_key(ec.SECP256R1())
     cert = build_ca_certificate(
         CaCertificateSpec(
-            subject=x509.Name.from_rfc4514_string("CN=EC Sub"), key=key, serial=3, not_before=NOW,
-            not_after=NOW + dt.timedelta(days=30), issuer_certificate=crypto_chain.root,
-            issuer_key=crypto_chain.root_key, signature_hash="sha384",
+            subject=x509.Name.from_rfc4514_string("CN=EC Sub"),
+            key=key,
+            serial=3,
+            not_before=NOW,
+            not_after=NOW + dt.timedelta(days=30),
+            issuer_certificate=crypto_chain.root,
+            issuer_key=crypto_chain.root_key,
+            signature_hash="sha384",
         )
     )
     assert cert.public_key() == key.public_key()
@@ -281,3 +307,25 @@ def test_hash_algorithm_is_none_for_edwards_keys_and_named_otherwise(rsa2048_key
     assert isinstance(hash_algorithm("sha384", rsa2048_key), hashes.SHA384)
     with pytest.raises(KeyError):
         hash_algorithm("md5", rsa2048_key)
+
+
+def test_authority_key_identifier_falls_back_to_the_issuers_key_without_ski(rsa2048_key, other_rsa2048_key):
+    # An issuer certificate without SubjectKeyIdentifier (as some old roots are).
+    issuer_name = x509.Name.from_rfc4514_string("CN=Old Root")
+    old_root = (
+        x509.CertificateBuilder()
+        .subject_name(issuer_name)
+        .issuer_name(issuer_name)
+        .public_key(other_rsa2048_key.public_key())
+        .serial_number(9)
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(other_rsa2048_key, hashes.SHA256())
+    )
+    cert = build_end_entity_certificate(
+        _spec(rsa2048_key.public_key()), issuer_certificate=old_root, issuer_key=other_rsa2048_key
+    )
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert aki == x509.AuthorityKeyIdentifier.from_issuer_public_key(other_rsa2048_key.public_key())
+    cert.verify_directly_issued_by(old_root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
@@ -54,9 +55,15 @@ def test_entries_carry_their_date_and_reason_except_unspecified(crypto_chain):
     assert unspecified.revocation_date_utc == revoked_at
     assert len(unspecified.extensions) == 0
     compromise = crl.get_revoked_certificate_by_serial_number(0x0B)
-    assert compromise.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.key_compromise
+    assert (
+        compromise.extensions.get_extension_for_class(x509.CRLReason).value.reason
+        == x509.ReasonFlags.key_compromise
+    )
     hold = crl.get_revoked_certificate_by_serial_number(0x0C)
-    assert hold.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.certificate_hold
+    assert (
+        hold.extensions.get_extension_for_class(x509.CRLReason).value.reason
+        == x509.ReasonFlags.certificate_hold
+    )
     assert crl.get_revoked_certificate_by_serial_number(0x0D) is None
 
 
@@ -68,7 +75,11 @@ def test_crl_is_signed_with_the_cas_hash(crypto_chain, name, algorithm):
 
 def test_openssl_verifies_the_crl_and_reads_its_entries(crypto_chain, tmp_path):
     now = dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
-    entries = [RevokedEntry(serial=0x1F2E, revoked_at=now - dt.timedelta(minutes=1), reason=x509.ReasonFlags.superseded)]
+    entries = [
+        RevokedEntry(
+            serial=0x1F2E, revoked_at=now - dt.timedelta(minutes=1), reason=x509.ReasonFlags.superseded
+        )
+    ]
     crl = _crl(crypto_chain, entries, this_update=now, next_update=now + dt.timedelta(days=1), number=12)
     crl_file = tmp_path / "issuing.crl"
     crl_file.write_bytes(crl.public_bytes(serialization.Encoding.DER))
@@ -78,3 +89,28 @@ def test_openssl_verifies_the_crl_and_reads_its_entries(crypto_chain, tmp_path):
     assert "X509v3 CRL Number: \n                12" in result.stdout
     assert "Serial Number: 1F2E" in result.stdout
     assert "Superseded" in result.stdout
+
+
+def test_crl_authority_key_identifier_falls_back_to_the_issuers_key_without_ski(other_rsa2048_key):
+    name = x509.Name.from_rfc4514_string("CN=Old Root")
+    old_root = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(other_rsa2048_key.public_key())
+        .serial_number(9)
+        .not_valid_before(THIS_UPDATE)
+        .not_valid_after(THIS_UPDATE + dt.timedelta(days=30))
+        .sign(other_rsa2048_key, hashes.SHA256())
+    )
+    crl = build_crl(
+        issuer_certificate=old_root,
+        issuer_key=other_rsa2048_key,
+        number=1,
+        this_update=THIS_UPDATE,
+        next_update=THIS_UPDATE + dt.timedelta(days=1),
+        revoked=[],
+    )
+    aki = crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert aki == x509.AuthorityKeyIdentifier.from_issuer_public_key(other_rsa2048_key.public_key())
+    assert crl.is_signature_valid(other_rsa2048_key.public_key())

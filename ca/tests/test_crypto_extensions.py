@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from asn1crypto import core as asn1core
 from asn1crypto import x509 as asn1x509
 

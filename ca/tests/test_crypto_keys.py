@@ -6,17 +6,25 @@ import hashlib
 import secrets
 
 import pytest
+
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa, x25519
 
-from ca.crypto.keys import KeyPolicyError, KeySpec, check_request_key, describe_public_key, generate_private_key, spki_sha256
+from ca.crypto.keys import (
+    KeyPolicyError,
+    KeySpec,
+    check_request_key,
+    describe_public_key,
+    generate_private_key,
+    spki_sha256,
+)
 
 DEFAULTS = {"min_rsa_bits": 2048, "min_ec_bits": 256}
 
 
 @pytest.fixture(scope="module")
 def rsa1024_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    return rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the refused key
 
 
 def _code(excinfo: pytest.ExceptionInfo[KeyPolicyError]) -> str:
@@ -126,7 +134,9 @@ def test_key_spec_parses_the_allowed_ca_keys(text, key_type, size, label):
     assert (spec.key_type, spec.size, str(spec)) == (key_type, size, label)
 
 
-@pytest.mark.parametrize("text", ["RSA-1024", "RSA-5000", "RSA-8192", "EC-P521", "EC-P192", "DSA-2048", "RSA", ""])
+@pytest.mark.parametrize(
+    "text", ["RSA-1024", "RSA-5000", "RSA-8192", "EC-P521", "EC-P192", "DSA-2048", "RSA", ""]
+)
 def test_key_spec_refuses_other_keys_and_lists_the_allowed_ones(text):
     with pytest.raises(KeyPolicyError) as excinfo:
         KeySpec.parse(text)

@@ -6,6 +6,7 @@ import ipaddress
 import json
 
 import pytest
+
 from asn1crypto.core import UTF8String
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
@@ -31,7 +32,9 @@ def test_name_round_trip_keeps_order_values_and_string_types():
     name = x509.Name(
         [
             x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COUNTRY_NAME, "DE")]),
-            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bücher & Söhne GmbH")]),
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bücher & Söhne GmbH")]
+            ),
             x509.RelativeDistinguishedName(
                 [
                     x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Devices"),
@@ -41,7 +44,9 @@ def test_name_round_trip_keeps_order_values_and_string_types():
             x509.RelativeDistinguishedName(
                 [x509.NameAttribute(NameOID.COMMON_NAME, "device 1", _type=_ASN1Type.PrintableString)]
             ),
-            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.EMAIL_ADDRESS, "device1@corp.example")]),
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(NameOID.EMAIL_ADDRESS, "device1@corp.example")]
+            ),
             x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.SERIAL_NUMBER, "C02XK1ABJGH5")]),
         ]
     )
@@ -51,7 +56,9 @@ def test_name_round_trip_keeps_order_values_and_string_types():
 
 
 def test_printable_and_utf8_common_names_are_different_der_and_both_survive():
-    printable = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "device", _type=_ASN1Type.PrintableString)])
+    printable = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "device", _type=_ASN1Type.PrintableString)]
+    )
     utf8 = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "device")])
     assert printable.public_bytes() != utf8.public_bytes()
     assert name_from_json(_through_json(name_to_json(printable))).public_bytes() == printable.public_bytes()
@@ -101,7 +108,8 @@ def test_upn_is_kept_as_its_der_utf8_string():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="bug: ca/crypto/names.py general_name_to_json writes 'dirname' but general_name_from_json (line ~88) "
+    reason="bug: ca/crypto/names.py general_name_to_json writes 'dirname' but general_name_from_json "
+    "(lines 74-88) "
     "has no 'dirname' branch, so a request with a directoryName SAN is stored and then cannot be issued",
 )
 def test_directory_name_round_trip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from asn1crypto.core import Integer
 
 from ca.crypto.serials import random_serial, serial_to_hex

@@ -23,7 +23,12 @@ class PkiMessageParser(BaseParser):
 
     media_type = "*/*"
 
-    def parse(self, stream: IO[Any] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> bytes:
+    def parse(
+        self,
+        stream: IO[Any] | None,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         limit = settings.CERTPORTAL_SCEP_MAX_MESSAGE_SIZE
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None

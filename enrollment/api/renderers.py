@@ -28,7 +28,12 @@ __all__ = [
 class _BytesRenderer(BaseRenderer):
     charset = None
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None) -> bytes:
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         if isinstance(data, bytes):
             return data
         return str(data).encode("utf-8")
@@ -64,5 +69,7 @@ class ScepContentNegotiation(BaseContentNegotiation):
     def select_parser(self, request: Request, parsers: Sequence[Any]) -> Any:
         return parsers[0] if parsers else None
 
-    def select_renderer(self, request: Request, renderers: Sequence[Any], format_suffix: str | None = None) -> tuple[Any, str]:
+    def select_renderer(
+        self, request: Request, renderers: Sequence[Any], format_suffix: str | None = None
+    ) -> tuple[Any, str]:
         return renderers[0], renderers[0].media_type

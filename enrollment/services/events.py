@@ -14,7 +14,11 @@ __all__ = ["event_record"]
 
 logger = logging.getLogger("enrollment.events")
 
-_LOG_LEVELS = {EventLevel.INFORMATION: logging.INFO, EventLevel.WARNING: logging.WARNING, EventLevel.ERROR: logging.ERROR}
+_LOG_LEVELS = {
+    EventLevel.INFORMATION: logging.INFO,
+    EventLevel.WARNING: logging.WARNING,
+    EventLevel.ERROR: logging.ERROR,
+}
 
 
 def event_record(
@@ -35,8 +39,14 @@ def event_record(
     recording must not turn a client's answer into a 500."""
     safe_message = _printable(message, 1024)
     logger.log(
-        _LOG_LEVELS[level], "event %s %s tid=%s type=%s failInfo=%s client=%s",
-        int(event_id), safe_message, _printable(transaction_id, 64), message_type, fail_info, client_address,
+        _LOG_LEVELS[level],
+        "event %s %s tid=%s type=%s failInfo=%s client=%s",
+        int(event_id),
+        safe_message,
+        _printable(transaction_id, 64),
+        message_type,
+        fail_info,
+        client_address,
     )
     try:
         return EnrollmentEvent.objects.create(

@@ -45,7 +45,13 @@ logger = logging.getLogger(__name__)
 
 #: Policy rules whose refusal is about algorithms (failInfo badAlg); the rest are badRequest.
 _BAD_ALG_CODES = frozenset(
-    {"key_too_small", "key_too_large", "key_type_unsupported", "signature_hash_not_allowed", "signature_hash_unsupported"}
+    {
+        "key_too_small",
+        "key_too_large",
+        "key_type_unsupported",
+        "signature_hash_not_allowed",
+        "signature_hash_unsupported",
+    }
 )
 
 
@@ -124,7 +130,10 @@ class _Exchange:
 
     def success_crl(self, crl: x509.CertificateRevocationList) -> ScepReply:
         return self._cert_rep(
-            scep.PkiStatus.SUCCESS, recipient_certificate=self.message.signer_certificate, cipher=self.cipher, crl=crl
+            scep.PkiStatus.SUCCESS,
+            recipient_certificate=self.message.signer_certificate,
+            cipher=self.cipher,
+            crl=crl,
         )
 
 
@@ -140,7 +149,9 @@ def pki_operation_handle(*, service: ScepService, der: bytes, client_address: st
     except scep.MalformedMessage as exc:
         _record_malformed(service, str(exc), client_address)
         return ScepReply.http_error(400, f"malformed SCEP message: {exc}")
-    exchange = _Exchange(service=service, ra=ra, policy=policy, message=message, client_address=client_address)
+    exchange = _Exchange(
+        service=service, ra=ra, policy=policy, message=message, client_address=client_address
+    )
     try:
         exchange.message_type = scep.check_message_type(message)
         scep.verify_pki_message(message, policy=policy)
@@ -170,7 +181,10 @@ def pki_operation_handle(*, service: ScepService, der: bytes, client_address: st
 
 def _record_malformed(service: ScepService, text: str, client_address: str | None) -> None:
     event_record(
-        event_id=EventId.SCEP_MALFORMED_REQUEST, level=EventLevel.WARNING, message=text, service=service,
+        event_id=EventId.SCEP_MALFORMED_REQUEST,
+        level=EventLevel.WARNING,
+        message=text,
+        service=service,
         client_address=client_address,
     )
 
@@ -203,7 +217,9 @@ def _enroll(exchange: _Exchange, plaintext: bytes) -> ScepReply:
                 f"certificate template {template.name} does not let the request supply its subject; "
                 "enroll with a device challenge from a SCEP profile",
             )
-        return _submit(exchange, csr, csr_der, grant, template, grant.authority or exchange.service.authority, None)
+        return _submit(
+            exchange, csr, csr_der, grant, template, grant.authority or exchange.service.authority, None
+        )
 
 
 def _renew(exchange: _Exchange, plaintext: bytes) -> ScepReply:
@@ -244,7 +260,7 @@ def _renew(exchange: _Exchange, plaintext: bytes) -> ScepReply:
                 "RenewalReq asks for a different subject than the certificate that signed it",
             )
         grant = ChallengeGrant(
-            reference=f"renewal:{current.serial}",
+            reference=f"renewal:{current.serial}@{current.authority_id}",
             subject=current.certificate.subject,
             sans=_certificate_sans(current.certificate),
             template=current.template,
@@ -274,11 +290,13 @@ class _recorded_failure:  # noqa: N801 - used as a context manager, reads like o
 
     def __enter__(self) -> None:
         if ScepTransaction.objects.filter(
-            service=self.exchange.service, transaction_id=self.exchange.message.transaction_id,
+            service=self.exchange.service,
+            transaction_id=self.exchange.message.transaction_id,
             status=TransactionStatus.PENDING,
         ).exists():
             raise scep.ScepFailure(
-                scep.FailInfo.BAD_REQUEST, "this transactionID belongs to another request that is still pending"
+                scep.FailInfo.BAD_REQUEST,
+                "this transactionID belongs to another request that is still pending",
             )
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
@@ -300,7 +318,9 @@ class _recorded_failure:  # noqa: N801 - used as a context manager, reads like o
                     },
                 )
             except IntegrityError:
-                logger.info("failure of transaction %s already recorded", self.exchange.message.transaction_id)
+                logger.info(
+                    "failure of transaction %s already recorded", self.exchange.message.transaction_id
+                )
 
 
 def _authorise(exchange: _Exchange, password: str, csr: x509.CertificateSigningRequest) -> ChallengeGrant:
@@ -313,7 +333,9 @@ def _authorise(exchange: _Exchange, password: str, csr: x509.CertificateSigningR
             ) from refused
         if grant is not None:
             return grant
-    raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, "the challenge password is not valid for this SCEP service")
+    raise EnrollmentRefused(
+        scep.FailInfo.BAD_REQUEST, "the challenge password is not valid for this SCEP service"
+    )
 
 
 def _ndes_template(service: ScepService, csr: x509.CertificateSigningRequest) -> CertificateTemplate:
@@ -324,7 +346,9 @@ def _ndes_template(service: ScepService, csr: x509.CertificateSigningRequest) ->
     except x509.ExtensionNotFound:
         return service.general_purpose_template
     except ValueError as exc:
-        raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, f"the request's extensions cannot be parsed: {exc}") from exc
+        raise EnrollmentRefused(
+            scep.FailInfo.BAD_REQUEST, f"the request's extensions cannot be parsed: {exc}"
+        ) from exc
     if usage.digital_signature and not usage.key_encipherment and service.signature_template is not None:
         return service.signature_template
     if usage.key_encipherment and not usage.digital_signature and service.encryption_template is not None:
@@ -387,67 +411,106 @@ def _submit(
     event_record(
         event_id=EventId.SCEP_VERIFY_SUCCESS,
         message=f"request verified ({grant.reference}); submitted to CA {authority.slug} as request {request.pk}",
-        service=exchange.service, transaction=record, transaction_id=message.transaction_id,
-        message_type=exchange.message_type, client_address=exchange.client_address,
+        service=exchange.service,
+        transaction=record,
+        transaction_id=message.transaction_id,
+        message_type=exchange.message_type,
+        client_address=exchange.client_address,
     )
     wait = exchange.service.issue_wait_seconds
     request = certificate_request_wait(
         request=request, timeout=settings.CERTPORTAL_SCEP_ISSUE_WAIT if wait is None else wait
     )
-    return _answer(exchange, record, grant)
+    return _answer(exchange, record)
 
 
 def _replay(exchange: _Exchange, record: ScepTransaction) -> ScepReply:
     """A request (or poll) for a transaction we know: the same answer, never a second certificate."""
     if record.signer_public_key_sha256 != exchange.signer_key_sha256:
         raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "this transactionID belongs to another requester")
-    return _answer(exchange, record, None)
+    return _answer(exchange, record)
 
 
-def _answer(exchange: _Exchange, record: ScepTransaction, grant: ChallengeGrant | None) -> ScepReply:
+def _notify(record: ScepTransaction, certificate: IssuedCertificate | None, outcome: str) -> None:
+    """Tell the verifier that granted the request how it ended; its bookkeeping must not fail the answer."""
+    try:
+        challenge_verifiers.notify(
+            reference=record.challenge_reference, certificate=certificate, outcome=outcome
+        )
+    except Exception:
+        logger.exception("notify for transaction %s failed", record.transaction_id)
+
+
+def _answer(exchange: _Exchange, record: ScepTransaction) -> ScepReply:
     """Bring the transaction in line with its CA request and answer accordingly."""
     if record.status == TransactionStatus.FAILURE:
-        return exchange.failure(scep.FailInfo(record.fail_info or 0), record.fail_info_text or "request failed")
+        return exchange.failure(
+            scep.FailInfo(record.fail_info or 0), record.fail_info_text or "request failed"
+        )
     request = record.certificate_request
     if request is not None:
         request.refresh_from_db(fields=["status", "failure_reason"])
     if request is not None and request.status == CertificateRequestStatus.ISSUED:
-        issued = record.certificate or IssuedCertificate.objects.select_related("authority").get(request=request)
+        issued = record.certificate or IssuedCertificate.objects.select_related("authority").get(
+            request=request
+        )
         if record.status != TransactionStatus.SUCCESS:
-            updated = ScepTransaction.objects.filter(pk=record.pk).exclude(status=TransactionStatus.SUCCESS).update(
-                status=TransactionStatus.SUCCESS, certificate=issued, updated_at=timezone.now()
+            updated = (
+                ScepTransaction.objects.filter(pk=record.pk)
+                .exclude(status=TransactionStatus.SUCCESS)
+                .update(status=TransactionStatus.SUCCESS, certificate=issued, updated_at=timezone.now())
             )
             if updated:
                 event_record(
                     event_id=EventId.SCEP_ISSUED_SUCCESS,
                     message=f"issued certificate {issued.serial} ({issued.subject}), thumbprint {issued.fingerprint_sha1}",
-                    service=exchange.service, transaction=record, transaction_id=record.transaction_id,
-                    message_type=exchange.message_type, client_address=exchange.client_address,
+                    service=exchange.service,
+                    transaction=record,
+                    transaction_id=record.transaction_id,
+                    message_type=exchange.message_type,
+                    client_address=exchange.client_address,
                     details={"serial": issued.serial, "thumbprint": issued.fingerprint_sha1},
                 )
-                if grant is not None and grant.notify is not None:
-                    grant.notify(issued, "issued")
+                _notify(record, issued, "issued")
         chain = [authority.certificate for authority in issued.authority.chain()]
         return exchange.success([issued.certificate, *chain])
-    if request is not None and request.status in (CertificateRequestStatus.DENIED, CertificateRequestStatus.FAILED):
+    if request is not None and request.status in (
+        CertificateRequestStatus.DENIED,
+        CertificateRequestStatus.FAILED,
+    ):
         text = request.failure_reason or f"the CA {request.get_status_display().lower()} the request"
         ScepTransaction.objects.filter(pk=record.pk).update(
-            status=TransactionStatus.FAILURE, fail_info=int(scep.FailInfo.BAD_REQUEST), fail_info_text=text[:512],
+            status=TransactionStatus.FAILURE,
+            fail_info=int(scep.FailInfo.BAD_REQUEST),
+            fail_info_text=text[:512],
             updated_at=timezone.now(),
         )
         event_record(
-            event_id=EventId.SCEP_ISSUED_FAILURE, level=EventLevel.ERROR, message=text, service=exchange.service,
-            transaction=record, transaction_id=record.transaction_id, message_type=exchange.message_type,
-            fail_info=int(scep.FailInfo.BAD_REQUEST), client_address=exchange.client_address,
+            event_id=EventId.SCEP_ISSUED_FAILURE,
+            level=EventLevel.ERROR,
+            message=text,
+            service=exchange.service,
+            transaction=record,
+            transaction_id=record.transaction_id,
+            message_type=exchange.message_type,
+            fail_info=int(scep.FailInfo.BAD_REQUEST),
+            client_address=exchange.client_address,
         )
-        if grant is not None and grant.notify is not None:
-            grant.notify(None, text)
+        _notify(record, None, text)
         return exchange.failure(scep.FailInfo.BAD_REQUEST, text)
     event_record(
         event_id=EventId.SCEP_PENDING,
-        message="waiting for the CA" + (" (approval required)" if request and request.status == CertificateRequestStatus.PENDING_APPROVAL else ""),
-        service=exchange.service, transaction=record, transaction_id=record.transaction_id,
-        message_type=exchange.message_type, client_address=exchange.client_address,
+        message="waiting for the CA"
+        + (
+            " (approval required)"
+            if request and request.status == CertificateRequestStatus.PENDING_APPROVAL
+            else ""
+        ),
+        service=exchange.service,
+        transaction=record,
+        transaction_id=record.transaction_id,
+        message_type=exchange.message_type,
+        client_address=exchange.client_address,
     )
     return exchange.pending()
 
@@ -481,10 +544,15 @@ def _get_cert(exchange: _Exchange, plaintext: bytes) -> ScepReply:
     authority = _authority_by_issuer(issuer)
     issued = IssuedCertificate.objects.filter(authority=authority, serial=serial_to_hex(serial)).first()
     if issued is None:
-        raise scep.ScepFailure(scep.FailInfo.BAD_CERT_ID, f"no certificate with serial {serial_to_hex(serial)}")
+        raise scep.ScepFailure(
+            scep.FailInfo.BAD_CERT_ID, f"no certificate with serial {serial_to_hex(serial)}"
+        )
     event_record(
-        event_id=EventId.SCEP_REQUEST_SUCCESS, message=f"GetCert {issued.serial}", service=exchange.service,
-        transaction_id=exchange.message.transaction_id, message_type=exchange.message_type,
+        event_id=EventId.SCEP_REQUEST_SUCCESS,
+        message=f"GetCert {issued.serial}",
+        service=exchange.service,
+        transaction_id=exchange.message.transaction_id,
+        message_type=exchange.message_type,
         client_address=exchange.client_address,
     )
     return exchange.success([issued.certificate])
@@ -497,9 +565,12 @@ def _get_crl(exchange: _Exchange, plaintext: bytes) -> ScepReply:
     if crl is None:
         raise scep.ScepFailure(scep.FailInfo.BAD_CERT_ID, f"CA {authority.slug} has not published a CRL")
     event_record(
-        event_id=EventId.SCEP_REQUEST_SUCCESS, message=f"GetCRL #{crl.number} of {authority.slug}",
-        service=exchange.service, transaction_id=exchange.message.transaction_id,
-        message_type=exchange.message_type, client_address=exchange.client_address,
+        event_id=EventId.SCEP_REQUEST_SUCCESS,
+        message=f"GetCRL #{crl.number} of {authority.slug}",
+        service=exchange.service,
+        transaction_id=exchange.message.transaction_id,
+        message_type=exchange.message_type,
+        client_address=exchange.client_address,
     )
     return exchange.success_crl(x509.load_der_x509_crl(bytes(crl.der)))
 

@@ -53,11 +53,18 @@ def registration_authority_template() -> CertificateTemplate:
 
 
 def registration_authority_create(
-    *, authority: CertificateAuthority, name: str, subject: x509.Name, key_size: int = 2048, wait: float = 60.0
+    *,
+    authority: CertificateAuthority,
+    name: str,
+    subject: x509.Name,
+    key_size: int = 2048,
+    wait: float = 60.0,
 ) -> RegistrationAuthority:
     """Generate an RSA key pair, have ``authority`` certify it, store the key encrypted with the RA passphrase."""
     if key_size not in (2048, 3072, 4096):
-        raise ApplicationError(f"RA keys are RSA 2048, 3072 or 4096 bits, not {key_size}", code="key_size_invalid")
+        raise ApplicationError(
+            f"RA keys are RSA 2048, 3072 or 4096 bits, not {key_size}", code="key_size_invalid"
+        )
     template = registration_authority_template()
     authority.published_templates.add(template)
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)

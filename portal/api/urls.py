@@ -5,13 +5,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from ca.api.urls import router as ca_router
+from profiles.api.urls import router as profiles_router
+from profiles.api.urls import urlpatterns as profiles_urls
 
 router = DefaultRouter()
-for app_router in (ca_router,):
+for app_router in (ca_router, profiles_router):
     router.registry.extend(app_router.registry)
 
 urlpatterns = [
-    path("v1/", include((router.urls, "api"), namespace="v1")),
+    path("v1/", include((router.urls + profiles_urls, "api"), namespace="v1")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

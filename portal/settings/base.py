@@ -237,6 +237,13 @@ CERTPORTAL_KEY_BACKENDS = {
 CERTPORTAL_SCEP_ISSUE_WAIT = env.float("CERTPORTAL_SCEP_ISSUE_WAIT", default=5.0)
 #: Largest PKIOperation body / decoded GET message accepted (bytes).
 CERTPORTAL_SCEP_MAX_MESSAGE_SIZE = env.int("CERTPORTAL_SCEP_MAX_MESSAGE_SIZE", default=256 * 1024)
+#: Who may enroll: tried in order; the first that recognises a challenge decides.
+CERTPORTAL_CHALLENGE_VERIFIERS = [
+    "enrollment.challenges.OneTimeChallengeVerifier",
+    "enrollment.challenges.StaticChallengeVerifier",
+]
+#: Refuse SCEP requests whose signingTime is further than this from our clock (seconds; 0 = no check).
+CERTPORTAL_SCEP_MAX_CLOCK_SKEW = env.int("CERTPORTAL_SCEP_MAX_CLOCK_SKEW", default=24 * 3600)
 #: One-time challenge lifetime (minutes).
 CERTPORTAL_CHALLENGE_TTL_MINUTES = env.int("CERTPORTAL_CHALLENGE_TTL_MINUTES", default=60)
 

@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--ca", required=True, help="Slug of the issuing CA")
         parser.add_argument("--name", default="", help="Display name (default: '<CA name> SCEP RA')")
-        parser.add_argument("--subject", default="", help='RFC 4514 subject (default: "CN=<CA name> SCEP RA")')
+        parser.add_argument(
+            "--subject", default="", help='RFC 4514 subject (default: "CN=<CA name> SCEP RA")'
+        )
         parser.add_argument("--key-size", type=int, default=2048, choices=[2048, 3072, 4096])
         parser.add_argument("--force", action="store_true", help="Create a new RA even if a valid one exists")
 

@@ -28,15 +28,22 @@ class Command(BaseCommand):
         challenge = parser.add_mutually_exclusive_group()
         challenge.add_argument("--static-challenge", default=None, help="Shared challenge (plain NDES mode)")
         challenge.add_argument(
-            "--generate-static-challenge", action="store_true", help="Generate a shared challenge and print it"
+            "--generate-static-challenge",
+            action="store_true",
+            help="Generate a shared challenge and print it",
         )
-        parser.add_argument("--default", action="store_true", help="Serve at /scep and /certsrv/mscep/mscep.dll")
+        parser.add_argument(
+            "--default", action="store_true", help="Serve at /scep and /certsrv/mscep/mscep.dll"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         authority = CertificateAuthority.objects.filter(slug=options["ca"]).first()
         if authority is None:
             raise CommandError(f"no CA with slug {options['ca']!r}")
-        templates = {key: self._template(options[key]) for key in ("template", "signature_template", "encryption_template")}
+        templates = {
+            key: self._template(options[key])
+            for key in ("template", "signature_template", "encryption_template")
+        }
         challenge = options["static_challenge"]
         if options["generate_static_challenge"]:
             challenge = secrets.token_urlsafe(18)
@@ -49,7 +56,9 @@ class Command(BaseCommand):
                     .first()
                 )
                 if ra is None:
-                    raise CommandError(f"CA {authority.slug} has no RA yet: run `manage.py init_ra --ca {authority.slug}`")
+                    raise CommandError(
+                        f"CA {authority.slug} has no RA yet: run `manage.py init_ra --ca {authority.slug}`"
+                    )
                 assert templates["template"] is not None
                 service = scep_service_create(
                     slug=options["slug"],

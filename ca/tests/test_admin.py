@@ -1,0 +1,162 @@
+"""The CA admin: every model registered, every page loads, actions go through the services."""
+
+from __future__ import annotations
+
+import pytest
+
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from ca.choices import CertificateRequestStatus, RevocationReason
+from ca.models import (
+    CertificateAuthority,
+    CertificateRequest,
+    CertificateRevocationList,
+    CertificateTemplate,
+    IssuedCertificate,
+)
+from ca.services.submission import certificate_revoke_submit
+
+MODELS = [
+    CertificateAuthority,
+    CertificateTemplate,
+    CertificateRequest,
+    IssuedCertificate,
+    CertificateRevocationList,
+]
+
+
+def _url(model, view: str, *args) -> str:
+    return reverse(f"admin:ca_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def rows(pki, issue):
+    """A few rows of every model: two CAs, CRLs, issued, revoked and pending certificates/requests."""
+    issue(common_name="valid")
+    revoked = IssuedCertificate.objects.get(request=issue(common_name="revoked"))
+    certificate_revoke_submit(certificate=revoked, reason="key_compromise", timeout=0)
+    pki.template.requires_approval = True
+    pki.template.save()
+    pending = issue(common_name="pending")
+    assert pending.status == CertificateRequestStatus.PENDING_APPROVAL
+    return {"revoked": revoked, "pending": pending}
+
+
+def test_every_ca_model_is_registered():
+    assert set(apps.get_app_config("ca").get_models()) == set(MODELS)
+    for model in MODELS:
+        assert admin.site.is_registered(model), model
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_changelist_loads(admin_client, rows, model):
+    response = admin_client.get(_url(model, "changelist"))
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == model.objects.count() > 0
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_change_page_loads_for_every_row(admin_client, rows, model):
+    for obj in model.objects.all():
+        response = admin_client.get(_url(model, "change", obj.pk))
+        assert response.status_code == 200, (model, obj)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["status=issued", "status=revoked", "status=expired", "revocation_reason=key_compromise", "q=revoked"],
+)
+def test_certificate_changelist_filters(admin_client, rows, query):
+    response = admin_client.get(_url(IssuedCertificate, "changelist") + "?" + query)
+    assert response.status_code == 200
+    expected = {"status=issued": 1, "status=revoked": 1, "status=expired": 0}.get(query, 1)
+    assert response.context["cl"].result_count == expected
+
+
+def test_private_key_reference_is_not_shown(admin_client, pki):
+    response = admin_client.get(_url(CertificateAuthority, "change", pki.issuing.pk))
+    assert b"ENCRYPTED PRIVATE KEY" not in response.content
+    assert b"key_reference" not in response.content
+
+
+def test_cas_certificates_and_requests_cannot_be_added_in_the_admin(admin_client, pki):
+    for model in (CertificateAuthority, IssuedCertificate, CertificateRequest, CertificateRevocationList):
+        assert admin_client.get(_url(model, "add")).status_code == 403, model
+    assert admin_client.get(_url(CertificateTemplate, "add")).status_code == 200
+
+
+def test_revoke_action_revokes_and_publishes_a_crl(admin_client, pki, issued):
+    response = admin_client.post(
+        _url(IssuedCertificate, "changelist"), {"action": "revoke_selected", "_selected_action": [issued.pk]}
+    )
+    assert response.status_code == 302
+    issued.refresh_from_db()
+    assert issued.revocation_reason == RevocationReason.UNSPECIFIED
+    assert issued.revoked_at is not None
+    assert pki.issuing.crls.count() == 2
+
+
+def test_revoke_action_reports_an_already_revoked_certificate(admin_client, pki, rows):
+    revoked = rows["revoked"]
+    response = admin_client.post(
+        _url(IssuedCertificate, "changelist"),
+        {"action": "revoke_selected", "_selected_action": [revoked.pk]},
+        follow=True,
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert any(
+        m.startswith(f"{revoked.serial}: certificate {revoked.serial} was revoked at") for m in messages
+    )
+    assert "Revocation submitted for 0 certificate(s)." in messages
+    revoked.refresh_from_db()
+    assert revoked.revocation_reason == RevocationReason.KEY_COMPROMISE
+
+
+def test_publish_crl_action(admin_client, pki):
+    admin_client.post(
+        _url(CertificateAuthority, "changelist"),
+        {"action": "publish_crl", "_selected_action": [pki.issuing.pk]},
+    )
+    assert sorted(pki.issuing.crls.values_list("number", flat=True)) == [1, 2]
+    assert pki.root.crls.count() == 1
+
+
+def test_approve_action_issues(admin_client, rows, django_capture_on_commit_callbacks):
+    pending = rows["pending"]
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            _url(CertificateRequest, "changelist"),
+            {"action": "approve_selected", "_selected_action": [pending.pk]},
+        )
+    pending.refresh_from_db()
+    assert pending.status == CertificateRequestStatus.ISSUED
+    assert pending.decided_by == "admin:admin"
+    assert IssuedCertificate.objects.filter(request=pending).count() == 1
+
+
+def test_deny_action(admin_client, rows):
+    pending = rows["pending"]
+    admin_client.post(
+        _url(CertificateRequest, "changelist"), {"action": "deny_selected", "_selected_action": [pending.pk]}
+    )
+    pending.refresh_from_db()
+    assert pending.status == CertificateRequestStatus.DENIED
+    assert IssuedCertificate.objects.filter(request=pending).count() == 0
+
+
+def test_actions_need_their_permissions(client, django_user_model, rows):
+    staff = django_user_model.objects.create_user(username="staff", password="pw", is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_issuedcertificate", "view_certificaterequest", "change_certificaterequest"]
+        )
+    )
+    client.force_login(staff)
+    response = client.get(_url(IssuedCertificate, "changelist"))
+    assert response.status_code == 200
+    assert "revoke_selected" not in response.context["cl"].model_admin.get_actions(response.wsgi_request)
+    response = client.get(_url(CertificateRequest, "changelist"))
+    assert "approve_selected" not in response.context["cl"].model_admin.get_actions(response.wsgi_request)

@@ -1,0 +1,58 @@
+"""Tasks on the ca queue: routing, and each task as a thin call of its service."""
+
+from __future__ import annotations
+
+from cryptography import x509
+
+from ca.choices import CertificateRequestStatus
+from ca.models import IssuedCertificate
+from ca.services.submission import certificate_request_submit
+from ca.tasks import certificate_issue_task, certificate_revoke_task, crl_generate_task, crl_refresh_task
+from ca.tests.pki import make_csr
+from portal.celery import app as celery_app
+
+
+def test_every_ca_task_is_routed_to_the_ca_queue():
+    for task in (certificate_issue_task, certificate_revoke_task, crl_generate_task, crl_refresh_task):
+        route = celery_app.amqp.router.route({}, task.name, args=(), kwargs={})
+        assert route["queue"].name == "ca", task.name
+
+
+def test_ca_tasks_acknowledge_late():
+    for task in (certificate_issue_task, certificate_revoke_task, crl_generate_task, crl_refresh_task):
+        assert task.acks_late is True, task.name
+
+
+def _queued(pki, rsa2048_key, common_name: str = "task"):
+    return certificate_request_submit(
+        authority=pki.issuing,
+        template=pki.template,
+        csr=make_csr(rsa2048_key)[0],
+        subject=x509.Name.from_rfc4514_string(f"CN={common_name}"),
+        requester="test",
+    )  # the on-commit dispatch is dropped with the test transaction: the test runs the task
+
+
+def test_issue_task_returns_the_certificate_id(pki, rsa2048_key):
+    request = _queued(pki, rsa2048_key)
+    certificate_id = certificate_issue_task.delay(request.pk).get()
+    assert IssuedCertificate.objects.get(pk=certificate_id).request_id == request.pk
+
+
+def test_issue_task_returns_none_for_a_failed_request(pki, rsa2048_key):
+    request = _queued(pki, rsa2048_key)
+    pki.issuing.enabled = False
+    pki.issuing.save()
+    assert certificate_issue_task.delay(request.pk).get() is None
+    request.refresh_from_db()
+    assert request.status == CertificateRequestStatus.FAILED
+    assert IssuedCertificate.objects.count() == 0
+
+
+def test_revoke_task_takes_one_json_argument(issued):
+    assert (
+        certificate_revoke_task.delay({"certificate_id": issued.pk, "reason": "superseded"}).get()
+        == issued.pk
+    )
+    issued.refresh_from_db()
+    assert issued.revocation_reason == "superseded"

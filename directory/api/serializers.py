@@ -1,0 +1,205 @@
+"""Serializers of the directory API. Model rules answer through ``full_clean`` (FullCleanMixin)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
+from drf_spectacular.utils import extend_schema_field, inline_serializer
+from rest_framework import serializers
+
+from directory.imports import KINDS
+from directory.models import Device, DirectoryUser, Group, GroupKind
+from directory.selectors import Member, member_resolve_many
+from directory.services import DEVICE_FIELDS, GROUP_FIELDS, USER_FIELDS
+from directory.validators import validate_mac_address, validate_sid
+
+__all__ = [
+    "DeviceCheckinTokenSerializer",
+    "DeviceSerializer",
+    "DirectoryImportInputSerializer",
+    "DirectoryUserSerializer",
+    "FullCleanMixin",
+    "GroupMemberSerializer",
+    "GroupMembersInputSerializer",
+    "GroupSerializer",
+    "ImportCountsSerializer",
+    "ImportResultSerializer",
+]
+
+_TIMESTAMPS = ["created_at", "updated_at"]
+
+
+class FullCleanMixin(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """Run the model's ``full_clean`` so that model rules answer as field-level 400s, not 500s.
+
+    A copy of ``ca.api.serializers.FullCleanMixin`` with two fixes: an update validates a copy of the
+    existing row (that one builds a new, unsaved instance, which ``validate_unique`` finds colliding
+    with the row itself, so every PUT/PATCH answers 400), and a changed foreign key is validated with
+    its new value (that one passes both ``primary_user`` and the old ``primary_user_id``).
+    """
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        model: type[Model] = self.Meta.model
+        instance = model() if self.instance is None else copy.copy(self.instance)  # copies _state too
+        for name, value in attrs.items():
+            if not model._meta.get_field(name).many_to_many:
+                setattr(instance, name, value)
+        try:
+            instance.full_clean(validate_unique=True)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+        return attrs
+
+
+class DirectoryUserSerializer(FullCleanMixin):
+    class Meta:
+        model = DirectoryUser
+        fields = ["id", *USER_FIELDS, *_TIMESTAMPS]
+        read_only_fields = _TIMESTAMPS
+        extra_kwargs = {"on_premises_security_identifier": {"validators": [validate_sid]}}
+
+
+class DeviceSerializer(FullCleanMixin):
+    primary_user = serializers.SlugRelatedField(
+        slug_field="external_id", queryset=DirectoryUser.objects.all(), allow_null=True, required=False,
+        help_text="The primary user's external_id",
+    )  # fmt: skip
+    primary_user_upn = serializers.SerializerMethodField()
+    has_checkin_token = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Device
+        fields = [
+            "id", *DEVICE_FIELDS, "primary_user_upn", "has_checkin_token", "last_checkin_at", *_TIMESTAMPS,
+        ]  # fmt: skip
+        read_only_fields = ["last_checkin_at", *_TIMESTAMPS]
+        extra_kwargs = {
+            "wifi_mac": {"validators": [validate_mac_address]},
+            "state": {"help_text": "Set on creation; retire or wipe a device through the profiles API"},
+        }
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_primary_user_upn(self, obj: Device) -> str | None:
+        return obj.primary_user.user_principal_name if obj.primary_user is not None else None
+
+    def get_has_checkin_token(self, obj: Device) -> bool:
+        return bool(obj.checkin_token_digest)
+
+
+class GroupSerializer(FullCleanMixin):
+    member_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Group
+        fields = ["id", *GROUP_FIELDS, "member_count", *_TIMESTAMPS]
+        read_only_fields = _TIMESTAMPS
+
+    def get_member_count(self, obj: Group) -> int:
+        annotated: int | None = getattr(obj, "member_count", None)
+        if annotated is not None:
+            return annotated
+        return obj.users.count() if obj.kind == GroupKind.USER else obj.devices.count()
+
+
+class GroupMemberSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A member as listed: a user (name = UPN) or a device (name = device name)."""
+
+    id = serializers.IntegerField(source="pk")
+    external_id = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, obj: Model) -> str:
+        return obj.user_principal_name if isinstance(obj, DirectoryUser) else str(getattr(obj, "name", obj))
+
+
+class GroupMembersInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    members = serializers.ListField(
+        child=serializers.CharField(max_length=255), allow_empty=True, max_length=100_000,
+        help_text="external_ids of users (or their UPNs) for a user group, of devices for a device group",
+    )  # fmt: skip
+
+    def validate_members(self, value: list[str]) -> list[Member]:
+        group: Group = self.context["group"]
+        members, unknown = member_resolve_many(kind=group.kind, references=value)
+        if unknown:
+            what = "users" if group.kind == GroupKind.USER else "devices"
+            raise serializers.ValidationError(f"Unknown {what}: {', '.join(unknown[:20])}.")
+        return members
+
+
+class DeviceCheckinTokenSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    device = serializers.IntegerField()
+    external_id = serializers.CharField()
+    token = serializers.CharField(help_text="Shown once; only its HMAC is stored")
+
+
+class DirectoryImportInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A file upload (multipart ``file``), or rows in a JSON body.
+
+    In a JSON body: ``rows`` (with ``kind``, or ``auto`` to tell it by the keys), or ``users``,
+    ``devices`` and ``groups`` lists as in a combined file.
+    """
+
+    file = serializers.FileField(required=False, help_text="CSV or JSON import file")
+    kind = serializers.ChoiceField(choices=["auto", *KINDS], default="auto")
+    format = serializers.ChoiceField(choices=["auto", "csv", "json"], default="auto")
+    dry_run = serializers.BooleanField(default=False, help_text="Validate and count, write nothing")
+    rows = serializers.ListField(child=serializers.DictField(), required=False, max_length=100_000)
+    users = serializers.ListField(child=serializers.DictField(), required=False, max_length=100_000)
+    devices = serializers.ListField(child=serializers.DictField(), required=False, max_length=100_000)
+    groups = serializers.ListField(child=serializers.DictField(), required=False, max_length=100_000)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        sources: list[str] = [name for name in ("file", "rows") if name in attrs]
+        if any(kind in attrs for kind in KINDS):
+            sources.append("users/devices/groups")
+        if len(sources) != 1:
+            raise serializers.ValidationError(
+                "Send exactly one of: a file, rows (with kind), or users/devices/groups lists."
+            )
+        if "file" not in attrs and attrs["format"] == "csv":
+            raise serializers.ValidationError(
+                {"format": "Rows in a JSON body are JSON; upload CSV as a file."}
+            )
+        return attrs
+
+
+class ImportCountsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+#: Output only: documents ``ImportResult.as_dict()`` (built inline: ``errors`` is a Serializer attribute).
+ImportResultSerializer = inline_serializer(
+    name="ImportResult",
+    fields={
+        "dry_run": serializers.BooleanField(),
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+        "failed": serializers.IntegerField(),
+        "by_kind": serializers.DictField(
+            child=ImportCountsSerializer(), help_text=f"keys: {', '.join(KINDS)}"
+        ),
+        "errors": inline_serializer(
+            name="ImportRowError",
+            many=True,
+            fields={
+                "kind": serializers.ChoiceField(choices=list(KINDS)),
+                "row": serializers.IntegerField(
+                    help_text="CSV line number (the header is line 1), or 1-based index in a JSON list"
+                ),
+                "external_id": serializers.CharField(allow_null=True),
+                "errors": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField()), help_text="Messages by field"
+                ),
+            },
+        ),
+    },
+)

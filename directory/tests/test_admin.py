@@ -1,0 +1,56 @@
+import pytest
+
+from directory.models import Group, GroupKind
+from directory.tests.factories import DeviceFactory, DirectoryUserFactory, GroupFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("model", ["directoryuser", "device", "group"])
+def test_changelist_add_and_change_pages_load(admin_client, model):
+    user = DirectoryUserFactory.create()
+    device = DeviceFactory.create(primary_user=user)
+    group = GroupFactory.create(members=[user])
+    obj = {"directoryuser": user, "device": device, "group": group}[model]
+    base = f"/admin/directory/{model}/"
+    for url in (base, f"{base}?q=a", f"{base}add/", f"{base}{obj.pk}/change/"):
+        assert admin_client.get(url).status_code == 200, url
+
+
+def test_changelist_filters(admin_client):
+    DeviceFactory.create()
+    response = admin_client.get("/admin/directory/device/?platform__exact=windows_10&state__exact=active")
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
+
+
+def test_device_state_is_read_only_on_change(admin_client):
+    device = DeviceFactory.create()
+    response = admin_client.get(f"/admin/directory/device/{device.pk}/change/")
+    assert "state" not in response.context["adminform"].form.fields
+
+
+def test_group_form_refuses_devices_in_a_user_group(admin_client):
+    device = DeviceFactory.create()
+    response = admin_client.post(
+        "/admin/directory/group/add/",
+        {"external_id": "g1", "name": "Staff", "kind": GroupKind.USER, "devices": [device.pk]},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "devices": ["A user group holds only users; remove the devices."]
+    }
+    assert not Group.objects.exists()
+
+
+def test_user_form_checks_the_sid(admin_client):
+    response = admin_client.post(
+        "/admin/directory/directoryuser/add/",
+        {
+            "external_id": "u1",
+            "user_principal_name": "jane@corp.example.com",
+            "on_premises_security_identifier": "x",
+        },
+    )
+    assert response.status_code == 200
+    assert "on_premises_security_identifier" in response.context["adminform"].form.errors

@@ -1,0 +1,53 @@
+import pytest
+
+from django.core.exceptions import ValidationError
+
+from directory.validators import validate_mac_address, validate_sid
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "S-1-5-21-1004336348-1177238915-682003330-512",
+        "S-1-5-18",
+        "S-1-0x000000000005-32-544",
+        "S-1-12-1-4294967295-1-2-3",
+    ],
+)
+def test_sid_accepts_string_form(value):
+    validate_sid(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "S-1-5",  # no sub-authority
+        "S-2-5-21-1",  # revision 2
+        "s-1-5-18",  # lower-case prefix
+        "S-1-5-21-4294967296",  # sub-authority over 32 bits
+        "S-1-281474976710656-1",  # authority over 48 bits
+        "S-1-5-21-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16",  # 16 sub-authorities
+        "S-1-5-18 ",
+        "jane@corp.example.com",
+    ],
+)
+def test_sid_refuses(value):
+    with pytest.raises(ValidationError) as exc_info:
+        validate_sid(value)
+    assert exc_info.value.code == "invalid_sid"
+
+
+@pytest.mark.parametrize(
+    "value", ["00:11:22:AA:BB:cc", "00-11-22-aa-bb-cc", "001122AABBCC", "0011.22aa.bbcc"]
+)
+def test_mac_accepts_common_spellings(value):
+    validate_mac_address(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["00:11:22:AA:BB", "00:11-22:AA:BB:CC", "00:11:22:AA:BB:CG", "001122AABBCC00", "0011.22aa.bbc"]
+)
+def test_mac_refuses(value):
+    with pytest.raises(ValidationError) as exc_info:
+        validate_mac_address(value)
+    assert exc_info.value.code == "invalid_mac_address"

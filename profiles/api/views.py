@@ -1,0 +1,196 @@
+"""Profiles API: trusted-root and SCEP profiles, assignments, device states, device actions, check-in."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ca.crypto.names import general_name_to_text
+from directory.models import Device
+from profiles.api.authentication import DeviceAuthentication
+from profiles.api.serializers import (
+    DeviceCertificateStateSerializer,
+    ProfileAssignmentSerializer,
+    ScepProfilePreviewInputSerializer,
+    ScepProfileSerializer,
+    TrustedRootProfileSerializer,
+)
+from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfile, TrustedRootProfile
+from profiles.rendering import RenderError
+from profiles.services.checkin import CheckinResult, device_checkin, scep_profile_render
+from profiles.services.devices import device_retire, device_wipe
+from profiles.services.payloads import checkin_as_json, checkin_as_mobileconfig, checkin_as_windows_csp
+from profiles.services.profiles import (
+    assignment_create,
+    scep_profile_create,
+    scep_profile_update,
+    trusted_root_profile_create,
+    trusted_root_profile_update,
+)
+
+__all__ = [
+    "CheckinView",
+    "DeviceActionsViewSet",
+    "DeviceCertificateStateViewSet",
+    "ProfileAssignmentViewSet",
+    "ScepProfileViewSet",
+    "TrustedRootProfileViewSet",
+]
+
+_PAYLOAD_FORMATS = ("json", "mobileconfig", "windows-csp")
+
+
+def _payload_response(result: CheckinResult, kind: str) -> HttpResponse | Response:
+    if kind == "mobileconfig":
+        response = HttpResponse(checkin_as_mobileconfig(result), content_type="application/x-apple-aspen-config")
+        response["Content-Disposition"] = f'attachment; filename="{result.device.external_id}.mobileconfig"'
+        return response
+    if kind == "windows-csp":
+        return HttpResponse(checkin_as_windows_csp(result), content_type="application/vnd.syncml+xml")
+    return Response(checkin_as_json(result))
+
+
+class TrustedRootProfileViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+    queryset = TrustedRootProfile.objects.select_related("authority")
+    serializer_class = TrustedRootProfileSerializer
+    filterset_fields: ClassVar[list[str]] = ["platform", "authority"]
+    ordering_fields: ClassVar[list[str]] = ["name", "created_at"]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
+        serializer.instance = trusted_root_profile_create(**serializer.validated_data)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
+        serializer.instance = trusted_root_profile_update(profile=self.get_object(), **serializer.validated_data)
+
+
+class ScepProfileViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+    queryset = ScepProfile.objects.select_related("root_profile", "authority", "template")
+    serializer_class = ScepProfileSerializer
+    filterset_fields: ClassVar[list[str]] = ["platform", "certificate_type", "authority", "template"]
+    ordering_fields: ClassVar[list[str]] = ["name", "created_at"]
+    action_permissions: ClassVar[dict[str, str]] = {"preview": "profiles.view_scepprofile"}
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
+        serializer.instance = scep_profile_create(**serializer.validated_data)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
+        serializer.instance = scep_profile_update(profile=self.get_object(), **serializer.validated_data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("device", str, description="External id of the device", required=True)],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="The device lacks a variable")},
+    )
+    @action(detail=True, methods=["get"])
+    def preview(self, request: Request, pk: str) -> Response:
+        """The subject and SANs this profile renders for a device (and its primary user); nothing is issued."""
+        serializer = ScepProfilePreviewInputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        device: Device = serializer.validated_data["device"]
+        profile = self.get_object()
+        try:
+            rendered = scep_profile_render(profile=profile, device=device)
+        except RenderError as exc:
+            return Response({"device": device.external_id, "error": str(exc)}, status=400)
+        return Response(
+            {
+                "device": device.external_id,
+                "subject": rendered.subject.rfc4514_string(),
+                "subject_alternative_names": [general_name_to_text(name) for name in rendered.sans],
+            }
+        )
+
+
+class ProfileAssignmentViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+    queryset = ProfileAssignment.objects.select_related("scep_profile", "trusted_root_profile", "group")
+    serializer_class = ProfileAssignmentSerializer
+    filterset_fields: ClassVar[list[str]] = ["scep_profile", "trusted_root_profile", "target", "intent", "group"]
+    http_method_names: ClassVar[list[str]] = ["get", "post", "delete", "head", "options"]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
+        serializer.instance = assignment_create(**serializer.validated_data)
+
+
+class DeviceCertificateStateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    """The device certificate state report: which devices have their certificate, and why not."""
+
+    queryset = DeviceCertificateState.objects.select_related("device", "profile", "certificate")
+    serializer_class = DeviceCertificateStateSerializer
+    filterset_fields: ClassVar[list[str]] = ["profile", "state", "device", "device__platform"]
+    ordering_fields: ClassVar[list[str]] = ["state_changed_at", "state"]
+
+
+class DeviceActionsViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Actions on a device that involve certificates: retire, wipe, and the payload an admin can hand out."""
+
+    queryset = Device.objects.select_related("primary_user")
+    serializer_class = DeviceCertificateStateSerializer
+    action_permissions: ClassVar[dict[str, str]] = {
+        "retire": "directory.change_device",
+        "wipe": "directory.change_device",
+        "payload": "profiles.add_devicechallenge",
+    }
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def retire(self, request: Request, pk: str) -> Response:
+        """Retire the device and revoke its certificates on the CA worker."""
+        device = device_retire(device=self.get_object())
+        return Response({"device": device.external_id, "state": device.state, **_revocation_summary(device)})
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def wipe(self, request: Request, pk: str) -> Response:
+        """Wipe the device and revoke its certificates on the CA worker."""
+        device = device_wipe(device=self.get_object())
+        return Response({"device": device.external_id, "state": device.state, **_revocation_summary(device)})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("kind", str, enum=list(_PAYLOAD_FORMATS), description="Payload kind")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"])
+    def payload(self, request: Request, pk: str) -> HttpResponse | Response:
+        """Check the device in on its behalf and return its payload (issues fresh one-time challenges)."""
+        kind = request.query_params.get("kind", "json")
+        if kind not in _PAYLOAD_FORMATS:
+            return Response({"kind": [f"choose one of {', '.join(_PAYLOAD_FORMATS)}"]}, status=400)
+        return _payload_response(device_checkin(device=self.get_object()), kind)
+
+
+def _revocation_summary(device: Device) -> dict[str, Any]:
+    bindings = device.certificates.select_related("certificate")
+    return {
+        "certificates_revoked": sum(1 for b in bindings if b.certificate.revoked_at is not None),
+        "certificates_pending_revocation": sum(1 for b in bindings if b.certificate.revoked_at is None),
+    }
+
+
+class _IsDevice(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.auth, Device)
+
+
+class CheckinView(APIView):
+    """Device check-in: the trusted roots and, per SCEP profile, the rendered request and a fresh challenge.
+
+    ``GET /api/v1/checkin/`` (JSON), ``/api/v1/checkin/mobileconfig/``, ``/api/v1/checkin/windows-csp/``,
+    authenticated as ``Authorization: Device <device id>:<check-in token>``.
+    """
+
+    authentication_classes: ClassVar[list[type]] = [DeviceAuthentication]
+    permission_classes: ClassVar[list[type[BasePermission]]] = [_IsDevice]
+    kind = "json"
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="device_checkin")
+    def get(self, request: Request) -> HttpResponse | Response:
+        assert isinstance(request.auth, Device)
+        return _payload_response(device_checkin(device=request.auth), self.kind)

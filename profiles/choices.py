@@ -1,0 +1,104 @@
+"""Choices of certificate profiles: Intune's enums (Graph names as values), and device certificate states."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from profiles.rendering import SubjectNameFormat
+
+__all__ = [
+    "AssignmentIntent",
+    "AssignmentTarget",
+    "CertificateState",
+    "CertificateType",
+    "DestinationStore",
+    "HashAlgorithm",
+    "KeyStorageProvider",
+    "SubjectNameFormatChoice",
+    "ValidityScale",
+]
+
+
+class CertificateType(models.TextChoices):
+    USER = "user", "User"
+    DEVICE = "device", "Device"
+
+
+class SubjectNameFormatChoice(models.TextChoices):
+    """Intune's subject name format; values are ``profiles.rendering.SubjectNameFormat`` (Graph names)."""
+
+    NOT_CONFIGURED = SubjectNameFormat.NOT_CONFIGURED.value, "Not configured"
+    COMMON_NAME = SubjectNameFormat.COMMON_NAME.value, "Common name"
+    COMMON_NAME_INCLUDING_EMAIL = SubjectNameFormat.COMMON_NAME_INCLUDING_EMAIL.value, "Common name including email"
+    COMMON_NAME_AS_EMAIL = SubjectNameFormat.COMMON_NAME_AS_EMAIL.value, "Common name as email"
+    COMMON_NAME_AS_IMEI = SubjectNameFormat.COMMON_NAME_AS_IMEI.value, "IMEI"
+    COMMON_NAME_AS_SERIAL_NUMBER = SubjectNameFormat.COMMON_NAME_AS_SERIAL_NUMBER.value, "Serial number"
+    COMMON_NAME_AS_AAD_DEVICE_ID = SubjectNameFormat.COMMON_NAME_AS_AAD_DEVICE_ID.value, "Common name as Entra device ID"
+    COMMON_NAME_AS_INTUNE_DEVICE_ID = SubjectNameFormat.COMMON_NAME_AS_INTUNE_DEVICE_ID.value, "Common name as Intune device ID"
+    CUSTOM = SubjectNameFormat.CUSTOM.value, "Custom"
+
+
+class ValidityScale(models.TextChoices):
+    DAYS = "days", "Days"
+    MONTHS = "months", "Months"
+    YEARS = "years", "Years"
+
+
+class KeyStorageProvider(models.TextChoices):
+    """Graph keyStorageProviderOption (Windows only)."""
+
+    TPM_OTHERWISE_SOFTWARE = "useTpmKspOtherwiseUseSoftwareKsp", "Enroll to TPM KSP if present, otherwise Software KSP"
+    TPM_OTHERWISE_FAIL = "useTpmKspOtherwiseFail", "Enroll to TPM KSP, otherwise fail"
+    PASSPORT_OTHERWISE_FAIL = "usePassportForWorkKspOtherwiseFail", "Enroll to Passport, otherwise fail"
+    SOFTWARE = "useSoftwareKsp", "Enroll to Software KSP"
+
+
+class HashAlgorithm(models.TextChoices):
+    SHA1 = "sha1", "SHA-1"
+    SHA2 = "sha2", "SHA-2"
+
+
+class DestinationStore(models.TextChoices):
+    """Graph certificateDestinationStore (Windows trusted certificate profiles)."""
+
+    COMPUTER_ROOT = "computerCertStoreRoot", "Computer certificate store - Root"
+    COMPUTER_INTERMEDIATE = "computerCertStoreIntermediate", "Computer certificate store - Intermediate"
+    USER_INTERMEDIATE = "userCertStoreIntermediate", "User certificate store - Intermediate"
+
+
+class AssignmentTarget(models.TextChoices):
+    GROUP = "group", "Group"
+    ALL_USERS = "all_users", "All users"
+    ALL_DEVICES = "all_devices", "All devices"
+
+
+class AssignmentIntent(models.TextChoices):
+    INCLUDE = "include", "Include"
+    EXCLUDE = "exclude", "Exclude"
+
+
+class CertificateState(models.TextChoices):
+    """Where a device stands for one SCEP profile; ``graph_state`` maps to Graph certificateIssuanceStates."""
+
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+    PENDING = "pending", "Pending"
+    CHALLENGE_ISSUED = "challenge_issued", "Challenge issued"
+    ISSUE_PENDING = "issue_pending", "Issue pending"
+    ISSUED = "issued", "Issued"
+    FAILED = "failed", "Failed"
+    RENEWAL_DUE = "renewal_due", "Renewal due"
+    REVOKED = "revoked", "Revoked"
+
+    @property
+    def graph_state(self) -> int:
+        """certificateIssuanceStates value (../shared/reference/intune-model.md 1.4)."""
+        return {
+            "not_applicable": 13,  # enrollmentNotNeeded
+            "pending": 22,  # requested
+            "challenge_issued": 1,  # challengeIssued
+            "issue_pending": 8,  # issuePending
+            "issued": 9,  # issued
+            "failed": 7,  # issueFailed (challengeValidationFailed is 6; the reason says which)
+            "renewal_due": 21,  # renewalRequested
+            "revoked": 14,  # revoked
+        }[self.value]

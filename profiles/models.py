@@ -1,0 +1,307 @@
+"""Trusted-root and SCEP certificate profiles, their assignments, device challenges and certificate states."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from functools import cached_property
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from ca.models import CertificateAuthority, CertificateTemplate, IssuedCertificate
+from core.models import TimestampedModel
+from directory.models import Device, DirectoryUser, Group, Platform
+from profiles.validation import scep_profile_errors
+from profiles.choices import (
+    AssignmentIntent,
+    AssignmentTarget,
+    CertificateState,
+    CertificateType,
+    DestinationStore,
+    KeyStorageProvider,
+    SubjectNameFormatChoice,
+    ValidityScale,
+)
+
+__all__ = [
+    "DEVICE_CERTIFICATE_PLATFORMS",
+    "DeviceCertificate",
+    "DeviceCertificateState",
+    "DeviceChallenge",
+    "ProfileAssignment",
+    "ScepProfile",
+    "TrustedRootProfile",
+]
+
+#: Platforms on which Intune offers the Device certificate type.
+DEVICE_CERTIFICATE_PLATFORMS = frozenset({Platform.IOS, Platform.WINDOWS_81, Platform.WINDOWS_10})
+
+_DAYS_PER_SCALE = {ValidityScale.DAYS: 1, ValidityScale.MONTHS: 30, ValidityScale.YEARS: 365}
+
+
+def _default_ekus() -> list[dict[str, str]]:
+    return [{"name": "Client Authentication", "oid": "1.3.6.1.5.5.7.3.2"}]
+
+
+def _default_hashes() -> list[str]:
+    return ["sha2"]
+
+
+class TrustedRootProfile(TimestampedModel):
+    """A trusted certificate profile: puts a root (or intermediate) CA certificate on devices of a platform."""
+
+    name = models.CharField(max_length=255, unique=True)
+    description = models.TextField(blank=True)
+    platform = models.CharField(max_length=32, choices=Platform.choices, db_index=True)
+    authority = models.ForeignKey(
+        CertificateAuthority, on_delete=models.PROTECT, null=True, blank=True, related_name="trusted_root_profiles",
+        help_text="One of our CAs; or leave empty and upload the certificate",
+    )
+    certificate_der = models.BinaryField(help_text="The CA certificate (.cer, DER)")
+    certificate_file_name = models.CharField(max_length=255, blank=True)
+    destination_store = models.CharField(
+        max_length=40, choices=DestinationStore.choices, blank=True, help_text="Windows only"
+    )
+    thumbprint_sha1 = models.CharField(max_length=40, editable=False)
+    subject = models.CharField(max_length=1024, editable=False)
+    not_after = models.DateTimeField(editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "trusted certificate profile"
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "thumbprint_sha1"], name="profiles_one_root_per_platform"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_platform_display()})"
+
+    @cached_property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(bytes(self.certificate_der))
+
+    def clean(self) -> None:
+        try:
+            certificate = x509.load_der_x509_certificate(bytes(self.certificate_der or b""))
+        except ValueError as exc:
+            raise ValidationError({"certificate_der": f"not a DER X.509 certificate: {exc}"}) from exc
+        try:
+            constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+        except x509.ExtensionNotFound:
+            constraints = None
+        if constraints is None or not constraints.ca:
+            raise ValidationError({"certificate_der": "a trusted certificate profile carries a CA certificate (CA:TRUE)"})
+        self.thumbprint_sha1 = certificate.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - thumbprint
+        self.subject = certificate.subject.rfc4514_string()
+        self.not_after = certificate.not_valid_after_utc
+        if not self.certificate_file_name:
+            self.certificate_file_name = f"{self.name or 'root'}.cer"
+        if self.destination_store and self.platform not in Platform.windows():
+            raise ValidationError({"destination_store": "the destination store applies to Windows only"})
+        if self.platform in Platform.windows() and not self.destination_store:
+            self.destination_store = DestinationStore.COMPUTER_ROOT
+
+
+class ScepProfile(TimestampedModel):
+    """A SCEP certificate profile with every setting of Intune's, plus the CA and template that issue it."""
+
+    name = models.CharField(max_length=255, unique=True)
+    description = models.TextField(blank=True)
+    platform = models.CharField(max_length=32, choices=Platform.choices, db_index=True)
+    certificate_type = models.CharField(
+        max_length=8, choices=CertificateType.choices, default=CertificateType.USER,
+        help_text="Device certificates only on iOS, Windows 8.1 and later, Windows 10 and later",
+    )
+    subject_name_format = models.CharField(
+        max_length=40, choices=SubjectNameFormatChoice.choices, default=SubjectNameFormatChoice.COMMON_NAME
+    )
+    subject_name_format_string = models.CharField(
+        max_length=1024, blank=True,
+        help_text="Custom format, e.g. CN={{UserName}},E={{EmailAddress}},OU=Mobile,O=Finance Group,C=US",
+    )
+    subject_alternative_names = models.JSONField(
+        default=list, blank=True,
+        help_text='List of {"type": "email"|"upn"|"dns"|"uri", "value": "{{UserPrincipalName}}"}',
+    )
+    validity_value = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Only when the template allows the requester's validity; never above it"
+    )
+    validity_scale = models.CharField(max_length=8, choices=ValidityScale.choices, blank=True)
+    key_storage_provider = models.CharField(
+        max_length=40, choices=KeyStorageProvider.choices, blank=True, help_text="Windows only"
+    )
+    key_usage_digital_signature = models.BooleanField(default=True)
+    key_usage_key_encipherment = models.BooleanField(default=True)
+    key_size = models.PositiveIntegerField(default=2048, choices=[(1024, "1024"), (2048, "2048"), (4096, "4096")])
+    hash_algorithms = models.JSONField(default=_default_hashes, blank=True, help_text='["sha1", "sha2"]')
+    root_profile = models.ForeignKey(
+        TrustedRootProfile, on_delete=models.PROTECT, related_name="scep_profiles",
+        help_text="Trusted certificate profile with the root of the issuing CA's chain",
+    )
+    extended_key_usages = models.JSONField(default=_default_ekus, blank=True)
+    renewal_threshold_percentage = models.PositiveSmallIntegerField(
+        default=20, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
+    scep_server_urls = models.JSONField(default=list, help_text="One or more SCEP (NDES) URLs")
+    authority = models.ForeignKey(CertificateAuthority, on_delete=models.PROTECT, related_name="scep_profiles")
+    template = models.ForeignKey(CertificateTemplate, on_delete=models.PROTECT, related_name="scep_profiles")
+    include_sid_uri = models.BooleanField(
+        default=False, help_text="KB5014754: add the user's SID as the SAN URL tag:microsoft.com,2022-09-14:sid:<SID>"
+    )
+    include_sid_extension = models.BooleanField(
+        default=False, help_text="KB5014754: add the SID extension 1.3.6.1.4.1.311.25.2"
+    )
+    allow_all_apps_access = models.BooleanField(default=False, help_text="macOS: AllowAllAppsAccess")
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped on every change")
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "SCEP certificate profile"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_platform_display()})"
+
+    @property
+    def validity_days(self) -> int | None:
+        if self.validity_value is None or not self.validity_scale:
+            return None
+        return self.validity_value * _DAYS_PER_SCALE[ValidityScale(self.validity_scale)]
+
+    def clean(self) -> None:
+        errors = scep_profile_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ProfileAssignment(TimestampedModel):
+    """Include or exclude a group (or all users / all devices) for one profile, as Intune's assignments."""
+
+    scep_profile = models.ForeignKey(
+        ScepProfile, on_delete=models.CASCADE, null=True, blank=True, related_name="assignments"
+    )
+    trusted_root_profile = models.ForeignKey(
+        TrustedRootProfile, on_delete=models.CASCADE, null=True, blank=True, related_name="assignments"
+    )
+    target = models.CharField(max_length=16, choices=AssignmentTarget.choices, default=AssignmentTarget.GROUP)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="assignments")
+    intent = models.CharField(max_length=8, choices=AssignmentIntent.choices, default=AssignmentIntent.INCLUDE)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scep_profile__isnull=False, trusted_root_profile__isnull=True)
+                | models.Q(scep_profile__isnull=True, trusted_root_profile__isnull=False),
+                name="profiles_assignment_one_profile",
+            ),
+            models.UniqueConstraint(
+                fields=["scep_profile", "target", "group"], name="profiles_assignment_unique_scep",
+                condition=models.Q(scep_profile__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["trusted_root_profile", "target", "group"], name="profiles_assignment_unique_root",
+                condition=models.Q(trusted_root_profile__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = self.group.name if self.group_id and self.group else self.get_target_display()
+        return f"{self.get_intent_display()} {what} -> {self.profile}"
+
+    @property
+    def profile(self) -> ScepProfile | TrustedRootProfile | None:
+        return self.scep_profile or self.trusted_root_profile
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if (self.scep_profile_id is None) == (self.trusted_root_profile_id is None):
+            errors["scep_profile"] = "assign exactly one profile: a SCEP profile or a trusted certificate profile"
+        if self.target == AssignmentTarget.GROUP and self.group_id is None:
+            errors["group"] = "choose the group to include or exclude"
+        if self.target != AssignmentTarget.GROUP and self.group_id is not None:
+            errors["group"] = f"'{self.get_target_display()}' takes no group"
+        if self.intent == AssignmentIntent.EXCLUDE and self.target != AssignmentTarget.GROUP:
+            errors["intent"] = "only groups can be excluded"
+        if errors:
+            raise ValidationError(errors)
+
+
+class DeviceChallenge(TimestampedModel):
+    """A one-time SCEP challenge for one device and profile, bound to exactly the request it authorises.
+
+    The device receives ``cp1.<id>.<secret>``; only an HMAC of the secret is stored.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="challenges")
+    profile = models.ForeignKey(ScepProfile, on_delete=models.CASCADE, related_name="challenges")
+    profile_version = models.PositiveIntegerField()
+    user = models.ForeignKey(DirectoryUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    secret_digest = models.CharField(max_length=64)
+    subject_json = models.JSONField(help_text="Rendered subject (JSON RDNs)")
+    sans_json = models.JSONField(default=list, help_text="Rendered SANs")
+    canonical_subject = models.CharField(max_length=2048)
+    canonical_sans = models.JSONField(default=list)
+    key_size = models.PositiveIntegerField()
+    validity_days = models.PositiveIntegerField(null=True, blank=True)
+    sid = models.CharField(max_length=184, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"challenge {self.id} for {self.device_id}/{self.profile_id}"
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        return self.expires_at <= now
+
+
+class DeviceCertificateState(TimestampedModel):
+    """Where one device stands for one SCEP profile: "which devices still have no certificate, and why"."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="certificate_states")
+    profile = models.ForeignKey(ScepProfile, on_delete=models.CASCADE, related_name="device_states")
+    state = models.CharField(max_length=20, choices=CertificateState.choices, db_index=True)
+    reason = models.CharField(max_length=1024, blank=True)
+    diagnostic_code = models.PositiveIntegerField(null=True, blank=True)
+    certificate = models.ForeignKey(
+        IssuedCertificate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    state_changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("device", "profile")
+        constraints = [
+            models.UniqueConstraint(fields=["device", "profile"], name="profiles_one_state_per_device_profile"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device} / {self.profile}: {self.get_state_display()}"
+
+    @property
+    def graph_issuance_state(self) -> int:
+        return CertificateState(self.state).graph_state
+
+
+class DeviceCertificate(models.Model):
+    """Every certificate issued to a device under a profile (for retire/wipe revocation and history)."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="certificates")
+    profile = models.ForeignKey(ScepProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    certificate = models.OneToOneField(IssuedCertificate, on_delete=models.CASCADE, related_name="device_binding")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.certificate} on {self.device}"
+

@@ -1,0 +1,146 @@
+"""What a device receives, from one check-in: JSON, an Apple .mobileconfig, or Windows CSP SyncML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from ca.crypto.names import general_name_to_text
+from directory.models import Platform
+from profiles.choices import KeyStorageProvider
+from profiles.exports import mobileconfig, windows_csp
+from profiles.rendering import CertificateType as RenderCertificateType
+from profiles.rendering import x500_subject_string
+from profiles.services.checkin import CheckinResult, ScepDelivery
+
+__all__ = ["checkin_as_json", "checkin_as_mobileconfig", "checkin_as_windows_csp"]
+
+
+def checkin_as_json(result: CheckinResult) -> dict[str, Any]:
+    device = result.device
+    return {
+        "device": {"id": device.external_id, "name": device.name, "platform": device.platform},
+        "trusted_roots": [
+            {
+                "profile": root.name,
+                "thumbprint_sha1": root.thumbprint_sha1,
+                "subject": root.subject,
+                "destination_store": root.destination_store or None,
+                "certificate_pem": root.certificate.public_bytes(Encoding.PEM).decode("ascii"),
+            }
+            for root in result.trusted_roots
+        ],
+        "scep": [_scep_json(delivery) for delivery in result.scep],
+    }
+
+
+def _scep_json(delivery: ScepDelivery) -> dict[str, Any]:
+    profile = delivery.profile
+    body: dict[str, Any] = {"profile": profile.name, "profile_version": profile.version}
+    if delivery.problem or delivery.rendered is None:
+        body.update(state="failed", reason=delivery.problem)
+        return body
+    body.update(
+        state="challenge_issued" if delivery.challenge else "preview",
+        certificate_type=profile.certificate_type,
+        subject=delivery.rendered.subject.rfc4514_string(),
+        subject_x500=x500_subject_string(delivery.rendered.subject),
+        subject_alternative_names=[general_name_to_text(name) for name in delivery.rendered.sans],
+        key_size=profile.key_size,
+        key_usage={
+            "digital_signature": profile.key_usage_digital_signature,
+            "key_encipherment": profile.key_usage_key_encipherment,
+        },
+        key_storage_provider=profile.key_storage_provider or None,
+        hash_algorithms=profile.hash_algorithms,
+        extended_key_usages=profile.extended_key_usages,
+        validity_days=profile.validity_days,
+        renewal_threshold_percentage=profile.renewal_threshold_percentage,
+        scep_server_urls=profile.scep_server_urls,
+        root_thumbprint_sha1=profile.root_profile.thumbprint_sha1,
+        challenge=delivery.challenge or None,
+        challenge_expires_at=delivery.challenge_expires_at.isoformat() if delivery.challenge_expires_at else None,
+    )
+    return body
+
+
+def checkin_as_mobileconfig(result: CheckinResult, *, organization: str = "certportal") -> bytes:
+    """Apple configuration profile: the trusted roots, then one SCEP payload per deliverable profile."""
+    device = result.device
+    base = f"org.certportal.device.{device.external_id}"
+    payloads: list[mobileconfig.RootCertificatePayload | mobileconfig.ScepPayload] = [
+        mobileconfig.RootCertificatePayload(
+            identifier=f"{base}.root.{root.pk}",
+            display_name=root.name,
+            certificate=root.certificate,
+            file_name=root.certificate_file_name or f"{root.name}.cer",
+        )
+        for root in result.trusted_roots
+    ]
+    for delivery in result.scep:
+        if delivery.rendered is None or not delivery.challenge:
+            continue
+        profile = delivery.profile
+        macos = device.platform == Platform.MACOS
+        payloads.append(
+            mobileconfig.ScepPayload(
+                identifier=f"{base}.scep.{profile.pk}",
+                display_name=profile.name,
+                url=profile.scep_server_urls[0],
+                subject=delivery.rendered.subject,
+                challenge=delivery.challenge,
+                key_size=profile.key_size,
+                digital_signature=profile.key_usage_digital_signature,
+                key_encipherment=profile.key_usage_key_encipherment,
+                ca_certificate=profile.root_profile.certificate,
+                subject_alt_names=delivery.rendered.sans,
+                allow_all_apps_access=profile.allow_all_apps_access if macos else None,
+            )
+        )
+    info = mobileconfig.ProfileInfo(
+        identifier=base, display_name=f"certportal certificates for {device.name}", organization=organization
+    )
+    return mobileconfig.build_mobileconfig(info, payloads)
+
+
+def checkin_as_windows_csp(result: CheckinResult) -> str:
+    """SyncML for the RootCATrustedCertificates and ClientCertificateInstall CSPs, in one <SyncBody>."""
+    fragments: list[str] = []
+    command_id = 1
+    for root in result.trusted_roots:
+        scope, store = windows_csp.root_location_for_destination(root.destination_store or "computerCertStoreRoot")
+        fragments.append(
+            windows_csp.build_root_syncml(bytes(root.certificate_der), store=store, scope=scope, first_cmd_id=command_id)
+        )
+        command_id += 1
+    for delivery in result.scep:
+        if delivery.rendered is None or not delivery.challenge:
+            continue
+        profile = delivery.profile
+        validity = profile.validity_days
+        payload = windows_csp.WindowsScepPayload(
+            unique_id=f"certportal_{profile.pk}",
+            certificate_type=RenderCertificateType(profile.certificate_type),
+            server_urls=tuple(profile.scep_server_urls),
+            challenge=delivery.challenge,
+            subject=delivery.rendered.subject,
+            ca_certificate=profile.root_profile.certificate,
+            eku_oids=tuple(str(item["oid"]) for item in profile.extended_key_usages),
+            key_storage_provider=windows_csp.KeyStorageProvider(
+                profile.key_storage_provider or KeyStorageProvider.TPM_OTHERWISE_SOFTWARE
+            ),
+            digital_signature=profile.key_usage_digital_signature,
+            key_encipherment=profile.key_usage_key_encipherment,
+            key_length=profile.key_size,
+            hash_algorithms=tuple(windows_csp.HashAlgorithm(h) for h in profile.hash_algorithms)
+            or (windows_csp.HashAlgorithm.SHA2,),
+            subject_alt_names=delivery.rendered.sans,
+            valid_period=windows_csp.ValidityPeriodScale.DAYS if validity else None,
+            valid_period_units=validity,
+        )
+        fragment = windows_csp.build_scep_syncml(payload, first_cmd_id=command_id)
+        command_id += fragment.count("<CmdID>")
+        fragments.append(fragment)
+    return '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncBody>' + "".join(fragments) + "<Final /></SyncBody></SyncML>"
+

@@ -1,0 +1,157 @@
+"""The rules a SCEP profile must satisfy to be saved (shown to the admin as field errors).
+
+They mirror the reference: device certificates only on some platforms; subject and SAN formats that
+parse (unknown variables, stray curly brackets, pipes and semicolons are errors); a validity only when
+the CA template lets the requester choose one, never above it, and never for iOS/macOS; the root
+profile must hold the root of the issuing CA's chain, on the same platform; the template must be one
+the CA issues, with key size and EKUs the profile asks for.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from directory.models import Platform
+from profiles.choices import CertificateType, HashAlgorithm, KeyStorageProvider, SubjectNameFormatChoice
+from profiles.rendering import (
+    SanType,
+    TemplateError,
+    parse_san_entries,
+    parse_subject_format,
+    subject_format_for,
+)
+
+if TYPE_CHECKING:
+    from profiles.models import ScepProfile
+
+__all__ = ["SAN_TYPES", "san_entries", "scep_profile_errors", "subject_format_text"]
+
+SAN_TYPES = {"email": SanType.EMAIL, "upn": SanType.UPN, "dns": SanType.DNS, "uri": SanType.URI}
+_OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
+_DEVICE_PLATFORMS = frozenset({Platform.IOS, Platform.WINDOWS_81, Platform.WINDOWS_10})
+#: Intune offers a hash algorithm choice on Android, Windows and macOS, not on iOS.
+_HASH_PLATFORMS = frozenset(Platform.values) - {Platform.IOS}
+
+
+def subject_format_text(profile: ScepProfile) -> str:
+    return subject_format_for(
+        profile.subject_name_format, certificate_type=profile.certificate_type, custom=profile.subject_name_format_string
+    )
+
+
+def san_entries(profile: ScepProfile) -> list[tuple[SanType, str]]:
+    """The profile's SAN table as (type, value template); raises ValueError for a malformed table."""
+    entries = profile.subject_alternative_names
+    if not isinstance(entries, list):
+        raise ValueError("enter a list of {type, value} entries")
+    result = []
+    for index, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or set(entry) - {"type", "value"}:
+            raise ValueError(f"entry {index}: write {{\"type\": \"dns\", \"value\": \"...\"}}")
+        kind = str(entry.get("type", "")).lower()
+        if kind not in SAN_TYPES:
+            raise ValueError(f"entry {index}: type must be one of {', '.join(SAN_TYPES)}")
+        result.append((SAN_TYPES[kind], str(entry.get("value", ""))))
+    if profile.include_sid_uri:
+        result.append((SanType.URI, "{{OnPremisesSecurityIdentifier}}"))
+    return result
+
+
+def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: C901, PLR0912, PLR0915
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    platform = profile.platform
+    apple = platform in Platform.apple()
+    windows = platform in Platform.windows()
+    if profile.certificate_type == CertificateType.DEVICE and platform not in _DEVICE_PLATFORMS:
+        add("certificate_type", "device certificates are available on iOS, Windows 8.1 and later, Windows 10 and later")
+    if profile.subject_name_format == SubjectNameFormatChoice.CUSTOM and not profile.subject_name_format_string:
+        add("subject_name_format_string", "enter the custom subject name format")
+    try:
+        parse_subject_format(subject_format_text(profile), certificate_type=profile.certificate_type)
+    except TemplateError as exc:
+        field = (
+            "subject_name_format_string"
+            if profile.subject_name_format == SubjectNameFormatChoice.CUSTOM
+            else "subject_name_format"
+        )
+        add(field, str(exc))
+    try:
+        parse_san_entries(san_entries(profile), certificate_type=profile.certificate_type)
+    except (TemplateError, ValueError) as exc:
+        add("subject_alternative_names", str(exc))
+    if (profile.include_sid_uri or profile.include_sid_extension) and profile.certificate_type != CertificateType.USER:
+        add("include_sid_extension", "the SID of strong mapping is a user attribute: use a user certificate")
+
+    if profile.key_storage_provider and not windows:
+        add("key_storage_provider", "the key storage provider applies to Windows only")
+    if profile.key_storage_provider and profile.key_storage_provider not in KeyStorageProvider.values:
+        add("key_storage_provider", "unknown key storage provider")
+    if not (profile.key_usage_digital_signature or profile.key_usage_key_encipherment):
+        add("key_usage_digital_signature", "choose key encipherment, digital signature, or both")
+    hashes = profile.hash_algorithms
+    if not isinstance(hashes, list) or not set(hashes) <= set(HashAlgorithm.values):
+        add("hash_algorithms", f"choose from {', '.join(HashAlgorithm.values)}")
+    elif hashes and platform not in _HASH_PLATFORMS:
+        add("hash_algorithms", "iOS has no hash algorithm setting; leave it empty")
+    if profile.renewal_threshold_percentage is not None and not 1 <= profile.renewal_threshold_percentage <= 99:
+        add("renewal_threshold_percentage", "enter 1 to 99")
+
+    urls = profile.scep_server_urls
+    validate_url = URLValidator(schemes=["http", "https"])
+    if not isinstance(urls, list) or not urls:
+        add("scep_server_urls", "enter one or more SCEP server URLs")
+    else:
+        for url in urls:
+            try:
+                validate_url(str(url))
+            except ValidationError:
+                add("scep_server_urls", f"{url!r} is not an http(s) URL")
+
+    ekus = profile.extended_key_usages
+    eku_oids: list[str] = []
+    if not isinstance(ekus, list) or not all(isinstance(e, dict) and _OID.match(str(e.get("oid", ""))) for e in ekus):
+        add("extended_key_usages", 'enter a list of {"name": ..., "oid": "1.3.6.1.5.5.7.3.2"}')
+    else:
+        eku_oids = [str(e["oid"]) for e in ekus]
+
+    if (profile.validity_value is None) != (not profile.validity_scale):
+        add("validity_value", "enter both the validity period and its unit, or neither")
+
+    authority = profile.authority if profile.authority_id else None
+    template = profile.template if profile.template_id else None
+    if template is not None:
+        days = profile.validity_days
+        if days is not None:
+            if apple:
+                add("validity_value", "iOS and macOS always use the validity period of the certificate template")
+            elif not template.allow_requester_validity:
+                add("validity_value", f"template {template.name} does not let the requester choose the validity")
+            elif days > template.validity_days:
+                add("validity_value", f"{days} days is above the template's validity of {template.validity_days} days")
+            elif authority is not None and days > authority.remaining_validity().days:
+                add("validity_value", "above the remaining validity of the issuing CA's certificate")
+        if profile.key_size < template.min_rsa_key_size:
+            add("key_size", f"template {template.name} requires RSA keys of at least {template.min_rsa_key_size} bits")
+        missing = [oid for oid in eku_oids if oid not in template.application_policies]
+        if missing:
+            add("extended_key_usages", f"not in template {template.name}'s application policies: {', '.join(missing)}")
+        if apple and template.non_repudiation:
+            add("template", "for iOS and macOS the template must not set 'signature is proof of origin'")
+        if authority is not None and not authority.published_templates.filter(pk=template.pk).exists():
+            add("template", f"CA {authority} does not issue template {template.name}")
+
+    root = profile.root_profile if profile.root_profile_id else None
+    if root is not None:
+        if root.platform != platform:
+            add("root_profile", f"the trusted certificate profile is for {root.get_platform_display()}")
+        if authority is not None and root.thumbprint_sha1 != authority.root().fingerprint_sha1:
+            add("root_profile", f"its certificate is not the root of {authority}'s chain ({authority.root().subject})")
+    return errors
