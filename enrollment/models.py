@@ -139,6 +139,11 @@ class ScepTransaction(TimestampedModel):
     message_type = models.PositiveSmallIntegerField()
     signer_public_key_sha256 = models.CharField(max_length=64)
     csr_sha256 = models.CharField(max_length=64)
+    request_key = models.CharField(
+        max_length=64,
+        editable=False,
+        help_text="What makes a request the same request: message type, CSR and (renewal) the signing certificate",
+    )
     csr_der = models.BinaryField(null=True, blank=True)
     subject = models.CharField(max_length=1024, blank=True, help_text="Subject requested in the CSR")
     status = models.CharField(max_length=16, choices=TransactionStatus.choices, db_index=True)
@@ -168,7 +173,7 @@ class ScepTransaction(TimestampedModel):
         verbose_name = "SCEP transaction"
         constraints = [
             models.UniqueConstraint(
-                fields=["service", "transaction_id", "csr_sha256"],
+                fields=["service", "transaction_id", "request_key"],
                 name="enrollment_transaction_unique_request",
             ),
         ]

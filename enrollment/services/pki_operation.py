@@ -270,13 +270,23 @@ def _renew(exchange: _Exchange, plaintext: bytes) -> ScepReply:
         return _submit(exchange, csr, csr_der, grant, current.template, current.authority, current)
 
 
+def _request_key(exchange: _Exchange, csr_der: bytes) -> str:
+    """The identity of a request: a retransmission has the same; a new one (scepclient reuses its
+    transactionID and CSR for renewals) differs in message type or, for renewals, in the signer."""
+    signer = ""
+    if exchange.message_type == scep.MessageType.RENEWAL_REQ:
+        signer = exchange.message.signer_certificate.fingerprint(hashes.SHA256()).hex()
+    material = f"{exchange.message_type}|{hashlib.sha256(csr_der).hexdigest()}|{signer}"
+    return hashlib.sha256(material.encode("ascii")).hexdigest()
+
+
 def _existing_transaction(exchange: _Exchange, csr_der: bytes) -> ScepTransaction | None:
     return (
         ScepTransaction.objects.select_related("certificate_request", "certificate")
         .filter(
             service=exchange.service,
             transaction_id=exchange.message.transaction_id,
-            csr_sha256=hashlib.sha256(csr_der).hexdigest(),
+            request_key=_request_key(exchange, csr_der),
         )
         .first()
     )
@@ -305,8 +315,9 @@ class _recorded_failure:  # noqa: N801 - used as a context manager, reads like o
                 ScepTransaction.objects.get_or_create(
                     service=self.exchange.service,
                     transaction_id=self.exchange.message.transaction_id,
-                    csr_sha256=hashlib.sha256(self.csr_der).hexdigest(),
+                    request_key=_request_key(self.exchange, self.csr_der),
                     defaults={
+                        "csr_sha256": hashlib.sha256(self.csr_der).hexdigest(),
                         "message_type": self.exchange.message_type or 0,
                         "signer_public_key_sha256": self.exchange.signer_key_sha256,
                         "csr_der": self.csr_der,
@@ -374,6 +385,7 @@ def _submit(
                 message_type=exchange.message_type or 0,
                 signer_public_key_sha256=exchange.signer_key_sha256,
                 csr_sha256=hashlib.sha256(csr_der).hexdigest(),
+                request_key=_request_key(exchange, csr_der),
                 csr_der=csr_der,
                 subject=csr.subject.rfc4514_string()[:1024],
                 status=TransactionStatus.PENDING,
@@ -442,76 +454,88 @@ def _notify(record: ScepTransaction, certificate: IssuedCertificate | None, outc
 
 
 def _answer(exchange: _Exchange, record: ScepTransaction) -> ScepReply:
-    """Bring the transaction in line with its CA request and answer accordingly."""
+    """Bring the transaction in line with its CA request, record one event, and answer accordingly.
+
+    The first time a transaction is seen to succeed or fail, the verifier that granted it is notified;
+    later requests for it (retransmissions, polls) get the same answer from the stored state.
+    """
+    event = {
+        "service": exchange.service,
+        "transaction": record,
+        "transaction_id": record.transaction_id,
+        "message_type": exchange.message_type,
+        "client_address": exchange.client_address,
+    }
     if record.status == TransactionStatus.FAILURE:
-        return exchange.failure(
-            scep.FailInfo(record.fail_info or 0), record.fail_info_text or "request failed"
+        text = record.fail_info_text or "request failed"
+        event_record(
+            event_id=EventId.SCEP_VERIFY_FAILURE,
+            level=EventLevel.WARNING,
+            message=f"answered from the transaction's stored failure: {text}",
+            fail_info=record.fail_info,
+            **event,
         )
+        return exchange.failure(scep.FailInfo(record.fail_info or 0), text)
     request = record.certificate_request
     if request is not None:
         request.refresh_from_db(fields=["status", "failure_reason"])
-    if request is not None and request.status == CertificateRequestStatus.ISSUED:
+    status = request.status if request is not None else CertificateRequestStatus.QUEUED
+    now = timezone.now()
+    if status == CertificateRequestStatus.ISSUED:
+        assert request is not None
         issued = record.certificate or IssuedCertificate.objects.select_related("authority").get(
             request=request
         )
-        if record.status != TransactionStatus.SUCCESS:
-            updated = (
-                ScepTransaction.objects.filter(pk=record.pk)
-                .exclude(status=TransactionStatus.SUCCESS)
-                .update(status=TransactionStatus.SUCCESS, certificate=issued, updated_at=timezone.now())
+        first = (
+            ScepTransaction.objects.filter(pk=record.pk)
+            .exclude(status=TransactionStatus.SUCCESS)
+            .update(status=TransactionStatus.SUCCESS, certificate=issued, updated_at=now)
+        )
+        if first:
+            event_record(
+                event_id=EventId.SCEP_ISSUED_SUCCESS,
+                message=f"issued certificate {issued.serial} ({issued.subject}), thumbprint {issued.fingerprint_sha1}",
+                details={"serial": issued.serial, "thumbprint": issued.fingerprint_sha1},
+                **event,
             )
-            if updated:
-                event_record(
-                    event_id=EventId.SCEP_ISSUED_SUCCESS,
-                    message=f"issued certificate {issued.serial} ({issued.subject}), thumbprint {issued.fingerprint_sha1}",
-                    service=exchange.service,
-                    transaction=record,
-                    transaction_id=record.transaction_id,
-                    message_type=exchange.message_type,
-                    client_address=exchange.client_address,
-                    details={"serial": issued.serial, "thumbprint": issued.fingerprint_sha1},
-                )
-                _notify(record, issued, "issued")
+            _notify(record, issued, "issued")
+        else:
+            event_record(
+                event_id=EventId.SCEP_REQUEST_SUCCESS,
+                message=f"answered from the transaction's stored result: certificate {issued.serial}",
+                **event,
+            )
         chain = [authority.certificate for authority in issued.authority.chain()]
         return exchange.success([issued.certificate, *chain])
-    if request is not None and request.status in (
-        CertificateRequestStatus.DENIED,
-        CertificateRequestStatus.FAILED,
-    ):
+    if status in (CertificateRequestStatus.DENIED, CertificateRequestStatus.FAILED):
+        assert request is not None
         text = request.failure_reason or f"the CA {request.get_status_display().lower()} the request"
-        ScepTransaction.objects.filter(pk=record.pk).update(
-            status=TransactionStatus.FAILURE,
-            fail_info=int(scep.FailInfo.BAD_REQUEST),
-            fail_info_text=text[:512],
-            updated_at=timezone.now(),
+        first = (
+            ScepTransaction.objects.filter(pk=record.pk)
+            .exclude(status=TransactionStatus.FAILURE)
+            .update(
+                status=TransactionStatus.FAILURE,
+                fail_info=int(scep.FailInfo.BAD_REQUEST),
+                fail_info_text=text[:512],
+                updated_at=now,
+            )
         )
         event_record(
             event_id=EventId.SCEP_ISSUED_FAILURE,
             level=EventLevel.ERROR,
             message=text,
-            service=exchange.service,
-            transaction=record,
-            transaction_id=record.transaction_id,
-            message_type=exchange.message_type,
             fail_info=int(scep.FailInfo.BAD_REQUEST),
-            client_address=exchange.client_address,
+            **event,
         )
-        _notify(record, None, text)
+        if first:
+            _notify(record, None, text)
         return exchange.failure(scep.FailInfo.BAD_REQUEST, text)
-    event_record(
-        event_id=EventId.SCEP_PENDING,
-        message="waiting for the CA"
-        + (
-            " (approval required)"
-            if request and request.status == CertificateRequestStatus.PENDING_APPROVAL
-            else ""
-        ),
-        service=exchange.service,
-        transaction=record,
-        transaction_id=record.transaction_id,
-        message_type=exchange.message_type,
-        client_address=exchange.client_address,
+    waiting = (
+        "approval by a CA certificate manager"
+        if status == CertificateRequestStatus.PENDING_APPROVAL
+        else "the CA"
     )
+    event_record(event_id=EventId.SCEP_PENDING, message=f"PENDING: waiting for {waiting}", **event)
     return exchange.pending()
 
 

@@ -43,6 +43,8 @@ class ScepTestServer:
     #: Serve GetCACert as one DER CA certificate (x-x509-ca-cert) instead of RA + CA.
     single_ca: bool = False
     next_ca: list[x509.Certificate] = field(default_factory=list)
+    #: Encrypt SUCCESS replies with this cipher instead of the request's.
+    reply_cipher: ContentCipher | None = None
     requests: list[PkiMessage] = field(default_factory=list)
     ciphers: list[ContentCipher] = field(default_factory=list)
     replies: list[tuple[PkiStatus, FailInfo | None]] = field(default_factory=list)
@@ -120,7 +122,7 @@ class ScepTestServer:
                 signer_key=self.ra.key,
                 digest=reply_digest,
                 recipient_certificate=message.signer_certificate if success else None,
-                cipher=cipher if success else None,  # the request's cipher, as scepclient expects
+                cipher=(self.reply_cipher or cipher) if success else None,
                 certificates=certificates,
                 crl=crl,
                 extra_certificates=[self.ca.certificate],

@@ -107,3 +107,17 @@ def test_scepclient_gets_bad_request_for_a_wrong_challenge(tmp_path, ca, ra):
     assert "failInfo: badRequest" in result.stdout + result.stderr
     assert server.replies == [(PkiStatus.FAILURE, FailInfo.BAD_REQUEST)]
     assert not server.issued
+
+
+@pytest.mark.parametrize("reply_cipher", [ContentCipher.AES128_CBC, ContentCipher.AES256_CBC])
+def test_scepclient_accepts_an_aes_reply_to_its_des_request(tmp_path, ca, ra, ca_file, reply_cipher):
+    """A server need not answer DES with DES (reference: never answer with DES)."""
+    server = ScepTestServer(
+        ca=ca, ra=ra, policy=AlgorithmPolicy(allow_legacy=True), reply_cipher=reply_cipher
+    )
+    device = new_device(tmp_path, "dev4")
+    with server.serve() as url:
+        result = scepclient(url, device)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert server.ciphers == [ContentCipher.DES_CBC]
+    assert openssl("verify", "-CAfile", ca_file, device / "cert.pem").strip().endswith(b": OK")
