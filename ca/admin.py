@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -36,6 +37,7 @@ class CertificateAuthorityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     )
     exclude = ("key_reference",)
     actions = ("publish_crl",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # noqa: RUF012
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # CAs are created with `manage.py init_ca`, on the side that holds the key passphrase

@@ -93,6 +93,10 @@ class DeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Only retired or wiped devices: deleting an active one would orphan its certificates unrevoked.
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.is_active)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         readonly = ("has_checkin_token", "last_checkin_at", "created_at", "updated_at")
         return readonly if obj is None else ("state", *readonly)

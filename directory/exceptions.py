@@ -7,6 +7,7 @@ from core.exceptions import ApplicationError, Conflict
 __all__ = [
     "DeviceNotActive",
     "DeviceStateChangeRefused",
+    "DeviceStillActive",
     "GroupMemberKindMismatch",
     "ImportFileInvalid",
     "ObjectInUse",
@@ -29,6 +30,12 @@ class DeviceNotActive(Conflict):
     """The operation needs an active device (not retired, not wiped)."""
 
     code = "device_not_active"
+
+
+class DeviceStillActive(Conflict):
+    """An active device cannot be deleted: retire or wipe it first, which revokes its certificates."""
+
+    code = "device_active"
 
 
 class ObjectInUse(Conflict):

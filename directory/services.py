@@ -22,6 +22,7 @@ from core.exceptions import ApplicationError
 from directory.exceptions import (
     DeviceNotActive,
     DeviceStateChangeRefused,
+    DeviceStillActive,
     GroupMemberKindMismatch,
     ObjectInUse,
 )
@@ -282,6 +283,15 @@ def device_update(*, device: Device, data: Mapping[str, Any]) -> Device:
 
 @transaction.atomic
 def device_delete(*, device: Device) -> None:
+    """Delete a retired or wiped device.
+
+    An active device is refused: deleting it would drop the records binding it to its certificates
+    (profiles) without revoking them. Retire or wipe it first; that revokes them.
+    """
+    if device.is_active:
+        raise DeviceStillActive(
+            f"{device} is active; retire or wipe it first (that revokes its certificates), then delete it"
+        )
     _delete(device)
 
 

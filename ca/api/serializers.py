@@ -18,6 +18,7 @@ from ca.constants import WELL_KNOWN_EKUS
 from ca.crypto.csr import CsrError, load_csr
 from ca.crypto.names import OID_UPN
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
+from core.serializers import FullCleanMixin
 
 __all__ = [
     "CertificateAuthoritySerializer",
@@ -27,35 +28,8 @@ __all__ = [
     "CertificateRequestSubmitInputSerializer",
     "CertificateRevokeInputSerializer",
     "CertificateTemplateSerializer",
-    "FullCleanMixin",
     "IssuedCertificateSerializer",
 ]
-
-
-class FullCleanMixin(serializers.ModelSerializer):  # type: ignore[type-arg]
-    """Run the model's ``full_clean`` so that model rules answer as field-level 400s, not 500s."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
-        model: type[models.Model] = self.Meta.model
-        plain = {k: v for k, v in attrs.items() if not isinstance(model._meta.get_field(k), models.ManyToManyField)}
-        instance = model(**{**self._current_values(model), **plain})
-        if self.instance is not None:
-            instance.pk = self.instance.pk
-        try:
-            instance.full_clean(validate_unique=True)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
-        return attrs
-
-    def _current_values(self, model: type[models.Model]) -> dict[str, Any]:
-        if self.instance is None:
-            return {}
-        return {
-            f.attname: getattr(self.instance, f.attname)
-            for f in model._meta.concrete_fields
-            if not f.primary_key
-        }
 
 
 class CertificateTemplateSerializer(FullCleanMixin):
@@ -137,8 +111,10 @@ class CertificateRequestSerializer(serializers.ModelSerializer):  # type: ignore
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_certificate(self, obj: CertificateRequest) -> int | None:
-        certificate = IssuedCertificate.objects.filter(request=obj).only("pk").first()
-        return certificate.pk if certificate else None
+        try:
+            return obj.certificate.pk
+        except IssuedCertificate.DoesNotExist:
+            return None
 
 
 class CertificateRequestApproveInputSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -123,7 +123,7 @@ class IssuedCertificateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[t
 class CertificateRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     """The CA's request queue: submit a CSR (as certreq does), approve or deny pending requests."""
 
-    queryset = CertificateRequest.objects.select_related("authority", "template")
+    queryset = CertificateRequest.objects.select_related("authority", "template", "certificate")
     serializer_class = CertificateRequestSerializer
     filterset_class = CertificateRequestFilterSet
     ordering_fields: ClassVar[list[str]] = ["created_at", "status"]

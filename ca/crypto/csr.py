@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives import hashes
 __all__ = ["CsrError", "csr_signature_hash", "load_csr"]
 
 _MAX_CSR_BYTES = 64 * 1024
+#: Hashes no CSR may be signed with (``cryptography`` no longer verifies them anyway).
+_REFUSED_HASHES = frozenset({"sha1", "md5"})
 
 
 class CsrError(ValueError):
@@ -31,6 +33,11 @@ def load_csr(data: bytes | str) -> x509.CertificateSigningRequest:
             csr = x509.load_der_x509_csr(raw)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise CsrError(f"not a PKCS#10 certificate request: {exc}", "csr_malformed") from exc
+    if csr_signature_hash(csr) in _REFUSED_HASHES:
+        raise CsrError(
+            f"the CSR is signed with {csr_signature_hash(csr).upper()}, which is not allowed; use SHA-256 or stronger",
+            "signature_hash_not_allowed",
+        )
     try:
         valid = csr.is_signature_valid
     except (ValueError, UnsupportedAlgorithm) as exc:

@@ -11,8 +11,8 @@ from ca.constants import OID_NTDS_CA_SECURITY_EXT, OID_NTDS_OBJECTSID
 
 __all__ = ["SID_PATTERN", "ntds_security_extension"]
 
-#: A Windows security identifier in its string form (S-1-5-21-...).
-SID_PATTERN = re.compile(r"^S-1-\d{1,14}(-\d{1,10}){1,15}$")
+#: A Windows security identifier in its string form (S-1-5-21-...); use with ``fullmatch``.
+SID_PATTERN = re.compile(r"S-1-\d{1,14}(-\d{1,10}){1,15}")
 
 
 class _SidOtherName(asn1core.Sequence):
@@ -32,7 +32,7 @@ def ntds_security_extension(sid: str) -> x509.UnrecognizedExtension:
     Structure, as AD CS writes it: SEQUENCE { [0] IMPLICIT otherName { OID 1.3.6.1.4.1.311.25.2.1,
     [0] EXPLICIT OCTET STRING <the SID in string form, ASCII> } }.
     """
-    if not SID_PATTERN.match(sid):
+    if not SID_PATTERN.fullmatch(sid):
         raise ValueError(f"{sid!r} is not a Windows SID (S-1-5-21-...)")
     value = _NtdsCaSecurityExt(
         {"sid": _SidOtherName({"type_id": OID_NTDS_OBJECTSID.dotted_string, "value": sid.encode("ascii")})}

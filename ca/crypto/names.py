@@ -49,7 +49,7 @@ def name_from_json(data: JsonName) -> x509.Name:
     return x509.Name(rdns)
 
 
-def general_name_to_json(name: x509.GeneralName) -> dict[str, str]:
+def general_name_to_json(name: x509.GeneralName) -> dict[str, Any]:
     if isinstance(name, x509.DNSName):
         return {"type": "dns", "value": name.value}
     if isinstance(name, x509.RFC822Name):
@@ -67,11 +67,11 @@ def general_name_to_json(name: x509.GeneralName) -> dict[str, str]:
     if isinstance(name, x509.RegisteredID):
         return {"type": "rid", "value": name.value.dotted_string}
     if isinstance(name, x509.DirectoryName):
-        return {"type": "dirname", "value": base64.b64encode(name.value.public_bytes()).decode("ascii")}
+        return {"type": "dirname", "value": name_to_json(name.value)}  # type: ignore[dict-item]
     raise ValueError(f"unsupported general name {type(name).__name__}")
 
 
-def general_name_from_json(data: dict[str, str]) -> x509.GeneralName:
+def general_name_from_json(data: dict[str, Any]) -> x509.GeneralName:
     kind, value = data["type"], data["value"]
     if kind == "dns":
         return x509.DNSName(value)
@@ -85,6 +85,8 @@ def general_name_from_json(data: dict[str, str]) -> x509.GeneralName:
         return x509.OtherName(ObjectIdentifier(data["oid"]), base64.b64decode(value))
     if kind == "rid":
         return x509.RegisteredID(ObjectIdentifier(value))
+    if kind == "dirname":
+        return x509.DirectoryName(name_from_json(value))  # type: ignore[arg-type]
     raise ValueError(f"unsupported general name type {kind!r}")
 
 

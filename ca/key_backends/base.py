@@ -55,6 +55,9 @@ class KeyBackend(ABC):
         """Whether this process can use keys at all (the web tier, without the passphrase, cannot)."""
         return True
 
+    def discard_private_key(self, reference: KeyReference) -> None:  # noqa: B027 - optional for backends
+        """Remove a key created for a CA that was then not saved (creation failed half way)."""
+
 
 class EncryptedPkcs8Backend(KeyBackend):
     """Shared logic of the passphrase-encrypted PKCS#8 backends; loaded keys are cached per process."""

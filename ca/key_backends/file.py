@@ -36,3 +36,8 @@ class FileKeyBackend(EncryptedPkcs8Backend):
             return (self.directory / name).read_bytes()
         except (OSError, KeyError) as exc:
             raise KeyBackendUnavailable(f"CA key file {name!r} is not readable in {self.directory}") from exc
+
+    def discard_private_key(self, reference: KeyReference) -> None:
+        name = Path(str(reference.get("path", ""))).name
+        if name:
+            (self.directory / name).unlink(missing_ok=True)

@@ -67,43 +67,52 @@ def authority_create(
         issuer_certificate = parent.certificate
         not_after = min(not_after, parent.not_after)
         crl_url, issuer_url = parent.crl_url, parent.issuer_url
+    # Check the names before a key exists, so that a refused CA leaves no key behind.
+    others = [f.name for f in CertificateAuthority._meta.fields if f.name not in {"name", "slug"}]
+    candidate = CertificateAuthority(name=name, slug=slug)
+    candidate.clean_fields(exclude=others)
+    candidate.validate_unique(exclude=others)
     key, reference = backend.create_private_key(spec=key_spec, name=slug)
-    serial = random_serial()
-    certificate = build_ca_certificate(
-        CaCertificateSpec(
-            subject=subject,
-            key=key,
-            serial=serial,
-            not_before=not_before,
-            not_after=not_after,
-            path_length=path_length,
-            issuer_certificate=issuer_certificate,
-            issuer_key=parent_key,
-            crl_url=crl_url,
-            issuer_url=issuer_url,
+    try:
+        serial = random_serial()
+        certificate = build_ca_certificate(
+            CaCertificateSpec(
+                subject=subject,
+                key=key,
+                serial=serial,
+                not_before=not_before,
+                not_after=not_after,
+                path_length=path_length,
+                issuer_certificate=issuer_certificate,
+                issuer_key=parent_key,
+                crl_url=crl_url,
+                issuer_url=issuer_url,
+            )
         )
-    )
-    key_type, key_size = describe_public_key(key.public_key())
-    urls = authority_urls(slug, base_url=base_url)
-    authority = CertificateAuthority(
-        name=name,
-        slug=slug,
-        parent=parent,
-        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
-        serial=serial_to_hex(serial),
-        subject=certificate.subject.rfc4514_string(),
-        not_before=certificate.not_valid_before_utc,
-        not_after=certificate.not_valid_after_utc,
-        fingerprint_sha1=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - a thumbprint, not a signature
-        fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex().upper(),
-        key_type=key_type,
-        key_size=key_size,
-        key_backend=key_backend,
-        key_reference=reference,
-        crl_url=urls["crl_url"],
-        issuer_url=urls["issuer_url"],
-    )
-    authority.full_clean()
-    authority.save()
+        key_type, key_size = describe_public_key(key.public_key())
+        urls = authority_urls(slug, base_url=base_url)
+        authority = CertificateAuthority(
+            name=name,
+            slug=slug,
+            parent=parent,
+            certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+            serial=serial_to_hex(serial),
+            subject=certificate.subject.rfc4514_string(),
+            not_before=certificate.not_valid_before_utc,
+            not_after=certificate.not_valid_after_utc,
+            fingerprint_sha1=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - a thumbprint, not a signature
+            fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex().upper(),
+            key_type=key_type,
+            key_size=key_size,
+            key_backend=key_backend,
+            key_reference=reference,
+            crl_url=urls["crl_url"],
+            issuer_url=urls["issuer_url"],
+        )
+        authority.full_clean()
+        authority.save()
+    except BaseException:
+        backend.discard_private_key(reference)
+        raise
     logger.info("created CA %s (%s, %s)", authority.slug, authority.subject, key_spec)
     return authority

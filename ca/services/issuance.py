@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from django.db import IntegrityError, transaction
@@ -85,11 +87,7 @@ def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
                     serial=serial,
                     not_before=not_before,
                     not_after=not_after,
-                    key_usage=KeyUsageSpec(
-                        digital_signature=template.digital_signature,
-                        key_encipherment=template.key_encipherment,
-                        non_repudiation=template.non_repudiation,
-                    ),
+                    key_usage=_key_usage(template, csr),
                     extended_key_usages=tuple(template.application_policies),
                     crl_url=authority.crl_url,
                     issuer_url=authority.issuer_url,
@@ -125,6 +123,17 @@ def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
         request.save(update_fields=["status", "updated_at"])
     logger.info("issued certificate %s (%s) for request %s", issued.serial, issued.subject, request.pk)
     return issued
+
+
+def _key_usage(template: CertificateTemplate, csr: x509.CertificateSigningRequest) -> KeyUsageSpec:
+    """The template's key usage; for an EC key, "key encipherment" becomes key agreement (RFC 5480 3)."""
+    elliptic = isinstance(csr.public_key(), ec.EllipticCurvePublicKey)
+    return KeyUsageSpec(
+        digital_signature=template.digital_signature,
+        key_encipherment=template.key_encipherment and not elliptic,
+        key_agreement=template.key_encipherment and elliptic,
+        non_repudiation=template.non_repudiation,
+    )
 
 
 def _refusal(authority: CertificateAuthority, now: dt.datetime) -> str:

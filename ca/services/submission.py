@@ -90,7 +90,7 @@ def certificate_request_check(
                 f"(the template's validity period)",
                 code="validity_too_long",
             )
-    if sid and not SID_PATTERN.match(sid):
+    if sid and not SID_PATTERN.fullmatch(sid):
         raise PolicyViolation(f"{sid!r} is not a Windows SID", code="sid_invalid")
 
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def make_csr(
         builder = builder.add_extension(extension, critical=False)
     if challenge is not None:
         builder = builder.add_attribute(x509.oid.AttributeOID.CHALLENGE_PASSWORD, challenge.encode("utf-8"))
-    algorithm = digest if digest is not None else (None if _is_edwards(key) else hashes.SHA256())
+    algorithm: Any = digest if digest is not None else (None if _is_edwards(key) else hashes.SHA256())
     return builder.sign(key, algorithm), key
 
 

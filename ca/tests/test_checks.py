@@ -5,7 +5,7 @@ from __future__ import annotations
 from ca.checks import key_backends_configured
 
 
-def _ids(settings) -> list[str]:
+def _ids(settings) -> list[str | None]:
     return [message.id for message in key_backends_configured(None)]
 
 

@@ -208,6 +208,7 @@ def test_sid_extension_only_when_a_sid_is_given(crypto_chain, rsa2048_key):
     without_sid = _build(crypto_chain, rsa2048_key.public_key())
     extension = with_sid.extensions.get_extension_for_oid(OID_NTDS_CA_SECURITY_EXT)
     assert extension.critical is False
+    assert isinstance(extension.value, x509.UnrecognizedExtension)
     assert b"S-1-5-21-1004336348-1177238915-682003330-512" in extension.value.value
     assert OID_NTDS_CA_SECURITY_EXT not in {e.oid for e in without_sid.extensions}
 

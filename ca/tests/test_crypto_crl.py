@@ -52,14 +52,17 @@ def test_entries_carry_their_date_and_reason_except_unspecified(crypto_chain):
     crl = _crl(crypto_chain, entries)
     assert len(crl) == 3
     unspecified = crl.get_revoked_certificate_by_serial_number(0x0A)
+    assert unspecified is not None
     assert unspecified.revocation_date_utc == revoked_at
     assert len(unspecified.extensions) == 0
     compromise = crl.get_revoked_certificate_by_serial_number(0x0B)
+    assert compromise is not None
     assert (
         compromise.extensions.get_extension_for_class(x509.CRLReason).value.reason
         == x509.ReasonFlags.key_compromise
     )
     hold = crl.get_revoked_certificate_by_serial_number(0x0C)
+    assert hold is not None
     assert (
         hold.extensions.get_extension_for_class(x509.CRLReason).value.reason
         == x509.ReasonFlags.certificate_hold

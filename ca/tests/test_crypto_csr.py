@@ -117,12 +117,6 @@ def test_csr_signature_hash_is_empty_for_ed25519():
     assert csr_signature_hash(load_csr(csr.public_bytes(serialization.Encoding.PEM))) == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ca/crypto/csr.py:35-39 load_csr reports a correctly signed SHA-1 request as "
-    "csr_signature_invalid (cryptography no longer verifies SHA-1 signatures, is_signature_valid is False); "
-    "the hash should be checked first so policy can answer signature_hash_not_allowed",
-)
 def test_sha1_signed_request_is_not_reported_as_a_bad_signature(tmp_path, rsa2048_key):
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(
@@ -152,4 +146,4 @@ def test_sha1_signed_request_is_not_reported_as_a_bad_signature(tmp_path, rsa204
         name = csr_signature_hash(load_csr(csr_file.read_bytes()))
     except CsrError as exc:
         code = exc.code
-    assert (code, name) in {("", "sha1"), ("signature_hash_unsupported", "")}
+    assert (code, name) in {("", "sha1"), ("signature_hash_not_allowed", "")}

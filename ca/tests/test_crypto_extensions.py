@@ -56,12 +56,6 @@ def test_malformed_sids_are_refused(sid):
         ntds_security_extension(sid)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ca/crypto/extensions.py:15 SID_PATTERN ends with '$', which also matches before a trailing "
-    "newline, so 'S-1-5-21-1\\n' is accepted (here and in submission.certificate_request_check); use \\Z "
-    "or fullmatch",
-)
 def test_sid_with_a_trailing_newline_is_refused():
     with pytest.raises(ValueError, match="is not a Windows SID"):
         ntds_security_extension("S-1-5-21-1004336348-1177238915-682003330-512\n")

@@ -106,12 +106,6 @@ def test_upn_is_kept_as_its_der_utf8_string():
     assert UTF8String.load(restored.value).native == "administrator@corp.example"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ca/crypto/names.py general_name_to_json writes 'dirname' but general_name_from_json "
-    "(lines 74-88) "
-    "has no 'dirname' branch, so a request with a directoryName SAN is stored and then cannot be issued",
-)
 def test_directory_name_round_trip():
     general_name = x509.DirectoryName(x509.Name.from_rfc4514_string("CN=device,O=Corp"))
     assert general_name_from_json(_through_json(general_name_to_json(general_name))) == general_name

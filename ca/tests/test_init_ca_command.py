@@ -90,6 +90,7 @@ def test_creates_an_ec_subordinate_under_an_rsa_root(tmp_path):
     issuing = CertificateAuthority.objects.get(slug="corp-issuing")
     assert isinstance(issuing.certificate.public_key(), ec.EllipticCurvePublicKey)
     assert (issuing.key_type, issuing.key_size) == ("EC", 384)
+    assert issuing.parent is not None
     openssl_verify(tmp_path, issuing.certificate, issuing.parent.certificate, purpose="any")
 
 

@@ -221,12 +221,6 @@ def test_file_backend_never_overwrites_an_existing_key_file(db, file_backend):
     assert loaded.public_key() == second.certificate.public_key()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ca/services/authorities.py:70 creates the key file before authority.full_clean() "
-    "(line 106); "
-    "when validation fails (duplicate name) the transaction rolls back but the encrypted key file stays",
-)
 def test_failed_creation_leaves_no_key_file(db, file_backend):
     _file_ca("first")
     with pytest.raises(ValidationError):

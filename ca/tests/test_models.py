@@ -114,6 +114,7 @@ def test_certificates_are_found_by_public_key(pki, issue, rsa2048_key, other_rsa
 
 def test_latest_crl_and_its_currency(pki, time_machine):
     latest = crl_get_latest(authority=pki.issuing)
+    assert latest is not None
     assert latest.number == 1
     assert latest.is_current is True
     assert str(latest) == "CRL #1 of Test Issuing CA"

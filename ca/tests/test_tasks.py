@@ -36,6 +36,7 @@ def _queued(pki, rsa2048_key, common_name: str = "task"):
 def test_issue_task_returns_the_certificate_id(pki, rsa2048_key):
     request = _queued(pki, rsa2048_key)
     certificate_id = certificate_issue_task.delay(request.pk).get()
+    assert isinstance(certificate_id, int)
     assert IssuedCertificate.objects.get(pk=certificate_id).request_id == request.pk
 
 

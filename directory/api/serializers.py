@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from core.serializers import FullCleanMixin
 from directory.imports import KINDS
 from directory.models import Device, DirectoryUser, Group, GroupKind
 from directory.selectors import Member, member_resolve_many
@@ -21,7 +20,6 @@ __all__ = [
     "DeviceSerializer",
     "DirectoryImportInputSerializer",
     "DirectoryUserSerializer",
-    "FullCleanMixin",
     "GroupMemberSerializer",
     "GroupMembersInputSerializer",
     "GroupSerializer",
@@ -30,29 +28,6 @@ __all__ = [
 ]
 
 _TIMESTAMPS = ["created_at", "updated_at"]
-
-
-class FullCleanMixin(serializers.ModelSerializer):  # type: ignore[type-arg]
-    """Run the model's ``full_clean`` so that model rules answer as field-level 400s, not 500s.
-
-    A copy of ``ca.api.serializers.FullCleanMixin`` with two fixes: an update validates a copy of the
-    existing row (that one builds a new, unsaved instance, which ``validate_unique`` finds colliding
-    with the row itself, so every PUT/PATCH answers 400), and a changed foreign key is validated with
-    its new value (that one passes both ``primary_user`` and the old ``primary_user_id``).
-    """
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
-        model: type[Model] = self.Meta.model
-        instance = model() if self.instance is None else copy.copy(self.instance)  # copies _state too
-        for name, value in attrs.items():
-            if not model._meta.get_field(name).many_to_many:
-                setattr(instance, name, value)
-        try:
-            instance.full_clean(validate_unique=True)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
-        return attrs
 
 
 class DirectoryUserSerializer(FullCleanMixin):

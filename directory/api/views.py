@@ -79,7 +79,8 @@ class DeviceViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     """Managed devices (Intune managedDevice): the source of the device variables such as {{DeviceId}}.
 
     ``state`` is set on creation; retiring or wiping a device revokes its certificates and is done
-    through the profiles API, so an update that changes ``state`` is refused.
+    through the profiles API, so an update that changes ``state`` is refused, and so is deleting a
+    device that is still active (409).
     """
 
     queryset = Device.objects.select_related("primary_user")

@@ -1,6 +1,6 @@
 import pytest
 
-from directory.models import Group, GroupKind
+from directory.models import Device, DeviceState, Group, GroupKind
 from directory.tests.factories import DeviceFactory, DirectoryUserFactory, GroupFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +28,20 @@ def test_device_state_is_read_only_on_change(admin_client):
     device = DeviceFactory.create()
     response = admin_client.get(f"/admin/directory/device/{device.pk}/change/")
     assert "state" not in response.context["adminform"].form.fields
+
+
+def test_only_retired_or_wiped_devices_can_be_deleted(admin_client):
+    active = DeviceFactory.create()
+    retired = DeviceFactory.create(state=DeviceState.RETIRED)
+    assert admin_client.get(f"/admin/directory/device/{active.pk}/delete/").status_code == 403
+    action = {"action": "delete_selected", "post": "yes"}
+    both = admin_client.post(
+        "/admin/directory/device/", {**action, "_selected_action": [active.pk, retired.pk]}
+    )
+    assert both.status_code == 403
+    assert Device.objects.count() == 2
+    admin_client.post("/admin/directory/device/", {**action, "_selected_action": [retired.pk]})
+    assert list(Device.objects.all()) == [active]
 
 
 def test_group_form_refuses_devices_in_a_user_group(admin_client):

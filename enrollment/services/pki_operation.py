@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -37,6 +38,7 @@ from enrollment.challenges import ChallengeGrant, ChallengeRefused, challenge_ve
 from enrollment.choices import EventId, EventLevel, TransactionStatus
 from enrollment.models import ScepService, ScepTransaction
 from enrollment.ra import RaIdentity, ra_identity
+from enrollment.scep.envelope import DECRYPTION_FAILED
 from enrollment.services.events import event_record
 
 __all__ = ["EnrollmentRefused", "ScepReply", "pki_operation_handle"]
@@ -158,11 +160,12 @@ def pki_operation_handle(*, service: ScepService, der: bytes, client_address: st
         _check_signing_time(message)
         if message.envelope is None:
             raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "the message has no pkcsPKIEnvelope")
-        plaintext, exchange.cipher = scep.decrypt_envelope(
+        plaintext, request_cipher = scep.decrypt_envelope(
             message.envelope, recipient_key=ra.key, recipient_certificate=ra.certificate, policy=policy
         )
+        exchange.cipher = _reply_cipher(request_cipher)
         handler = _HANDLERS[scep.MessageType(exchange.message_type)]
-        return handler(exchange, plaintext)
+        return handler(exchange, _DecryptedContent(plaintext))
     except scep.ScepFailure as failure:
         event_record(
             event_id=EventId.SCEP_VERIFY_FAILURE,
@@ -195,11 +198,58 @@ def _check_signing_time(message: scep.PkiMessage) -> None:
         scep.check_signing_time(message, now=timezone.now(), max_skew=dt.timedelta(seconds=skew))
 
 
+def _reply_cipher(request_cipher: scep.ContentCipher) -> scep.ContentCipher:
+    """The reply uses the client's cipher, except single DES: never answer with DES.
+
+    That is the reference's lesson from micromdm. Triple DES is what every client old enough to send
+    DES also reads, and the request could only be accepted with legacy algorithms allowed.
+    """
+    if request_cipher is scep.ContentCipher.DES_CBC:
+        return scep.ContentCipher.DES3_CBC
+    return request_cipher
+
+
+class _DecryptedContent:
+    """The decrypted messageData, parsed with one answer for every kind of undecodable content.
+
+    Content that cannot be decoded gets the same answer as content that cannot be decrypted: distinct
+    answers for "bad padding" and "not a request" would be a CBC padding oracle for anyone who re-signs
+    a captured envelope (the challenge travels inside it).
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    @staticmethod
+    def _uniform() -> scep.ScepFailure:
+        return scep.ScepFailure(scep.FailInfo.BAD_MESSAGE_CHECK, DECRYPTION_FAILED)
+
+    def csr(self) -> x509.CertificateSigningRequest:
+        try:
+            return scep.parse_csr(self.data)
+        except scep.ScepFailure as failure:
+            if failure.fail_info == scep.FailInfo.BAD_REQUEST:
+                raise self._uniform() from None
+            raise
+
+    def issuer_and_subject(self) -> tuple[x509.Name, x509.Name]:
+        try:
+            return scep.parse_issuer_and_subject(self.data)
+        except scep.ScepFailure:
+            raise self._uniform() from None
+
+    def issuer_and_serial(self) -> tuple[x509.Name, int]:
+        try:
+            return scep.parse_issuer_and_serial(self.data)
+        except scep.ScepFailure:
+            raise self._uniform() from None
+
+
 # --- PKCSReq and RenewalReq ------------------------------------------------------------------------
 
 
-def _enroll(exchange: _Exchange, plaintext: bytes) -> ScepReply:
-    csr = scep.parse_csr(plaintext)
+def _enroll(exchange: _Exchange, plaintext: _DecryptedContent) -> ScepReply:
+    csr = plaintext.csr()
     scep.check_csr_key_matches_signer(csr, exchange.message.signer_certificate)
     csr_der = csr.public_bytes(Encoding.DER)
     existing = _existing_transaction(exchange, csr_der)
@@ -222,11 +272,11 @@ def _enroll(exchange: _Exchange, plaintext: bytes) -> ScepReply:
         )
 
 
-def _renew(exchange: _Exchange, plaintext: bytes) -> ScepReply:
+def _renew(exchange: _Exchange, plaintext: _DecryptedContent) -> ScepReply:
     service = exchange.service
     if not service.allow_renewal:
         raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "renewal is disabled on this SCEP service")
-    csr = scep.parse_csr(plaintext)
+    csr = plaintext.csr()
     csr_der = csr.public_bytes(Encoding.DER)
     existing = _existing_transaction(exchange, csr_der)
     if existing is not None:
@@ -271,8 +321,11 @@ def _renew(exchange: _Exchange, plaintext: bytes) -> ScepReply:
 
 
 def _request_key(exchange: _Exchange, csr_der: bytes) -> str:
-    """The identity of a request: a retransmission has the same; a new one (scepclient reuses its
-    transactionID and CSR for renewals) differs in message type or, for renewals, in the signer."""
+    """The identity of a request: a retransmission has the same.
+
+    A new request differs in message type or, for renewals, in the signer (scepclient reuses its
+    transactionID and CSR for renewals).
+    """
     signer = ""
     if exchange.message_type == scep.MessageType.RENEWAL_REQ:
         signer = exchange.message.signer_certificate.fingerprint(hashes.SHA256()).hex()
@@ -292,7 +345,7 @@ def _existing_transaction(exchange: _Exchange, csr_der: bytes) -> ScepTransactio
     )
 
 
-class _recorded_failure:  # noqa: N801 - used as a context manager, reads like one
+class _recorded_failure:
     """Record a refused PKCSReq/RenewalReq as a FAILURE transaction, so that a retry gets the same answer."""
 
     def __init__(self, exchange: _Exchange, csr: x509.CertificateSigningRequest, csr_der: bytes) -> None:
@@ -350,8 +403,11 @@ def _authorise(exchange: _Exchange, password: str, csr: x509.CertificateSigningR
 
 
 def _ndes_template(service: ScepService, csr: x509.CertificateSigningRequest) -> CertificateTemplate:
-    """NDES's registry mapping: the key usage a request asks for picks the Signature, Encryption or
-    General Purpose template. (The request's key usage only chooses; the template decides.)"""
+    """NDES's registry mapping: the key usage a request asks for picks the template.
+
+    Signature only -> SignatureTemplate, encipherment only -> EncryptionTemplate, else
+    GeneralPurposeTemplate. The request's key usage only chooses; the template decides what is issued.
+    """
     try:
         usage = csr.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
@@ -367,7 +423,7 @@ def _ndes_template(service: ScepService, csr: x509.CertificateSigningRequest) ->
     return service.general_purpose_template
 
 
-def _submit(
+def _submit(  # noqa: PLR0917 - a private step of the pipeline, called twice
     exchange: _Exchange,
     csr: x509.CertificateSigningRequest,
     csr_der: bytes,
@@ -422,7 +478,8 @@ def _submit(
         raise EnrollmentRefused(fail_info, exc.message) from exc
     event_record(
         event_id=EventId.SCEP_VERIFY_SUCCESS,
-        message=f"request verified ({grant.reference}); submitted to CA {authority.slug} as request {request.pk}",
+        message=f"request verified ({grant.reference}); submitted to CA {authority.slug} "
+        f"as request {request.pk}",
         service=exchange.service,
         transaction=record,
         transaction_id=message.transaction_id,
@@ -459,7 +516,7 @@ def _answer(exchange: _Exchange, record: ScepTransaction) -> ScepReply:
     The first time a transaction is seen to succeed or fail, the verifier that granted it is notified;
     later requests for it (retransmissions, polls) get the same answer from the stored state.
     """
-    event = {
+    event: dict[str, Any] = {
         "service": exchange.service,
         "transaction": record,
         "transaction_id": record.transaction_id,
@@ -481,8 +538,7 @@ def _answer(exchange: _Exchange, record: ScepTransaction) -> ScepReply:
         request.refresh_from_db(fields=["status", "failure_reason"])
     status = request.status if request is not None else CertificateRequestStatus.QUEUED
     now = timezone.now()
-    if status == CertificateRequestStatus.ISSUED:
-        assert request is not None
+    if request is not None and status == CertificateRequestStatus.ISSUED:
         issued = record.certificate or IssuedCertificate.objects.select_related("authority").get(
             request=request
         )
@@ -494,7 +550,8 @@ def _answer(exchange: _Exchange, record: ScepTransaction) -> ScepReply:
         if first:
             event_record(
                 event_id=EventId.SCEP_ISSUED_SUCCESS,
-                message=f"issued certificate {issued.serial} ({issued.subject}), thumbprint {issued.fingerprint_sha1}",
+                message=f"issued certificate {issued.serial} ({issued.subject}), "
+                f"thumbprint {issued.fingerprint_sha1}",
                 details={"serial": issued.serial, "thumbprint": issued.fingerprint_sha1},
                 **event,
             )
@@ -507,8 +564,7 @@ def _answer(exchange: _Exchange, record: ScepTransaction) -> ScepReply:
             )
         chain = [authority.certificate for authority in issued.authority.chain()]
         return exchange.success([issued.certificate, *chain])
-    if status in (CertificateRequestStatus.DENIED, CertificateRequestStatus.FAILED):
-        assert request is not None
+    if request is not None and status in (CertificateRequestStatus.DENIED, CertificateRequestStatus.FAILED):
         text = request.failure_reason or f"the CA {request.get_status_display().lower()} the request"
         first = (
             ScepTransaction.objects.filter(pk=record.pk)
@@ -542,8 +598,8 @@ def _answer(exchange: _Exchange, record: ScepTransaction) -> ScepReply:
 # --- CertPoll, GetCert, GetCRL -------------------------------------------------------------------------
 
 
-def _poll(exchange: _Exchange, plaintext: bytes) -> ScepReply:
-    scep.parse_issuer_and_subject(plaintext)
+def _poll(exchange: _Exchange, plaintext: _DecryptedContent) -> ScepReply:
+    plaintext.issuer_and_subject()
     record = (
         ScepTransaction.objects.select_related("certificate_request", "certificate")
         .filter(service=exchange.service, transaction_id=exchange.message.transaction_id)
@@ -562,9 +618,9 @@ def _authority_by_issuer(issuer: x509.Name) -> CertificateAuthority:
     raise scep.ScepFailure(scep.FailInfo.BAD_CERT_ID, f"no CA named {issuer.rfc4514_string()}")
 
 
-def _get_cert(exchange: _Exchange, plaintext: bytes) -> ScepReply:
+def _get_cert(exchange: _Exchange, plaintext: _DecryptedContent) -> ScepReply:
     """Certificates are public: any requester may fetch one by issuer and serial."""
-    issuer, serial = scep.parse_issuer_and_serial(plaintext)
+    issuer, serial = plaintext.issuer_and_serial()
     authority = _authority_by_issuer(issuer)
     issued = IssuedCertificate.objects.filter(authority=authority, serial=serial_to_hex(serial)).first()
     if issued is None:
@@ -582,8 +638,8 @@ def _get_cert(exchange: _Exchange, plaintext: bytes) -> ScepReply:
     return exchange.success([issued.certificate])
 
 
-def _get_crl(exchange: _Exchange, plaintext: bytes) -> ScepReply:
-    issuer, _serial = scep.parse_issuer_and_serial(plaintext)
+def _get_crl(exchange: _Exchange, plaintext: _DecryptedContent) -> ScepReply:
+    issuer, _serial = plaintext.issuer_and_serial()
     authority = _authority_by_issuer(issuer)
     crl = crl_get_latest(authority=authority)
     if crl is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -23,4 +24,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
         return Response(as_serializer_error(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ProtectedError):
+        names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})  # noqa: SLF001
+        return Response(
+            {"detail": f"still in use by {', '.join(names)}; remove those first", "code": "protected"},
+            status=status.HTTP_409_CONFLICT,
+        )
     return drf_exception_handler(exc, context)

@@ -184,7 +184,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "RevocationReasonEnum": "ca.choices.RevocationReason",
+        "PlatformEnum": "directory.models.Platform",
+        "DeviceStateEnum": "directory.models.DeviceState",
+        "GroupKindEnum": "directory.models.GroupKind",
+        "CertificateStateEnum": "profiles.choices.CertificateState",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ca.api.serializers import FullCleanMixin
 from ca.models import CertificateAuthority, CertificateTemplate
 from core.exceptions import ApplicationError
+from core.serializers import FullCleanMixin
 from directory.models import Device, Group
 from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfile, TrustedRootProfile
 from profiles.services.profiles import certificate_der_from_upload

@@ -10,7 +10,6 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ca.models import CertificateRevocationList, CertificateTemplate
-from ca.selectors import crl_get_latest
 
 URL = "/api/v1/certificate-authorities/"
 VIEW = "ca.view_certificateauthority"
@@ -115,7 +114,7 @@ def test_crl_action_returns_the_latest_crl_as_der(pki, api_client_for):
     response = api_client_for(VIEW).get(f"{URL}test-issuing/crl/")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pkix-crl"
-    assert response.content == bytes(crl_get_latest(authority=pki.issuing).der)
+    assert response.content == bytes(pki.issuing.crls.latest().der)
     crl = x509.load_der_x509_crl(response.content)
     assert crl.is_signature_valid(pki.issuing.certificate.public_key())
 

@@ -16,18 +16,11 @@ ALL = (
     "ca.delete_certificatetemplate",
 )
 #: Every update through the API is refused today; see the reason.
-UPDATE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: ca/api/serializers.py:42-46 FullCleanMixin.validate builds a new instance "
-    "(_state.adding=True) "
-    "and runs full_clean(validate_unique=True), so on PATCH/PUT the template collides with itself: "
-    "400 {'id': ['... with this ID already exists.'], 'name': [...]} for every update",
-)
 NEW = {"name": "WebServer", "display_name": "Web server", "application_policies": ["1.3.6.1.5.5.7.3.1"]}
 
 
 @pytest.fixture
-def client(api_client_for) -> APIClient:
+def client(api_client_for):
     return api_client_for(*ALL)
 
 
@@ -126,7 +119,6 @@ def test_duplicate_name_is_a_field_error(template, client):
     assert CertificateTemplate.objects.count() == 1
 
 
-@UPDATE_BUG
 def test_patch(template, client):
     response = client.patch(
         f"{URL}TestClientAuth/",
@@ -138,7 +130,6 @@ def test_patch(template, client):
     assert (template.validity_days, template.non_repudiation, template.requires_approval) == (30, True, True)
 
 
-@UPDATE_BUG
 def test_patch_checks_the_rules_against_the_stored_values(template, client):
     # The stored template has key_encipherment; turning it off for an encryption purpose is refused.
     assert client.patch(f"{URL}TestClientAuth/", {"purpose": "encryption"}, format="json").status_code == 200
@@ -149,7 +140,6 @@ def test_patch_checks_the_rules_against_the_stored_values(template, client):
     assert template.key_encipherment is True
 
 
-@UPDATE_BUG
 def test_patch_with_a_bad_oid_leaves_the_template_unchanged(template, client):
     response = client.patch(f"{URL}TestClientAuth/", {"application_policies": ["1..2"]}, format="json")
     assert response.status_code == 400
@@ -158,7 +148,6 @@ def test_patch_with_a_bad_oid_leaves_the_template_unchanged(template, client):
     assert template.application_policies == ["1.3.6.1.5.5.7.3.2"]
 
 
-@UPDATE_BUG
 def test_put_replaces_the_template(template, client):
     body = {**NEW, "name": "TestClientAuth", "validity_days": 90, "allowed_signature_hashes": ["sha512"]}
     response = client.put(f"{URL}TestClientAuth/", body, format="json")
@@ -187,13 +176,6 @@ def test_delete_needs_the_delete_permission(template, api_client_for):
     assert CertificateTemplate.objects.count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: deleting a template that has requests/certificates raises ProtectedError "
-    "(on_delete=PROTECT, "
-    "ca/models.py CertificateRequest.template / IssuedCertificate.template), which neither "
-    "CertificateTemplateViewSet (ca/api/views.py) nor portal/api/exceptions.py handles: HTTP 500",
-)
 def test_deleting_a_template_in_use_is_a_client_error(issued, client):
     client.raise_request_exception = False
     response = client.delete(f"{URL}TestClientAuth/")

@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from ca.models import CertificateTemplate, IssuedCertificate
-from ca.selectors import crl_get_latest
 from ca.services.submission import certificate_revoke_submit
 
 URL = "/api/v1/certificates/"
@@ -22,7 +21,7 @@ REVOKE = "ca.revoke_issuedcertificate"
 
 
 @pytest.fixture
-def viewer(api_client_for) -> APIClient:
+def viewer(api_client_for):
     return api_client_for(VIEW)
 
 
@@ -110,8 +109,9 @@ def test_revoke(issued, pki, api_client_for):
     assert data["status"] == "revoked"
     assert data["revocation_reason"] == "key_compromise"
     assert data["revoked_at"] is not None
-    crl = x509.load_der_x509_crl(bytes(crl_get_latest(authority=pki.issuing).der))
+    crl = x509.load_der_x509_crl(bytes(pki.issuing.crls.latest().der))
     entry = crl.get_revoked_certificate_by_serial_number(issued.serial_int)
+    assert entry is not None
     assert (
         entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
         == x509.ReasonFlags.key_compromise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 import yaml
@@ -34,7 +35,7 @@ CA_PATHS = {
 }
 
 
-def _ca_schema() -> dict:
+def _ca_schema() -> Any:
     """The schema of the CA endpoints alone, mounted as portal/api/urls.py mounts them."""
     patterns = [path("api/v1/", include((ca_router.urls, "api"), namespace="v1"))]
     return SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
@@ -83,13 +84,6 @@ def test_ca_schema_is_valid_and_documents_the_actions():
     assert request_body == "#/components/schemas/CertificateRequestSubmitInputRequest"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: RevocationReason choices are used by IssuedCertificate.revocation_reason and "
-    "CertificateRevokeInputSerializer.reason, so drf-spectacular warns 'encountered multiple names for the "
-    "same choice set (RevocationReasonEnum)'; add ENUM_NAME_OVERRIDES = {'RevocationReasonEnum': "
-    "'ca.choices.RevocationReason'} to SPECTACULAR_SETTINGS (portal/settings/base.py)",
-)
 def test_ca_schema_generates_without_warnings_or_errors():
     GENERATOR_STATS.reset()
     with GENERATOR_STATS.silence():
@@ -111,12 +105,6 @@ def test_swagger_ui_uses_only_local_assets(db):
     assert "/api/schema/" in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: /api/redoc/ renders drf_spectacular/redoc.html, which links Google Fonts "
-    "(https://fonts.googleapis.com, fonts.gstatic.com); override the template in templates/drf_spectacular/ "
-    "without those links",
-)
 def test_redoc_uses_only_local_assets(db):
     response = APIClient().get("/api/redoc/")
     assert response.status_code == 200

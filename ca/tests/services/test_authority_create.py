@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _create(slug: str, **kwargs) -> CertificateAuthority:
-    values = {
+    values: dict[str, Any] = {
         "name": slug,
         "slug": slug,
         "subject": _name(slug),

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import UniqueConstraint
 
 from ca.choices import CertificateRequestStatus
 from ca.constants import MAX_SERIAL_ATTEMPTS
@@ -163,4 +164,6 @@ def test_serial_is_unique_per_ca(pki, issued):
 
 def test_unique_constraint_on_authority_and_serial_is_declared():
     constraints = {c.name: c for c in IssuedCertificate._meta.constraints}
-    assert constraints["ca_certificate_serial_unique_per_ca"].fields == ("authority", "serial")
+    unique = constraints["ca_certificate_serial_unique_per_ca"]
+    assert isinstance(unique, UniqueConstraint)
+    assert unique.fields == ("authority", "serial")

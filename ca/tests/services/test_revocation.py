@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from django.utils import timezone
@@ -14,8 +15,7 @@ from django.utils import timezone
 from ca.choices import CertificateStatus, RevocationReason
 from ca.crypto.keys import KeySpec
 from ca.exceptions import CertificateAlreadyRevoked, PolicyViolation
-from ca.models import CertificateRevocationList, IssuedCertificate
-from ca.selectors import crl_get_latest
+from ca.models import CertificateAuthority, CertificateRevocationList, IssuedCertificate
 from ca.services.authorities import authority_create
 from ca.services.revocation import certificate_revoke, crl_generate, crl_refresh
 from ca.services.submission import certificate_revoke_submit
@@ -24,7 +24,7 @@ from ca.tests.pki import openssl, write_pem
 
 
 def _latest_crl(authority) -> x509.CertificateRevocationList:
-    return x509.load_der_x509_crl(bytes(crl_get_latest(authority=authority).der))
+    return x509.load_der_x509_crl(bytes(authority.crls.latest().der))
 
 
 def _revoke(certificate: IssuedCertificate, reason: str = "key_compromise") -> IssuedCertificate:
@@ -42,12 +42,13 @@ def test_revocation_marks_the_certificate_and_publishes_a_new_crl(pki, issued):
     assert revoked.revocation_reason == RevocationReason.KEY_COMPROMISE
     assert revoked.status == CertificateStatus.REVOKED
     assert _numbers(pki.issuing) == [1, 2]
-    record = crl_get_latest(authority=pki.issuing)
+    record = pki.issuing.crls.latest()
     assert record.revoked_count == 1
     crl = x509.load_der_x509_crl(bytes(record.der))
     assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 2
     entry = crl.get_revoked_certificate_by_serial_number(issued.serial_int)
     assert entry is not None
+    assert revoked.revoked_at is not None
     assert entry.revocation_date_utc == revoked.revoked_at.replace(microsecond=0)
     assert (
         entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
@@ -74,12 +75,12 @@ def test_crl_lists_every_revoked_serial_with_its_reason(pki, issue):
             assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == (
                 RevocationReason(reason).reason_flag
             )
-    assert crl_get_latest(authority=pki.issuing).revoked_count == 9
+    assert pki.issuing.crls.latest().revoked_count == 9
 
 
 def test_crl_is_signed_by_the_issuing_ca_and_valid_for_its_configured_lifetime(pki, issued):
     _revoke(issued)
-    record = crl_get_latest(authority=pki.issuing)
+    record = pki.issuing.crls.latest()
     crl = x509.load_der_x509_crl(bytes(record.der))
     assert crl.issuer == pki.issuing.certificate.subject
     assert crl.is_signature_valid(pki.issuing.certificate.public_key())
@@ -94,7 +95,7 @@ def test_crl_is_signed_by_the_issuing_ca_and_valid_for_its_configured_lifetime(p
 def test_openssl_verifies_the_published_crl(pki, issued, tmp_path):
     _revoke(issued, "superseded")
     crl_file = tmp_path / "test-issuing.crl"
-    crl_file.write_bytes(bytes(crl_get_latest(authority=pki.issuing).der))
+    crl_file.write_bytes(bytes(pki.issuing.crls.latest().der))
     result = openssl(
         "crl",
         "-inform",
@@ -169,12 +170,9 @@ def test_ca_side_revocation_keeps_a_given_revocation_time(pki, issued):
     certificate_revoke(certificate_id=issued.pk, reason="key_compromise", revoked_at=when)
     issued.refresh_from_db()
     assert issued.revoked_at == when
-    assert (
-        _latest_crl(pki.issuing)
-        .get_revoked_certificate_by_serial_number(issued.serial_int)
-        .revocation_date_utc
-        == when
-    )
+    entry = _latest_crl(pki.issuing).get_revoked_certificate_by_serial_number(issued.serial_int)
+    assert entry is not None
+    assert entry.revocation_date_utc == when
 
 
 def test_expired_revoked_certificates_drop_off_the_crl(pki, issued, time_machine):
@@ -208,7 +206,9 @@ def test_crl_next_update_never_passes_the_cas_not_after(pki):
     )
     record = crl_generate(authority=short)
     assert record.next_update == short.not_after
-    assert x509.load_der_x509_crl(bytes(record.der)).is_signature_valid(short.certificate.public_key())
+    public_key = short.certificate.public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    assert x509.load_der_x509_crl(bytes(record.der)).is_signature_valid(public_key)
 
 
 def test_crl_of_an_expired_ca_is_valid_for_an_hour(pki, time_machine):
@@ -225,8 +225,8 @@ def test_crl_generate_task_returns_the_new_number(pki):
 # --- crl_refresh: a new CRL once the latest one is half way through its lifetime ---------------------
 
 
-def _half_life(authority) -> dt.datetime:
-    latest = crl_get_latest(authority=authority)
+def _half_life(authority: CertificateAuthority) -> dt.datetime:
+    latest = authority.crls.latest()
     return latest.this_update + (latest.next_update - latest.this_update) / 2
 
 
@@ -250,7 +250,7 @@ def test_refresh_publishes_at_half_the_lifetime(pki, time_machine):
         ("test-issuing", 2),
         ("test-root", 2),
     ]
-    latest = crl_get_latest(authority=pki.issuing)
+    latest = pki.issuing.crls.latest()
     assert latest.this_update == half
     assert crl_refresh() == []  # the new CRLs are fresh
 

@@ -6,7 +6,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ca.models import CertificateRevocationList
-from ca.selectors import crl_get_latest
 from ca.services.submission import certificate_revoke_submit
 from ca.tests.pki import openssl, openssl_verify
 
@@ -18,7 +17,7 @@ def test_crl_url_serves_the_latest_crl_as_der(client, pki, issued):
     assert response["Content-Type"] == "application/pkix-crl"
     assert response["Content-Disposition"] == 'inline; filename="test-issuing.crl"'
     assert response["Cache-Control"] == "public, max-age=300"
-    assert response.content == bytes(crl_get_latest(authority=pki.issuing).der)
+    assert response.content == bytes(pki.issuing.crls.latest().der)
     crl = x509.load_der_x509_crl(response.content)
     assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 2
     assert crl.get_revoked_certificate_by_serial_number(issued.serial_int) is not None

@@ -83,10 +83,14 @@ def test_update_refuses_a_state_change(admin_api):
     assert Device.objects.get(pk=device.pk).state == DeviceState.ACTIVE
 
 
-def test_delete(admin_api):
-    device = DeviceFactory.create()
-    assert admin_api.delete(f"{URL}{device.pk}/").status_code == 204
-    assert not Device.objects.exists()
+def test_delete_refuses_an_active_device(admin_api):
+    active = DeviceFactory.create()
+    response = admin_api.delete(f"{URL}{active.pk}/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "device_active"
+    retired = DeviceFactory.create(state=DeviceState.RETIRED)
+    assert admin_api.delete(f"{URL}{retired.pk}/").status_code == 204
+    assert list(Device.objects.all()) == [active]
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 import pytest
 
 from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
 
-from directory.exceptions import DeviceStateChangeRefused
+from directory.exceptions import DeviceStateChangeRefused, DeviceStillActive, ObjectInUse
 from directory.models import Device, DeviceState, DirectoryUser, Platform
 from directory.services import (
     device_create,
@@ -92,7 +93,25 @@ def test_device_update_refuses_a_state_change():
     device_update(device=device, data={"state": DeviceState.ACTIVE})  # unchanged: fine
 
 
-def test_device_delete():
-    device = DeviceFactory.create()
-    device_delete(device=device)
-    assert not Device.objects.filter(pk=device.pk).exists()
+def test_device_delete_takes_a_retired_or_wiped_device():
+    active = DeviceFactory.create()
+    with pytest.raises(DeviceStillActive):
+        device_delete(device=active)
+    assert Device.objects.filter(pk=active.pk).exists()
+    for state in (DeviceState.RETIRED, DeviceState.WIPED):
+        device = DeviceFactory.create(state=state)
+        device_delete(device=device)
+        assert not Device.objects.filter(pk=device.pk).exists()
+
+
+def test_delete_refused_by_a_protecting_record_is_object_in_use(monkeypatch):
+    user = DirectoryUserFactory.create()
+
+    def protected(self, *args, **kwargs):
+        raise ProtectedError("protected", {DeviceFactory.create(name="Keeper")})
+
+    monkeypatch.setattr(DirectoryUser, "delete", protected)
+    with pytest.raises(ObjectInUse) as exc_info:
+        user_delete(user=user)
+    assert exc_info.value.http_status == 409
+    assert exc_info.value.extra == {"referenced_by": ["device: Keeper (Windows 10 and later)"]}
