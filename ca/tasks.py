@@ -6,6 +6,7 @@ default they run in the calling process; in production only the CA worker (``-Q 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -15,7 +16,13 @@ from ca.models import CertificateAuthority
 from ca.services.issuance import certificate_issue
 from ca.services.revocation import certificate_revoke, crl_generate, crl_refresh
 
-__all__ = ["certificate_issue_task", "certificate_revoke_task", "crl_generate_task", "crl_refresh_task"]
+__all__ = [
+    "certificate_issue_task",
+    "certificate_request_sweep_task",
+    "certificate_revoke_task",
+    "crl_generate_task",
+    "crl_refresh_task",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +51,11 @@ def crl_generate_task(authority_id: int) -> int:
 def crl_refresh_task() -> list[int]:
     """Beat: keep every CA's CRL fresh (a new one at half of the current one's lifetime)."""
     return [crl.pk for crl in crl_refresh()]
+
+
+@shared_task(name="ca.tasks.certificate_request_sweep_task", acks_late=True)
+def certificate_request_sweep_task() -> int:
+    """Beat: dispatch again requests queued for more than two minutes (lost task, broker outage)."""
+    from ca.services.submission import certificate_request_redispatch_stale  # noqa: PLC0415 - submission imports this module
+
+    return certificate_request_redispatch_stale(older_than=dt.timedelta(minutes=2))

@@ -6,6 +6,7 @@ transaction commits, handed to ``certificate_issue_task`` on the ``ca`` queue.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -34,6 +35,7 @@ __all__ = [
     "certificate_request_check",
     "certificate_request_deny",
     "certificate_request_dispatch",
+    "certificate_request_redispatch_stale",
     "certificate_request_submit",
     "certificate_request_wait",
     "certificate_revoke_submit",
@@ -184,6 +186,21 @@ def certificate_request_dispatch(request: CertificateRequest) -> None:
         certificate_issue_task.apply_async(args=[request.pk], task_id=request.task_id or None)
     except Exception:
         logger.exception("could not dispatch certificate request %s; it stays queued", request.pk)
+
+
+def certificate_request_redispatch_stale(*, older_than: dt.timedelta) -> int:
+    """Hand queued requests that nobody has answered for ``older_than`` to the CA worker again.
+
+    Covers a broker that was down at submission or a task message lost with a worker: issuance is
+    idempotent per request, so a request that was in fact being handled is not issued twice.
+    """
+    cutoff = timezone.now() - older_than
+    stale = list(CertificateRequest.objects.filter(status=CertificateRequestStatus.QUEUED, updated_at__lt=cutoff))
+    for request in stale:
+        CertificateRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now())
+        logger.warning("certificate request %s still queued since %s; dispatching again", request.pk, request.updated_at)
+        certificate_request_dispatch(request)
+    return len(stale)
 
 
 def _dispatch_on_commit(request: CertificateRequest) -> None:

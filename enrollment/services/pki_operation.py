@@ -486,18 +486,26 @@ def _submit(  # noqa: PLR0917 - a private step of the pipeline, called twice
         message_type=exchange.message_type,
         client_address=exchange.client_address,
     )
-    wait = exchange.service.issue_wait_seconds
-    request = certificate_request_wait(
-        request=request, timeout=settings.CERTPORTAL_SCEP_ISSUE_WAIT if wait is None else wait
-    )
+    request = certificate_request_wait(request=request, timeout=_issue_wait(exchange.service))
     return _answer(exchange, record)
 
 
 def _replay(exchange: _Exchange, record: ScepTransaction) -> ScepReply:
-    """A request (or poll) for a transaction we know: the same answer, never a second certificate."""
+    """A request (or poll) for a transaction we know: the same answer, never a second certificate.
+
+    While the CA has not answered yet, wait for it as a new request would, so that a poll soon after
+    the CA worker comes back gets the certificate instead of another PENDING.
+    """
     if record.signer_public_key_sha256 != exchange.signer_key_sha256:
         raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "this transactionID belongs to another requester")
+    if record.status == TransactionStatus.PENDING and record.certificate_request is not None:
+        certificate_request_wait(request=record.certificate_request, timeout=_issue_wait(exchange.service))
     return _answer(exchange, record)
+
+
+def _issue_wait(service: ScepService) -> float:
+    wait = service.issue_wait_seconds
+    return float(settings.CERTPORTAL_SCEP_ISSUE_WAIT if wait is None else wait)
 
 
 def _notify(record: ScepTransaction, certificate: IssuedCertificate | None, outcome: str) -> None:

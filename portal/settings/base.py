@@ -203,9 +203,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_DEFAULT_QUEUE = "default"
-#: Every operation with a CA private key goes to the ``ca`` queue, served only by the CA worker.
-CELERY_TASK_ROUTES = {"ca.tasks.*": {"queue": "ca"}}
+CELERY_TASK_DEFAULT_QUEUE = env.str("CERTPORTAL_DEFAULT_QUEUE", default="default")
+#: Every operation with a CA private key goes to the ``ca`` queue, served only by the CA worker
+#: (``celery -A portal worker -Q ca``). The name can be changed, e.g. to run two installations on one broker.
+CERTPORTAL_CA_QUEUE = env.str("CERTPORTAL_CA_QUEUE", default="ca")
+CELERY_TASK_ROUTES = {"ca.tasks.*": {"queue": CERTPORTAL_CA_QUEUE}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -215,6 +217,7 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "crl-refresh": {"task": "ca.tasks.crl_refresh_task", "schedule": 15 * 60.0},
+    "certificate-request-sweep": {"task": "ca.tasks.certificate_request_sweep_task", "schedule": 60.0},
 }
 
 # --- certportal ---------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from ca.models import CertificateAuthority, CertificateTemplate, IssuedCertifica
 from directory.models import DeviceState
 from profiles.choices import CertificateState
 from profiles.exceptions import ChallengeInvalid
-from profiles.models import DeviceCertificate, DeviceChallenge
+from profiles.models import DeviceCertificate, DeviceCertificateState, DeviceChallenge
 from profiles.rendering import canonical_sans, canonical_subject
 from profiles.selectors import profile_resolve_for_device
 from profiles.services.checkin import CHALLENGE_PREFIX, challenge_digest
@@ -75,10 +75,7 @@ def challenge_verify(
     try:
         _check(record, csr, authority)
     except ChallengeInvalid as refusal:
-        device_state_set(
-            device=record.device, profile=record.profile, state=CertificateState.FAILED,
-            reason=f"SCEP request refused: {refusal.message}", diagnostic_code=refusal.diagnostic_code,
-        )
+        _record_refusal(record, refusal)
         raise
     profile = record.profile
     return ChallengeAuthorization(
@@ -90,6 +87,18 @@ def challenge_verify(
         validity_days=record.validity_days,
         sid=record.sid,
         consume=lambda: _consume(record),
+    )
+
+
+def _record_refusal(record: DeviceChallenge, refusal: ChallengeInvalid) -> None:
+    """A refused request marks the device failed, unless it already holds its certificate: a replayed or
+    forged request must not make a healthy device look broken (the event log has the refusal)."""
+    current = DeviceCertificateState.objects.filter(device=record.device, profile=record.profile).first()
+    if current is not None and current.state in (CertificateState.ISSUED, CertificateState.RENEWAL_DUE):
+        return
+    device_state_set(
+        device=record.device, profile=record.profile, state=CertificateState.FAILED,
+        reason=f"SCEP request refused: {refusal.message}", diagnostic_code=refusal.diagnostic_code,
     )
 
 

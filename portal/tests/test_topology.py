@@ -1,0 +1,291 @@
+"""The production shape with real processes: gunicorn (the RA, no CA key passphrase), a Celery CA worker
+on its own queue (the only process with the CA key passphrase), PostgreSQL and Redis.
+
+These tests need DATABASE_URL (PostgreSQL) and REDIS_URL; they skip without them, except in CI
+(CI=true), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from django.conf import settings
+from django.db import connection
+from rest_framework.authtoken.models import Token
+
+from ca.choices import CertificateRequestStatus
+from ca.models import CertificateRequest, IssuedCertificate
+from ca.tests.pki import openssl, require_executable, write_pem
+from enrollment import scep
+from enrollment.models import ScepService
+from enrollment.services.registration import registration_authority_create, scep_service_create
+
+pytestmark = [
+    pytest.mark.external,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+]
+
+BASE_DIR = Path(settings.BASE_DIR) if hasattr(settings, "BASE_DIR") else Path(__file__).resolve().parents[2]
+CHALLENGE = "topology-static-challenge"
+READY_TIMEOUT = 60.0
+
+
+def _require_services() -> str:
+    redis_url = os.environ.get("REDIS_URL", "")
+    if redis_url and connection.vendor == "postgresql":
+        return redis_url
+    reason = "needs DATABASE_URL (PostgreSQL) and REDIS_URL"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}; CI must provide them")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _wait(predicate: object, what: str, log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not become ready; its log:\n{log.read_text(errors='replace')[-4000:]}")
+
+
+@dataclass
+class Process:
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+
+
+@dataclass
+class Topology:
+    url: str
+    web: Process
+    ca_worker: Process
+    queue: str
+    env: dict[str, str]
+    tmp: Path
+
+    def start_ca_worker(self) -> Process:
+        self.ca_worker = _start_ca_worker(self.env, self.queue, self.tmp)
+        return self.ca_worker
+
+
+def _base_env(redis_url: str, queue: str, tmp: Path, url: str) -> dict[str, str]:
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CERTPORTAL_", "DJANGO_", "CELERY_", "DATABASE_URL", "REDIS_URL"))
+    }
+    return {
+        **inherited,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": redis_url,
+        "CERTPORTAL_CA_QUEUE": queue,
+        "CERTPORTAL_DEFAULT_QUEUE": f"{queue}-default",
+        "CERTPORTAL_DATA_DIR": str(tmp / "data"),
+        "CERTPORTAL_BASE_URL": url,
+        "CERTPORTAL_SCEP_ISSUE_WAIT": "15",
+    }
+
+
+def _start_ca_worker(env: dict[str, str], queue: str, tmp: Path) -> Process:
+    log = tmp / f"ca-worker-{uuid.uuid4().hex[:6]}.log"
+    worker_env = {**env, "CERTPORTAL_CA_KEY_PASSPHRASE": settings.CERTPORTAL_CA_KEY_PASSPHRASE}
+    handle = log.open("wb")
+    popen = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "-n", f"{queue}@%h",
+            "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+        ],
+        cwd=BASE_DIR, env=worker_env, stdout=handle, stderr=subprocess.STDOUT,
+    )
+    process = Process(popen, log)
+    _wait(lambda: b"ready." in log.read_bytes() or popen.poll() is not None, "the CA worker", log)
+    assert popen.poll() is None, log.read_text(errors="replace")
+    return process
+
+
+@pytest.fixture
+def topology(pki, tmp_path: Path) -> Iterator[Topology]:
+    redis_url = _require_services()
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or require_executable("gunicorn")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    queue = f"ca-test-{uuid.uuid4().hex[:8]}"
+    env = _base_env(redis_url, queue, tmp_path, url)
+
+    ra = registration_authority_create(
+        authority=pki.issuing, name="Topology RA", subject=x509.Name.from_rfc4514_string("CN=Topology RA")
+    )
+    scep_service_create(
+        slug="topology", name="Topology SCEP", authority=pki.issuing, registration_authority=ra,
+        general_purpose_template=pki.template, allow_legacy_algorithms=True, static_challenge=CHALLENGE,
+        is_default=True,
+    )
+
+    web_log = tmp_path / "web.log"
+    web_env = {**env, "CERTPORTAL_RA_KEY_PASSPHRASE": settings.CERTPORTAL_RA_KEY_PASSPHRASE}
+    assert "CERTPORTAL_CA_KEY_PASSPHRASE" not in web_env
+    web = Process(
+        subprocess.Popen(
+            [gunicorn, "-c", "portal/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+             "portal.wsgi"],
+            cwd=BASE_DIR, env=web_env, stdout=web_log.open("wb"), stderr=subprocess.STDOUT,
+        ),
+        web_log,
+    )
+
+    def web_ready() -> bool:
+        try:
+            return requests.get(f"{url}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return web.popen.poll() is not None
+
+    topology = Topology(url=url, web=web, ca_worker=None, queue=queue, env=env, tmp=tmp_path)  # type: ignore[arg-type]
+    try:
+        _wait(web_ready, "gunicorn", web_log)
+        assert web.popen.poll() is None, web_log.read_text(errors="replace")
+        topology.start_ca_worker()
+        yield topology
+    finally:
+        if topology.ca_worker is not None:
+            topology.ca_worker.stop()
+        web.stop()
+
+
+def _scepclient(directory: Path, url: str, *, cn: str, challenge: str = CHALLENGE) -> subprocess.CompletedProcess[str]:
+    exe = require_executable("scepclient")
+    directory.mkdir(exist_ok=True)
+    key = directory / "key.pem"
+    if not key.exists():
+        openssl("genrsa", "-traditional", "-out", str(key), "2048")
+    return subprocess.run(
+        [exe, "-server-url", url, "-private-key", str(key), "-certificate", str(directory / "cert.pem"),
+         "-challenge", challenge, "-cn", cn],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_scepclient_enrolls_and_renews_through_gunicorn_and_the_ca_worker(topology: Topology, pki, tmp_path):
+    device = tmp_path / "dev1"
+    result = _scepclient(device, f"{topology.url}/certsrv/mscep/mscep.dll", cn="topology-dev1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    chain = pki.chain_file(tmp_path)
+    assert openssl("verify", "-CAfile", str(chain), str(device / "cert.pem")).stdout.strip().endswith("OK")
+    first = x509.load_pem_x509_certificate((device / "cert.pem").read_bytes())
+
+    renewal = _scepclient(device, f"{topology.url}/certsrv/mscep/mscep.dll", cn="topology-dev1")
+    assert renewal.returncode == 0, renewal.stdout + renewal.stderr
+    second = x509.load_pem_x509_certificate((device / "cert.pem").read_bytes())
+    assert second.serial_number != first.serial_number
+    assert second.subject == first.subject
+
+    # Both certificates were signed by the CA worker: the web tier has no CA key passphrase.
+    worker_log = topology.ca_worker.log.read_text(errors="replace")
+    assert worker_log.count("ca.tasks.certificate_issue_task") >= 2
+    assert IssuedCertificate.objects.filter(subject__contains="topology-dev1").count() == 2
+
+
+def test_request_stays_pending_while_the_ca_worker_is_down_and_is_issued_when_it_returns(topology: Topology, pki):
+    topology.ca_worker.stop()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "topology-pending")])
+    client = scep.ScepClient(f"{topology.url}/scep/topology", timeout=60)
+    csr = scep.build_csr(key, subject, challenge_password=CHALLENGE)
+    reply = client.enroll(csr, key)
+    assert reply.status == scep.PkiStatus.PENDING
+    request = CertificateRequest.objects.get(subject="CN=topology-pending")
+    assert request.status == CertificateRequestStatus.QUEUED
+    assert not IssuedCertificate.objects.filter(request=request).exists()
+
+    topology.start_ca_worker()
+    signer = scep.ScepIdentity(certificate=scep.self_signed_signer(key, subject), key=key)
+    poll = client.poll(csr, signer=signer, transaction_id=reply.transaction_id)
+    assert poll.status == scep.PkiStatus.SUCCESS, poll.fail_info_text
+    assert poll.certificate is not None
+    assert poll.certificate.subject == subject
+
+
+def test_api_revocation_runs_on_the_ca_worker_and_publishes_a_crl(topology: Topology, pki, tmp_path, admin_user):
+    device = tmp_path / "dev-revoke"
+    result = _scepclient(device, f"{topology.url}/scep/topology", cn="topology-revoke")
+    assert result.returncode == 0, result.stdout + result.stderr
+    issued = IssuedCertificate.objects.get(subject__contains="topology-revoke")
+    token = Token.objects.create(user=admin_user)
+    response = requests.post(
+        f"{topology.url}/api/v1/certificates/{issued.pk}/revoke/",
+        json={"reason": "key_compromise"},
+        headers={"Authorization": f"Token {token.key}"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "revoked"
+
+    crl_der = requests.get(f"{topology.url}/crl/{pki.issuing.slug}.crl", timeout=10).content
+    crl = x509.load_der_x509_crl(crl_der)
+    entry = crl.get_revoked_certificate_by_serial_number(issued.serial_int)
+    assert entry is not None
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.key_compromise
+    crl_file = tmp_path / "crl.der"
+    crl_file.write_bytes(crl_der)
+    chain = write_pem(tmp_path / "chain.pem", pki.issuing.certificate, pki.root.certificate)
+    verified = openssl("crl", "-inform", "DER", "-in", str(crl_file), "-CAfile", str(chain), "-noout")
+    assert "verify OK" in verified.stdout + verified.stderr
+
+
+def test_the_web_tier_cannot_use_a_ca_key(topology: Topology, pki, tmp_path):
+    """Run the CA-side service in the web tier's environment: it must refuse for lack of the passphrase."""
+    web_env = {**topology.env, "CERTPORTAL_RA_KEY_PASSPHRASE": settings.CERTPORTAL_RA_KEY_PASSPHRASE}
+    code = (
+        "from ca.models import CertificateAuthority; from ca.key_backends import key_backends\n"
+        f"ca = CertificateAuthority.objects.get(slug={pki.issuing.slug!r})\n"
+        "try:\n    key_backends[ca.key_backend].load_private_key(ca.key_reference)\n"
+        "except Exception as exc:\n    print('REFUSED', type(exc).__name__, exc)\n"
+        "else:\n    print('LOADED')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=BASE_DIR, env=web_env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert "REFUSED KeyBackendUnavailable" in result.stdout, result.stdout + result.stderr
+    assert "LOADED" not in result.stdout
