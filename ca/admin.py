@@ -32,12 +32,21 @@ class CertificateAuthorityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name", "slug", "subject", "fingerprint_sha1", "fingerprint_sha256")
     filter_horizontal = ("published_templates",)
     readonly_fields = (
-        "parent", "subject", "serial", "not_before", "not_after", "fingerprint_sha1", "fingerprint_sha256",
-        "key_type", "key_size", "key_backend", "certificate_pem",
+        "parent",
+        "subject",
+        "serial",
+        "not_before",
+        "not_after",
+        "fingerprint_sha1",
+        "fingerprint_sha256",
+        "key_type",
+        "key_size",
+        "key_backend",
+        "certificate_pem",
     )
     exclude = ("key_reference",)
     actions = ("publish_crl",)
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # noqa: RUF012
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # CAs are created with `manage.py init_ca`, on the side that holds the key passphrase
@@ -45,7 +54,8 @@ class CertificateAuthorityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="Downloads")
     def downloads(self, obj: CertificateAuthority) -> str:
         return format_html(
-            '<a href="/ca/{0}.crt">cert</a> · <a href="/ca/{0}-chain.pem">chain</a> · <a href="/crl/{0}.crl">CRL</a>',
+            '<a href="/ca/{0}.crt">cert</a> · <a href="/ca/{0}-chain.pem">chain</a> · '
+            '<a href="/crl/{0}.crl">CRL</a>',
             obj.slug,
         )
 
@@ -59,16 +69,27 @@ class CertificateAuthorityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(CertificateTemplate)
 class CertificateTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
-        "name", "display_name", "purpose", "validity_days", "allow_requester_validity", "requires_approval",
+        "name",
+        "display_name",
+        "purpose",
+        "validity_days",
+        "allow_requester_validity",
+        "requires_approval",
         "enabled",
     )
     list_filter = ("purpose", "enabled", "requires_approval", "allow_requester_validity")
     search_fields = ("name", "display_name")
     fieldsets = (
-        ("General", {"fields": ("name", "display_name", "enabled", "validity_days", "allow_requester_validity")}),
+        (
+            "General",
+            {"fields": ("name", "display_name", "enabled", "validity_days", "allow_requester_validity")},
+        ),
         ("Request handling", {"fields": ("purpose",)}),
         ("Subject name", {"fields": ("subject_supplied_in_request",)}),
-        ("Extensions", {"fields": ("digital_signature", "key_encipherment", "non_repudiation", "application_policies")}),
+        (
+            "Extensions",
+            {"fields": ("digital_signature", "key_encipherment", "non_repudiation", "application_policies")},
+        ),
         ("Cryptography", {"fields": ("min_rsa_key_size", "min_ec_key_size", "allowed_signature_hashes")}),
         ("Issuance requirements", {"fields": ("requires_approval",)}),
     )
@@ -81,14 +102,24 @@ class StatusFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:  # type: ignore[type-arg]
         return [(str(value), str(label)) for value, label in CertificateStatus.choices]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[IssuedCertificate]) -> QuerySet[IssuedCertificate]:
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[IssuedCertificate]
+    ) -> QuerySet[IssuedCertificate]:
         value = self.value()
-        return queryset.with_status(value) if value else queryset  # type: ignore[attr-defined, no-any-return]
+        return queryset.with_status(value) if value else queryset  # type: ignore[attr-defined]
 
 
 @admin.register(IssuedCertificate)
 class IssuedCertificateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("subject", "serial", "authority", "template", "not_after", "status_display", "fingerprint_sha1")
+    list_display = (
+        "subject",
+        "serial",
+        "authority",
+        "template",
+        "not_after",
+        "status_display",
+        "fingerprint_sha1",
+    )
     list_filter = (StatusFilter, "authority", "template", "revocation_reason")
     search_fields = ("subject", "serial", "fingerprint_sha1", "fingerprint_sha256")
     date_hierarchy = "not_before"

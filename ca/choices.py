@@ -92,4 +92,3 @@ _REASON_FLAGS = {
     "privilege_withdrawn": x509.ReasonFlags.privilege_withdrawn,
     "aa_compromise": x509.ReasonFlags.aa_compromise,
 }
-

@@ -21,15 +21,15 @@ __all__ = [
 #: Key sizes a CA key may have (the issue's RSA 2048/3072/4096 and EC P-256/P-384).
 ALLOWED_RSA_KEY_SIZES = (2048, 3072, 4096)
 ALLOWED_CURVES = ("secp256r1", "secp384r1")
-CA_KEY_CHOICES = tuple(f"RSA-{n}" for n in ALLOWED_RSA_KEY_SIZES) + ("EC-P256", "EC-P384")
+CA_KEY_CHOICES = (*(f"RSA-{n}" for n in ALLOWED_RSA_KEY_SIZES), "EC-P256", "EC-P384")
 
-#: Largest RSA key we sign for: bigger keys only cost CPU (a denial-of-service lever) and no client needs them.
+#: Largest RSA key we sign for: bigger keys only cost CPU (a denial-of-service lever); no client needs them.
 MAX_RSA_KEY_SIZE = 8192
 
 #: notBefore is set this far in the past, so that a device with a slightly slow clock accepts the certificate.
 BACKDATE_SECONDS = 5 * 60
 
-#: Serial collisions are astronomically unlikely with 159 random bits; a unique constraint catches them anyway.
+#: Serial collisions are astronomically unlikely with 159 random bits; a unique constraint catches them.
 MAX_SERIAL_ATTEMPTS = 5
 
 DEFAULT_EKUS = (ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string,)

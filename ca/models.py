@@ -34,7 +34,9 @@ __all__ = [
     "IssuedCertificate",
 ]
 
-_OID_RE = RegexValidator(r"^[0-2](\.(0|[1-9][0-9]*))+$", "Enter a dotted object identifier such as 1.3.6.1.5.5.7.3.2.")
+_OID_RE = RegexValidator(
+    r"^[0-2](\.(0|[1-9][0-9]*))+$", "Enter a dotted object identifier such as 1.3.6.1.5.5.7.3.2."
+)
 
 
 def _default_ekus() -> list[str]:
@@ -49,9 +51,15 @@ class CertificateAuthority(TimestampedModel):
     """A root or subordinate CA. Its private key is reached only through ``key_backend``."""
 
     name = models.CharField(max_length=128, unique=True)
-    slug = models.SlugField(max_length=64, unique=True, help_text="Used in URLs: /scep/<slug>, /ca/<slug>.crl")
+    slug = models.SlugField(
+        max_length=64, unique=True, help_text="Used in URLs: /scep/<slug>, /ca/<slug>.crl"
+    )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
         help_text="Issuer of this CA's certificate; empty for a root CA.",
     )
     certificate_pem = models.TextField(editable=False)
@@ -65,17 +73,28 @@ class CertificateAuthority(TimestampedModel):
     key_size = models.PositiveIntegerField(editable=False, help_text="RSA modulus or curve size in bits")
     key_backend = models.CharField(max_length=64, default="default", editable=False)
     key_reference = models.JSONField(default=dict, editable=False)
-    signature_hash = models.CharField(max_length=8, choices=SignatureHash.choices, default=SignatureHash.SHA256)
-    crl_url = models.URLField(max_length=512, blank=True, help_text="CRL distribution point put in issued certificates")
-    issuer_url = models.URLField(max_length=512, blank=True, help_text="AIA caIssuers URL put in issued certificates")
-    ocsp_url = models.URLField(max_length=512, blank=True, help_text="AIA OCSP URL put in issued certificates")
+    signature_hash = models.CharField(
+        max_length=8, choices=SignatureHash.choices, default=SignatureHash.SHA256
+    )
+    crl_url = models.URLField(
+        max_length=512, blank=True, help_text="CRL distribution point put in issued certificates"
+    )
+    issuer_url = models.URLField(
+        max_length=512, blank=True, help_text="AIA caIssuers URL put in issued certificates"
+    )
+    ocsp_url = models.URLField(
+        max_length=512, blank=True, help_text="AIA OCSP URL put in issued certificates"
+    )
     crl_validity_hours = models.PositiveIntegerField(
-        default=168, validators=[MinValueValidator(1), MaxValueValidator(24 * 366)],
+        default=168,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 366)],
         help_text="nextUpdate of each CRL, in hours after thisUpdate",
     )
     enabled = models.BooleanField(default=True, help_text="A disabled CA issues nothing")
-    published_templates = models.ManyToManyField(
-        "CertificateTemplate", blank=True, related_name="authorities",
+    published_templates: models.ManyToManyField[CertificateTemplate, models.Model] = models.ManyToManyField(
+        "CertificateTemplate",
+        blank=True,
+        related_name="authorities",
         help_text="Certificate templates this CA issues (AD CS: Certificate Templates to Issue)",
     )
 
@@ -104,8 +123,7 @@ class CertificateAuthority(TimestampedModel):
         chain: list[CertificateAuthority] = [self]
         seen = {self.pk}
         node = self
-        while node.parent_id is not None and node.parent_id not in seen:
-            assert node.parent is not None
+        while node.parent is not None and node.parent_id not in seen:
             node = node.parent
             seen.add(node.pk)
             chain.append(node)
@@ -122,7 +140,9 @@ class CertificateTemplate(TimestampedModel):
     """An AD CS version 2 certificate template: what a certificate issued under it may contain."""
 
     name = models.SlugField(
-        max_length=64, unique=True, allow_unicode=False,
+        max_length=64,
+        unique=True,
+        allow_unicode=False,
         help_text="Template name (not the display name), as NDES's registry and scripts refer to it",
     )
     display_name = models.CharField(max_length=128)
@@ -130,7 +150,8 @@ class CertificateTemplate(TimestampedModel):
         max_length=32, choices=TemplatePurpose.choices, default=TemplatePurpose.SIGNATURE_AND_ENCRYPTION
     )
     validity_days = models.PositiveIntegerField(
-        default=365, validators=[MinValueValidator(1), MaxValueValidator(3650 * 2)],
+        default=365,
+        validators=[MinValueValidator(1), MaxValueValidator(3650 * 2)],
         help_text="Validity period of issued certificates",
     )
     allow_requester_validity = models.BooleanField(
@@ -148,7 +169,8 @@ class CertificateTemplate(TimestampedModel):
         help_text="'Signature is proof of origin'; leave off for iOS and macOS templates",
     )
     application_policies = models.JSONField(
-        default=_default_ekus, blank=True,
+        default=_default_ekus,
+        blank=True,
         help_text="Extended key usage OIDs (Client Authentication by default); any OID is allowed",
     )
     min_rsa_key_size = models.PositiveIntegerField(
@@ -254,7 +276,9 @@ class IssuedCertificate(TimestampedModel):
     sans = models.JSONField(default=list, help_text="Readable SANs, e.g. DNS:host.example.com, UPN:user@corp")
     not_before = models.DateTimeField()
     not_after = models.DateTimeField(db_index=True)
-    fingerprint_sha1 = models.CharField(max_length=40, unique=True, help_text="Thumbprint, as Intune shows it")
+    fingerprint_sha1 = models.CharField(
+        max_length=40, unique=True, help_text="Thumbprint, as Intune shows it"
+    )
     fingerprint_sha256 = models.CharField(max_length=64, unique=True)
     public_key_sha256 = models.CharField(max_length=64, db_index=True)
     der = models.BinaryField()
@@ -267,7 +291,9 @@ class IssuedCertificate(TimestampedModel):
         ordering = ("-not_before",)
         permissions = [("revoke_issuedcertificate", "Can revoke certificates")]
         constraints = [
-            models.UniqueConstraint(fields=["authority", "serial"], name="ca_certificate_serial_unique_per_ca"),
+            models.UniqueConstraint(
+                fields=["authority", "serial"], name="ca_certificate_serial_unique_per_ca"
+            ),
             models.CheckConstraint(
                 condition=models.Q(revoked_at__isnull=True, revocation_reason="")
                 | models.Q(revoked_at__isnull=False) & ~models.Q(revocation_reason=""),
@@ -321,4 +347,3 @@ class CertificateRevocationList(models.Model):
     @property
     def is_current(self) -> bool:
         return self.next_update > timezone.now()
-

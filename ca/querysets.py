@@ -38,9 +38,13 @@ class CertificateQuerySet(models.QuerySet["IssuedCertificate"]):
 
     def for_crl(self, *, authority_id: int, now: dt.datetime | None = None) -> Self:
         """Revoked certificates still within their validity (RFC 5280 lets expired ones drop off)."""
-        return self.filter(authority_id=authority_id, revoked_at__isnull=False, not_after__gt=now or timezone.now())
+        return self.filter(
+            authority_id=authority_id, revoked_at__isnull=False, not_after__gt=now or timezone.now()
+        )
 
 
 class CertificateRequestQuerySet(models.QuerySet["CertificateRequest"]):
     def pending(self) -> Self:
-        return self.filter(status__in=[CertificateRequestStatus.PENDING_APPROVAL, CertificateRequestStatus.QUEUED])
+        return self.filter(
+            status__in=[CertificateRequestStatus.PENDING_APPROVAL, CertificateRequestStatus.QUEUED]
+        )

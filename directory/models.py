@@ -44,12 +44,16 @@ class GroupKind(models.TextChoices):
 class DirectoryUser(TimestampedModel):
     """A user (Entra ID user object), with the attributes Intune's user variables read."""
 
-    external_id = models.CharField(max_length=255, unique=True, help_text="Entra object ID or another stable key")
+    external_id = models.CharField(
+        max_length=255, unique=True, help_text="Entra object ID or another stable key"
+    )
     user_principal_name = models.CharField(max_length=255, unique=True, help_text="{{UserPrincipalName}}")
     user_name = models.CharField(max_length=255, blank=True, help_text="{{UserName}} (default: the UPN)")
     email = models.EmailField(max_length=255, blank=True, help_text="{{EmailAddress}}")
     display_name = models.CharField(max_length=255, blank=True)
-    on_premises_sam_account_name = models.CharField(max_length=255, blank=True, help_text="{{onPremisesSamAccountName}}")
+    on_premises_sam_account_name = models.CharField(
+        max_length=255, blank=True, help_text="{{onPremisesSamAccountName}}"
+    )
     on_premises_distinguished_name = models.CharField(
         max_length=1024, blank=True, help_text="{{OnPrem_Distinguished_Name}}"
     )
@@ -73,25 +77,29 @@ class DirectoryUser(TimestampedModel):
 class Device(TimestampedModel):
     """A managed device (Intune managedDevice), with the attributes Intune's device variables read."""
 
-    external_id = models.CharField(
-        max_length=255, unique=True, help_text="Intune device ID: {{DeviceId}}"
-    )
+    external_id = models.CharField(max_length=255, unique=True, help_text="Intune device ID: {{DeviceId}}")
     name = models.CharField(max_length=255, help_text="{{DeviceName}}")
     platform = models.CharField(max_length=32, choices=Platform.choices, db_index=True)
     os_version = models.CharField(max_length=64, blank=True)
-    serial_number = models.CharField(max_length=128, blank=True, help_text="{{SerialNumber}}, {{Device_Serial}}")
+    serial_number = models.CharField(
+        max_length=128, blank=True, help_text="{{SerialNumber}}, {{Device_Serial}}"
+    )
     imei = models.CharField(max_length=32, blank=True, help_text="{{IMEI}}, {{IMEINumber}}, {{Device_IMEI}}")
     meid = models.CharField(max_length=32, blank=True, help_text="{{MEID}}")
     aad_device_id = models.CharField(
         max_length=64, blank=True, help_text="Entra device ID: {{AAD_Device_ID}}, {{AzureADDeviceId}}"
     )
     wifi_mac = models.CharField(max_length=32, blank=True, help_text="{{WiFiMacAddress}}")
-    fqdn = models.CharField(max_length=255, blank=True, help_text="{{FullyQualifiedDomainName}} (domain-joined Windows)")
+    fqdn = models.CharField(
+        max_length=255, blank=True, help_text="{{FullyQualifiedDomainName}} (domain-joined Windows)"
+    )
     domain_joined = models.BooleanField(default=False)
     primary_user = models.ForeignKey(
         DirectoryUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="devices"
     )
-    state = models.CharField(max_length=16, choices=DeviceState.choices, default=DeviceState.ACTIVE, db_index=True)
+    state = models.CharField(
+        max_length=16, choices=DeviceState.choices, default=DeviceState.ACTIVE, db_index=True
+    )
     checkin_token_digest = models.CharField(
         max_length=64, blank=True, editable=False, help_text="HMAC of the device's check-in token"
     )
@@ -125,7 +133,7 @@ class Group(TimestampedModel):
         return f"{self.name} ({self.get_kind_display().lower()})"
 
     def clean(self) -> None:
-        if self.pk is None:
+        if self._state.adding:
             return
         if self.kind == GroupKind.USER and self.devices.exists():
             raise ValidationError({"kind": "a user group cannot contain devices"})

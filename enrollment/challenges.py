@@ -47,7 +47,7 @@ __all__ = [
 _STATIC_SAN_TYPES = (x509.DNSName, x509.RFC822Name, x509.UniformResourceIdentifier, x509.IPAddress)
 
 
-class ChallengeRefused(Exception):  # noqa: N818 - the reference's vocabulary
+class ChallengeRefused(Exception):
     """The challenge is wrong, expired, used, or does not authorise this request."""
 
     def __init__(self, text: str, *, diagnostic_code: int | None = None, reason_code: str = "") -> None:
@@ -81,11 +81,12 @@ class ChallengeVerifier(ABC):
     def verify(
         self, *, service: ScepService, challenge: str, csr: x509.CertificateSigningRequest
     ) -> ChallengeGrant | None:
-        """Grant, refuse (raise ChallengeRefused), or return None for a challenge this verifier does not know."""
+        """Grant, refuse (raise ChallengeRefused), or return None for a challenge it does not know."""
 
     def notify(self, *, reference: str, certificate: IssuedCertificate | None, outcome: str) -> None:  # noqa: B027
         """The outcome of a request this verifier granted (the policy module's Notify); ``reference`` is the
-        grant's. Called once, when the transaction succeeds or fails, also when that is learnt by a poll."""
+        grant's. Called once, when the transaction succeeds or fails, also when that is learnt by a poll.
+        """
 
 
 def static_challenge_digest(challenge: str) -> str:
@@ -95,7 +96,8 @@ def static_challenge_digest(challenge: str) -> str:
 
 class StaticChallengeVerifier(ChallengeVerifier):
     """One shared challenge per SCEP service: the request supplies its subject and SANs (DNS, email,
-    URI, IP only), as plain NDES or micromdm do."""
+    URI, IP only), as plain NDES or micromdm do.
+    """
 
     def verify(
         self, *, service: ScepService, challenge: str, csr: x509.CertificateSigningRequest
@@ -196,7 +198,7 @@ class OneTimeChallengeVerifier(ChallengeVerifier):
         elif kind == "renewal":
             serial, _, authority_id = value.partition("@")
             previous = IssuedCertificate.objects.filter(
-                serial=serial, authority_id=authority_id or None
+                serial=serial, authority_id=int(authority_id) if authority_id.isdigit() else None
             ).first()
             if previous is not None:
                 certificate_renewal_notify(previous=previous, certificate=certificate, outcome=outcome)

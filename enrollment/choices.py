@@ -23,7 +23,8 @@ class EventLevel(models.TextChoices):
 
 class EventId(models.IntegerChoices):
     """Event IDs of the Intune Certificate Connector's SCEP log (Microsoft-Intune-CertificateConnectors),
-    so that an admin's existing runbooks and queries keep their meaning."""
+    so that an admin's existing runbooks and queries keep their meaning.
+    """
 
     SCEP_REQUEST_SUCCESS = 4000, "ScepRequestSuccess"
     SCEP_REQUEST_ISSUED_FAILURE = 4001, "ScepRequestIssuedFailure"

@@ -47,7 +47,8 @@ class RegistrationAuthority(TimestampedModel):
 
 class ScepService(TimestampedModel):
     """One SCEP endpoint (an NDES instance): /scep/<slug>; the default one also answers at /scep and
-    /certsrv/mscep/mscep.dll."""
+    /certsrv/mscep/mscep.dll.
+    """
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=128)
@@ -89,7 +90,8 @@ class ScepService(TimestampedModel):
     )
     allow_legacy_algorithms = models.BooleanField(
         default=False,
-        help_text="Accept DES, triple DES and SHA-1 (old clients such as micromdm scepclient 2.1). Off for production.",
+        help_text="Accept DES, triple DES and SHA-1 (old clients such as micromdm scepclient 2.1). "
+        "Off for production.",
     )
     static_challenge_digest = models.CharField(
         max_length=64,
@@ -132,7 +134,8 @@ class ScepService(TimestampedModel):
 
 class ScepTransaction(TimestampedModel):
     """The state of one SCEP transaction (PKCSReq or RenewalReq, then CertPolls), keyed by the client's
-    transactionID and the request it carried, so that a retried or polled request finds its result."""
+    transactionID and the request it carried, so that a retried or polled request finds its result.
+    """
 
     service = models.ForeignKey(ScepService, on_delete=models.PROTECT, related_name="transactions")
     transaction_id = models.CharField(max_length=128, db_index=True)
@@ -142,7 +145,7 @@ class ScepTransaction(TimestampedModel):
     request_key = models.CharField(
         max_length=64,
         editable=False,
-        help_text="What makes a request the same request: message type, CSR and (renewal) the signing certificate",
+        help_text="What makes a request the same request: message type, CSR and (renewal) the signer",
     )
     csr_der = models.BinaryField(null=True, blank=True)
     subject = models.CharField(max_length=1024, blank=True, help_text="Subject requested in the CSR")

@@ -36,9 +36,9 @@ from enrollment.api.renderers import (
     ScepContentNegotiation,
 )
 from enrollment.api.throttling import ScepClientThrottle, ScepGlobalThrottle
+from enrollment.choices import EventId, EventLevel
 from enrollment.models import ScepService
 from enrollment.ra import RaUnavailable, ra_identity
-from enrollment.choices import EventId, EventLevel
 from enrollment.services.events import event_record
 from enrollment.services.pki_operation import ScepReply, pki_operation_handle
 
@@ -50,10 +50,10 @@ _OPERATIONS = {name.lower(): name for name in ("GetCACaps", "GetCACert", "GetNex
 
 
 class ScepView(APIView):
-    authentication_classes: ClassVar[list[type]] = []
-    permission_classes: ClassVar[list[type[BasePermission]]] = [AllowAny]
-    parser_classes: ClassVar[list[type]] = [PkiMessageParser]
-    renderer_classes: ClassVar[list[type]] = [
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [PkiMessageParser]
+    renderer_classes = [
         PkiMessageRenderer,
         CaRaCertRenderer,
         CaCertRenderer,
@@ -101,18 +101,19 @@ class ScepView(APIView):
         operation = _operation(request)
         if operation != "PKIOperation":
             return _text(400, "POST is for operation=PKIOperation only")
-        der = request.data
+        der: object = request.data
         if not isinstance(der, bytes) or not der:
             _record_http_refusal(service, request, "empty PKIOperation body")
             return _text(400, "empty PKIOperation body")
         return _reply(pki_operation_handle(service=service, der=der, client_address=_client_address(request)))
 
-    def handle_exception(self, exc: Exception) -> HttpResponse:
+    def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]  # plain HttpResponse
         """Protocol-level answers only: plain text with the right status, never a DRF error page."""
         if isinstance(exc, Throttled):
             response = _text(429, "too many SCEP requests; retry later")
-            if exc.wait:
-                response["Retry-After"] = str(int(exc.wait) + 1)
+            wait = getattr(exc, "wait", None)  # set by DRF, missing from the stubs
+            if wait:
+                response["Retry-After"] = str(int(wait) + 1)
             return response
         if isinstance(exc, MethodNotAllowed):
             response = _text(405, f"method {self.request.method} not allowed; use GET or POST")
@@ -126,9 +127,9 @@ class ScepView(APIView):
             logger.error("SCEP RA unavailable: %s", exc.message)
             return _text(503, "the SCEP service is not available (RA key)", retry_after=30)
         if isinstance(exc, DatabaseError):
-            logger.exception("database error while answering SCEP")
+            logger.error("database error while answering SCEP", exc_info=exc)
             return _text(503, "the SCEP service is temporarily unavailable; retry", retry_after=10)
-        logger.exception("unexpected error in the SCEP endpoint")
+        logger.error("unexpected error in the SCEP endpoint", exc_info=exc)
         return _text(500, "internal error; the event has been logged")
 
 
@@ -159,7 +160,8 @@ def _client_address(request: Request) -> str | None:
 
 def _decode_message_parameter(message: str) -> bytes:
     """Standard base64 of the DER message. Tolerated: '+' decoded to a space by a client that did not
-    %-escape it, URL-safe '-' and '_', missing padding, and line breaks."""
+    %-escape it, URL-safe '-' and '_', missing padding, and line breaks.
+    """
     if not message:
         raise ValueError("PKIOperation by GET needs a message parameter")
     cleaned = (

@@ -21,14 +21,18 @@ class DashboardView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["authorities"] = CertificateAuthority.objects.select_related("parent").order_by("parent_id", "name")
+        context["authorities"] = CertificateAuthority.objects.select_related("parent").order_by(
+            "parent_id", "name"
+        )
         context["certificates_valid"] = IssuedCertificate.objects.valid().count()
         context["certificates_revoked"] = IssuedCertificate.objects.revoked().count()
         context["certificates_expired"] = IssuedCertificate.objects.expired().count()
         context["requests_pending"] = CertificateRequest.objects.filter(
             status=CertificateRequestStatus.PENDING_APPROVAL
         ).count()
-        context["recent_certificates"] = IssuedCertificate.objects.select_related("authority", "template")[:10]
+        context["recent_certificates"] = IssuedCertificate.objects.select_related("authority", "template")[
+            :10
+        ]
         return context
 
 
@@ -39,7 +43,9 @@ def health_view(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         database = "ok"
-    except Exception:  # noqa: BLE001 - report, do not raise: this is the health endpoint
+    except Exception:
         database = "unavailable"
     status = 200 if database == "ok" else 503
-    return JsonResponse({"status": "ok" if status == 200 else "degraded", "database": database}, status=status)
+    return JsonResponse(
+        {"status": "ok" if status == 200 else "degraded", "database": database}, status=status
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -35,33 +37,74 @@ class TrustedRootProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ("platform",)
     search_fields = ("name", "subject", "thumbprint_sha1")
     readonly_fields = ("thumbprint_sha1", "subject", "not_after", "version")
-    fields = ("name", "description", "platform", "authority", "certificate_file_name", "destination_store",
-              "thumbprint_sha1", "subject", "not_after", "version")
+    fields = (
+        "name",
+        "description",
+        "platform",
+        "authority",
+        "certificate_file_name",
+        "destination_store",
+        "thumbprint_sha1",
+        "subject",
+        "not_after",
+        "version",
+    )
     inlines = (RootAssignmentInline,)
 
-    def save_model(self, request: HttpRequest, obj: TrustedRootProfile, form: object, change: bool) -> None:
-        if obj.authority_id is not None:
-            obj.certificate_der = obj.authority.certificate_der  # type: ignore[union-attr]
-        super().save_model(request, obj, form, change)  # type: ignore[arg-type]
+    def save_model(self, request: HttpRequest, obj: TrustedRootProfile, form: Any, change: bool) -> None:
+        if obj.authority is not None:
+            obj.certificate_der = obj.authority.certificate_der
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ScepProfile)
 class ScepProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "platform", "certificate_type", "subject_name_format", "authority", "template", "version")
+    list_display = (
+        "name",
+        "platform",
+        "certificate_type",
+        "subject_name_format",
+        "authority",
+        "template",
+        "version",
+    )
     list_filter = ("platform", "certificate_type", "authority", "template")
     search_fields = ("name", "description", "subject_name_format_string")
     readonly_fields = ("version",)
     inlines = (ScepAssignmentInline,)
     fieldsets = (
         (None, {"fields": ("name", "description", "platform", "certificate_type", "version")}),
-        ("Subject and SAN", {"fields": ("subject_name_format", "subject_name_format_string",
-                                        "subject_alternative_names", "include_sid_uri", "include_sid_extension")}),
+        (
+            "Subject and SAN",
+            {
+                "fields": (
+                    "subject_name_format",
+                    "subject_name_format_string",
+                    "subject_alternative_names",
+                    "include_sid_uri",
+                    "include_sid_extension",
+                )
+            },
+        ),
         ("Validity", {"fields": ("validity_value", "validity_scale")}),
-        ("Key", {"fields": ("key_storage_provider", "key_usage_digital_signature", "key_usage_key_encipherment",
-                            "key_size", "hash_algorithms", "extended_key_usages")}),
+        (
+            "Key",
+            {
+                "fields": (
+                    "key_storage_provider",
+                    "key_usage_digital_signature",
+                    "key_usage_key_encipherment",
+                    "key_size",
+                    "hash_algorithms",
+                    "extended_key_usages",
+                )
+            },
+        ),
         ("Trust and issuance", {"fields": ("root_profile", "authority", "template")}),
-        ("Enrollment settings", {"fields": ("renewal_threshold_percentage", "scep_server_urls",
-                                            "allow_all_apps_access")}),
+        (
+            "Enrollment settings",
+            {"fields": ("renewal_threshold_percentage", "scep_server_urls", "allow_all_apps_access")},
+        ),
     )
 
 
@@ -73,7 +116,15 @@ class ProfileAssignmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(DeviceCertificateState)
 class DeviceCertificateStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("device", "profile", "state", "reason", "diagnostic_code", "certificate", "state_changed_at")
+    list_display = (
+        "device",
+        "profile",
+        "state",
+        "reason",
+        "diagnostic_code",
+        "certificate",
+        "state_changed_at",
+    )
     list_filter = ("state", "profile", "device__platform")
     search_fields = ("device__name", "device__external_id", "reason")
     readonly_fields = [f.name for f in DeviceCertificateState._meta.fields]
@@ -84,7 +135,15 @@ class DeviceCertificateStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(DeviceChallenge)
 class DeviceChallengeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("id", "device", "profile", "profile_version", "canonical_subject", "expires_at", "consumed_at")
+    list_display = (
+        "id",
+        "device",
+        "profile",
+        "profile_version",
+        "canonical_subject",
+        "expires_at",
+        "consumed_at",
+    )
     list_filter = ("profile",)
     search_fields = ("device__name", "device__external_id", "canonical_subject")
     exclude = ("secret_digest",)

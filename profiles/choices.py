@@ -29,12 +29,21 @@ class SubjectNameFormatChoice(models.TextChoices):
 
     NOT_CONFIGURED = SubjectNameFormat.NOT_CONFIGURED.value, "Not configured"
     COMMON_NAME = SubjectNameFormat.COMMON_NAME.value, "Common name"
-    COMMON_NAME_INCLUDING_EMAIL = SubjectNameFormat.COMMON_NAME_INCLUDING_EMAIL.value, "Common name including email"
+    COMMON_NAME_INCLUDING_EMAIL = (
+        SubjectNameFormat.COMMON_NAME_INCLUDING_EMAIL.value,
+        "Common name including email",
+    )
     COMMON_NAME_AS_EMAIL = SubjectNameFormat.COMMON_NAME_AS_EMAIL.value, "Common name as email"
     COMMON_NAME_AS_IMEI = SubjectNameFormat.COMMON_NAME_AS_IMEI.value, "IMEI"
     COMMON_NAME_AS_SERIAL_NUMBER = SubjectNameFormat.COMMON_NAME_AS_SERIAL_NUMBER.value, "Serial number"
-    COMMON_NAME_AS_AAD_DEVICE_ID = SubjectNameFormat.COMMON_NAME_AS_AAD_DEVICE_ID.value, "Common name as Entra device ID"
-    COMMON_NAME_AS_INTUNE_DEVICE_ID = SubjectNameFormat.COMMON_NAME_AS_INTUNE_DEVICE_ID.value, "Common name as Intune device ID"
+    COMMON_NAME_AS_AAD_DEVICE_ID = (
+        SubjectNameFormat.COMMON_NAME_AS_AAD_DEVICE_ID.value,
+        "Common name as Entra device ID",
+    )
+    COMMON_NAME_AS_INTUNE_DEVICE_ID = (
+        SubjectNameFormat.COMMON_NAME_AS_INTUNE_DEVICE_ID.value,
+        "Common name as Intune device ID",
+    )
     CUSTOM = SubjectNameFormat.CUSTOM.value, "Custom"
 
 
@@ -47,7 +56,10 @@ class ValidityScale(models.TextChoices):
 class KeyStorageProvider(models.TextChoices):
     """Graph keyStorageProviderOption (Windows only)."""
 
-    TPM_OTHERWISE_SOFTWARE = "useTpmKspOtherwiseUseSoftwareKsp", "Enroll to TPM KSP if present, otherwise Software KSP"
+    TPM_OTHERWISE_SOFTWARE = (
+        "useTpmKspOtherwiseUseSoftwareKsp",
+        "Enroll to TPM KSP if present, otherwise Software KSP",
+    )
     TPM_OTHERWISE_FAIL = "useTpmKspOtherwiseFail", "Enroll to TPM KSP, otherwise fail"
     PASSPORT_OTHERWISE_FAIL = "usePassportForWorkKspOtherwiseFail", "Enroll to Passport, otherwise fail"
     SOFTWARE = "useSoftwareKsp", "Enroll to Software KSP"
@@ -91,7 +103,7 @@ class CertificateState(models.TextChoices):
 
     @property
     def graph_state(self) -> int:
-        """certificateIssuanceStates value (../shared/reference/intune-model.md 1.4)."""
+        """CertificateIssuanceStates value (../shared/reference/intune-model.md 1.4)."""
         return {
             "not_applicable": 13,  # enrollmentNotNeeded
             "pending": 22,  # requested

@@ -9,7 +9,8 @@ __all__ = ["ChallengeInvalid"]
 
 class ChallengeInvalid(ApplicationError):
     """A one-time challenge that does not authorise this request. ``diagnostic_code`` is the connector's
-    (0x00000411 expired, 0x00000410 cannot be decoded), ``code`` the reason in Intune's validator terms."""
+    (0x00000411 expired, 0x00000410 cannot be decoded), ``code`` the reason in Intune's validator terms.
+    """
 
     code = "challenge_invalid"
 

@@ -16,7 +16,6 @@ from django.db import models
 from ca.models import CertificateAuthority, CertificateTemplate, IssuedCertificate
 from core.models import TimestampedModel
 from directory.models import Device, DirectoryUser, Group, Platform
-from profiles.validation import scep_profile_errors
 from profiles.choices import (
     AssignmentIntent,
     AssignmentTarget,
@@ -27,6 +26,7 @@ from profiles.choices import (
     SubjectNameFormatChoice,
     ValidityScale,
 )
+from profiles.validation import scep_profile_errors
 
 __all__ = [
     "DEVICE_CERTIFICATE_PLATFORMS",
@@ -53,13 +53,17 @@ def _default_hashes() -> list[str]:
 
 
 class TrustedRootProfile(TimestampedModel):
-    """A trusted certificate profile: puts a root (or intermediate) CA certificate on devices of a platform."""
+    """A trusted certificate profile: a root (or intermediate) CA certificate for devices of a platform."""
 
     name = models.CharField(max_length=255, unique=True)
     description = models.TextField(blank=True)
     platform = models.CharField(max_length=32, choices=Platform.choices, db_index=True)
     authority = models.ForeignKey(
-        CertificateAuthority, on_delete=models.PROTECT, null=True, blank=True, related_name="trusted_root_profiles",
+        CertificateAuthority,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="trusted_root_profiles",
         help_text="One of our CAs; or leave empty and upload the certificate",
     )
     certificate_der = models.BinaryField(help_text="The CA certificate (.cer, DER)")
@@ -76,7 +80,9 @@ class TrustedRootProfile(TimestampedModel):
         ordering = ("name",)
         verbose_name = "trusted certificate profile"
         constraints = [
-            models.UniqueConstraint(fields=["platform", "thumbprint_sha1"], name="profiles_one_root_per_platform"),
+            models.UniqueConstraint(
+                fields=["platform", "thumbprint_sha1"], name="profiles_one_root_per_platform"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -96,7 +102,9 @@ class TrustedRootProfile(TimestampedModel):
         except x509.ExtensionNotFound:
             constraints = None
         if constraints is None or not constraints.ca:
-            raise ValidationError({"certificate_der": "a trusted certificate profile carries a CA certificate (CA:TRUE)"})
+            raise ValidationError(
+                {"certificate_der": "a trusted certificate profile carries a CA certificate (CA:TRUE)"}
+            )
         self.thumbprint_sha1 = certificate.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - thumbprint
         self.subject = certificate.subject.rfc4514_string()
         self.not_after = certificate.not_valid_after_utc
@@ -115,22 +123,28 @@ class ScepProfile(TimestampedModel):
     description = models.TextField(blank=True)
     platform = models.CharField(max_length=32, choices=Platform.choices, db_index=True)
     certificate_type = models.CharField(
-        max_length=8, choices=CertificateType.choices, default=CertificateType.USER,
+        max_length=8,
+        choices=CertificateType.choices,
+        default=CertificateType.USER,
         help_text="Device certificates only on iOS, Windows 8.1 and later, Windows 10 and later",
     )
     subject_name_format = models.CharField(
         max_length=40, choices=SubjectNameFormatChoice.choices, default=SubjectNameFormatChoice.COMMON_NAME
     )
     subject_name_format_string = models.CharField(
-        max_length=1024, blank=True,
+        max_length=1024,
+        blank=True,
         help_text="Custom format, e.g. CN={{UserName}},E={{EmailAddress}},OU=Mobile,O=Finance Group,C=US",
     )
     subject_alternative_names = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text='List of {"type": "email"|"upn"|"dns"|"uri", "value": "{{UserPrincipalName}}"}',
     )
     validity_value = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Only when the template allows the requester's validity; never above it"
+        null=True,
+        blank=True,
+        help_text="Only when the template allows the requester's validity; never above it",
     )
     validity_scale = models.CharField(max_length=8, choices=ValidityScale.choices, blank=True)
     key_storage_provider = models.CharField(
@@ -138,10 +152,14 @@ class ScepProfile(TimestampedModel):
     )
     key_usage_digital_signature = models.BooleanField(default=True)
     key_usage_key_encipherment = models.BooleanField(default=True)
-    key_size = models.PositiveIntegerField(default=2048, choices=[(1024, "1024"), (2048, "2048"), (4096, "4096")])
+    key_size = models.PositiveIntegerField(
+        default=2048, choices=[(1024, "1024"), (2048, "2048"), (4096, "4096")]
+    )
     hash_algorithms = models.JSONField(default=_default_hashes, blank=True, help_text='["sha1", "sha2"]')
     root_profile = models.ForeignKey(
-        TrustedRootProfile, on_delete=models.PROTECT, related_name="scep_profiles",
+        TrustedRootProfile,
+        on_delete=models.PROTECT,
+        related_name="scep_profiles",
         help_text="Trusted certificate profile with the root of the issuing CA's chain",
     )
     extended_key_usages = models.JSONField(default=_default_ekus, blank=True)
@@ -149,10 +167,13 @@ class ScepProfile(TimestampedModel):
         default=20, validators=[MinValueValidator(1), MaxValueValidator(99)]
     )
     scep_server_urls = models.JSONField(default=list, help_text="One or more SCEP (NDES) URLs")
-    authority = models.ForeignKey(CertificateAuthority, on_delete=models.PROTECT, related_name="scep_profiles")
+    authority = models.ForeignKey(
+        CertificateAuthority, on_delete=models.PROTECT, related_name="scep_profiles"
+    )
     template = models.ForeignKey(CertificateTemplate, on_delete=models.PROTECT, related_name="scep_profiles")
     include_sid_uri = models.BooleanField(
-        default=False, help_text="KB5014754: add the user's SID as the SAN URL tag:microsoft.com,2022-09-14:sid:<SID>"
+        default=False,
+        help_text="KB5014754: add the user's SID as the SAN URL tag:microsoft.com,2022-09-14:sid:<SID>",
     )
     include_sid_extension = models.BooleanField(
         default=False, help_text="KB5014754: add the SID extension 1.3.6.1.4.1.311.25.2"
@@ -189,8 +210,12 @@ class ProfileAssignment(TimestampedModel):
         TrustedRootProfile, on_delete=models.CASCADE, null=True, blank=True, related_name="assignments"
     )
     target = models.CharField(max_length=16, choices=AssignmentTarget.choices, default=AssignmentTarget.GROUP)
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="assignments")
-    intent = models.CharField(max_length=8, choices=AssignmentIntent.choices, default=AssignmentIntent.INCLUDE)
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, null=True, blank=True, related_name="assignments"
+    )
+    intent = models.CharField(
+        max_length=8, choices=AssignmentIntent.choices, default=AssignmentIntent.INCLUDE
+    )
 
     class Meta:
         ordering = ("id",)
@@ -201,11 +226,13 @@ class ProfileAssignment(TimestampedModel):
                 name="profiles_assignment_one_profile",
             ),
             models.UniqueConstraint(
-                fields=["scep_profile", "target", "group"], name="profiles_assignment_unique_scep",
+                fields=["scep_profile", "target", "group"],
+                name="profiles_assignment_unique_scep",
                 condition=models.Q(scep_profile__isnull=False),
             ),
             models.UniqueConstraint(
-                fields=["trusted_root_profile", "target", "group"], name="profiles_assignment_unique_root",
+                fields=["trusted_root_profile", "target", "group"],
+                name="profiles_assignment_unique_root",
                 condition=models.Q(trusted_root_profile__isnull=False),
             ),
         ]
@@ -221,7 +248,9 @@ class ProfileAssignment(TimestampedModel):
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if (self.scep_profile_id is None) == (self.trusted_root_profile_id is None):
-            errors["scep_profile"] = "assign exactly one profile: a SCEP profile or a trusted certificate profile"
+            errors["scep_profile"] = (
+                "assign exactly one profile: a SCEP profile or a trusted certificate profile"
+            )
         if self.target == AssignmentTarget.GROUP and self.group_id is None:
             errors["group"] = "choose the group to include or exclude"
         if self.target != AssignmentTarget.GROUP and self.group_id is not None:
@@ -242,7 +271,9 @@ class DeviceChallenge(TimestampedModel):
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="challenges")
     profile = models.ForeignKey(ScepProfile, on_delete=models.CASCADE, related_name="challenges")
     profile_version = models.PositiveIntegerField()
-    user = models.ForeignKey(DirectoryUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        DirectoryUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     secret_digest = models.CharField(max_length=64)
     subject_json = models.JSONField(help_text="Rendered subject (JSON RDNs)")
     sans_json = models.JSONField(default=list, help_text="Rendered SANs")
@@ -280,7 +311,9 @@ class DeviceCertificateState(TimestampedModel):
     class Meta:
         ordering = ("device", "profile")
         constraints = [
-            models.UniqueConstraint(fields=["device", "profile"], name="profiles_one_state_per_device_profile"),
+            models.UniqueConstraint(
+                fields=["device", "profile"], name="profiles_one_state_per_device_profile"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -295,8 +328,12 @@ class DeviceCertificate(models.Model):
     """Every certificate issued to a device under a profile (for retire/wipe revocation and history)."""
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="certificates")
-    profile = models.ForeignKey(ScepProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    certificate = models.OneToOneField(IssuedCertificate, on_delete=models.CASCADE, related_name="device_binding")
+    profile = models.ForeignKey(
+        ScepProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    certificate = models.OneToOneField(
+        IssuedCertificate, on_delete=models.CASCADE, related_name="device_binding"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -304,4 +341,3 @@ class DeviceCertificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.certificate} on {self.device}"
-

@@ -38,8 +38,11 @@ class Resolution:
 
 def _targets(device: Device) -> Q:
     """Assignment rows that reach ``device``: its device groups, its primary user's groups, all devices,
-    and all users (through the primary user)."""
-    condition = Q(target=AssignmentTarget.ALL_DEVICES) | Q(target=AssignmentTarget.GROUP, group__devices=device)
+    and all users (through the primary user).
+    """
+    condition = Q(target=AssignmentTarget.ALL_DEVICES) | Q(
+        target=AssignmentTarget.GROUP, group__devices=device
+    )
     if device.primary_user_id is not None:
         condition |= Q(target=AssignmentTarget.ALL_USERS) | Q(
             target=AssignmentTarget.GROUP, group__users=device.primary_user_id
@@ -59,15 +62,21 @@ def profile_resolve_for_device(*, device: Device) -> Resolution:
     """The trusted-root and SCEP profiles that apply to ``device``, with the SCEP ones that cannot work."""
     if device.state != DeviceState.ACTIVE:
         return Resolution()
-    root_ids = _assigned(ProfileAssignment.objects.filter(trusted_root_profile__isnull=False), device, "trusted_root_profile")
+    root_ids = _assigned(
+        ProfileAssignment.objects.filter(trusted_root_profile__isnull=False), device, "trusted_root_profile"
+    )
     scep_ids = _assigned(ProfileAssignment.objects.filter(scep_profile__isnull=False), device, "scep_profile")
-    roots = tuple(TrustedRootProfile.objects.filter(pk__in=root_ids, platform=device.platform).order_by("name"))
+    roots = tuple(
+        TrustedRootProfile.objects.filter(pk__in=root_ids, platform=device.platform).order_by("name")
+    )
     root_pks = {root.pk for root in roots}
     applied: list[AppliedScepProfile] = []
     not_applicable: list[ScepProfile] = []
-    profiles = ScepProfile.objects.filter(pk__in=scep_ids).select_related(
-        "root_profile", "authority", "template"
-    ).order_by("name")
+    profiles = (
+        ScepProfile.objects.filter(pk__in=scep_ids)
+        .select_related("root_profile", "authority", "template")
+        .order_by("name")
+    )
     for profile in profiles:
         if profile.platform != device.platform:
             not_applicable.append(profile)

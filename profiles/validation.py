@@ -39,7 +39,9 @@ _HASH_PLATFORMS = frozenset(Platform.values) - {Platform.IOS}
 
 def subject_format_text(profile: ScepProfile) -> str:
     return subject_format_for(
-        profile.subject_name_format, certificate_type=profile.certificate_type, custom=profile.subject_name_format_string
+        profile.subject_name_format,
+        certificate_type=profile.certificate_type,
+        custom=profile.subject_name_format_string,
     )
 
 
@@ -51,7 +53,7 @@ def san_entries(profile: ScepProfile) -> list[tuple[SanType, str]]:
     result = []
     for index, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or set(entry) - {"type", "value"}:
-            raise ValueError(f"entry {index}: write {{\"type\": \"dns\", \"value\": \"...\"}}")
+            raise ValueError(f'entry {index}: write {{"type": "dns", "value": "..."}}')
         kind = str(entry.get("type", "")).lower()
         if kind not in SAN_TYPES:
             raise ValueError(f"entry {index}: type must be one of {', '.join(SAN_TYPES)}")
@@ -61,7 +63,7 @@ def san_entries(profile: ScepProfile) -> list[tuple[SanType, str]]:
     return result
 
 
-def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: C901, PLR0912, PLR0915
+def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: PLR0915
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
@@ -71,8 +73,14 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
     apple = platform in Platform.apple()
     windows = platform in Platform.windows()
     if profile.certificate_type == CertificateType.DEVICE and platform not in _DEVICE_PLATFORMS:
-        add("certificate_type", "device certificates are available on iOS, Windows 8.1 and later, Windows 10 and later")
-    if profile.subject_name_format == SubjectNameFormatChoice.CUSTOM and not profile.subject_name_format_string:
+        add(
+            "certificate_type",
+            "device certificates are available on iOS, Windows 8.1 and later, Windows 10 and later",
+        )
+    if (
+        profile.subject_name_format == SubjectNameFormatChoice.CUSTOM
+        and not profile.subject_name_format_string
+    ):
         add("subject_name_format_string", "enter the custom subject name format")
     try:
         parse_subject_format(subject_format_text(profile), certificate_type=profile.certificate_type)
@@ -87,7 +95,9 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
         parse_san_entries(san_entries(profile), certificate_type=profile.certificate_type)
     except (TemplateError, ValueError) as exc:
         add("subject_alternative_names", str(exc))
-    if (profile.include_sid_uri or profile.include_sid_extension) and profile.certificate_type != CertificateType.USER:
+    if (
+        profile.include_sid_uri or profile.include_sid_extension
+    ) and profile.certificate_type != CertificateType.USER:
         add("include_sid_extension", "the SID of strong mapping is a user attribute: use a user certificate")
 
     if profile.key_storage_provider and not windows:
@@ -101,7 +111,10 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
         add("hash_algorithms", f"choose from {', '.join(HashAlgorithm.values)}")
     elif hashes and platform not in _HASH_PLATFORMS:
         add("hash_algorithms", "iOS has no hash algorithm setting; leave it empty")
-    if profile.renewal_threshold_percentage is not None and not 1 <= profile.renewal_threshold_percentage <= 99:
+    if (
+        profile.renewal_threshold_percentage is not None
+        and not 1 <= profile.renewal_threshold_percentage <= 99
+    ):
         add("renewal_threshold_percentage", "enter 1 to 99")
 
     urls = profile.scep_server_urls
@@ -117,7 +130,9 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
 
     ekus = profile.extended_key_usages
     eku_oids: list[str] = []
-    if not isinstance(ekus, list) or not all(isinstance(e, dict) and _OID.match(str(e.get("oid", ""))) for e in ekus):
+    if not isinstance(ekus, list) or not all(
+        isinstance(e, dict) and _OID.match(str(e.get("oid", ""))) for e in ekus
+    ):
         add("extended_key_usages", 'enter a list of {"name": ..., "oid": "1.3.6.1.5.5.7.3.2"}')
     else:
         eku_oids = [str(e["oid"]) for e in ekus]
@@ -131,18 +146,33 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
         days = profile.validity_days
         if days is not None:
             if apple:
-                add("validity_value", "iOS and macOS always use the validity period of the certificate template")
+                add(
+                    "validity_value",
+                    "iOS and macOS always use the validity period of the certificate template",
+                )
             elif not template.allow_requester_validity:
-                add("validity_value", f"template {template.name} does not let the requester choose the validity")
+                add(
+                    "validity_value",
+                    f"template {template.name} does not let the requester choose the validity",
+                )
             elif days > template.validity_days:
-                add("validity_value", f"{days} days is above the template's validity of {template.validity_days} days")
+                add(
+                    "validity_value",
+                    f"{days} days is above the template's validity of {template.validity_days} days",
+                )
             elif authority is not None and days > authority.remaining_validity().days:
                 add("validity_value", "above the remaining validity of the issuing CA's certificate")
         if profile.key_size < template.min_rsa_key_size:
-            add("key_size", f"template {template.name} requires RSA keys of at least {template.min_rsa_key_size} bits")
+            add(
+                "key_size",
+                f"template {template.name} requires RSA keys of at least {template.min_rsa_key_size} bits",
+            )
         missing = [oid for oid in eku_oids if oid not in template.application_policies]
         if missing:
-            add("extended_key_usages", f"not in template {template.name}'s application policies: {', '.join(missing)}")
+            add(
+                "extended_key_usages",
+                f"not in template {template.name}'s application policies: {', '.join(missing)}",
+            )
         if apple and template.non_repudiation:
             add("template", "for iOS and macOS the template must not set 'signature is proof of origin'")
         if authority is not None and not authority.published_templates.filter(pk=template.pk).exists():
@@ -153,5 +183,8 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
         if root.platform != platform:
             add("root_profile", f"the trusted certificate profile is for {root.get_platform_display()}")
         if authority is not None and root.thumbprint_sha1 != authority.root().fingerprint_sha1:
-            add("root_profile", f"its certificate is not the root of {authority}'s chain ({authority.root().subject})")
+            add(
+                "root_profile",
+                f"its certificate is not the root of {authority}'s chain ({authority.root().subject})",
+            )
     return errors

@@ -9,7 +9,7 @@ from ca.models import CertificateAuthority, CertificateRequest, CertificateTempl
 __all__ = ["CertificateRequestFilterSet", "IssuedCertificateFilterSet"]
 
 
-class IssuedCertificateFilterSet(django_filters.FilterSet):
+class IssuedCertificateFilterSet(django_filters.FilterSet):  # type: ignore[misc]  # django-filter is untyped
     status = django_filters.ChoiceFilter(choices=CertificateStatus.choices, method="filter_status")
     authority = django_filters.ModelChoiceFilter(
         field_name="authority", to_field_name="slug", queryset=CertificateAuthority.objects.all()
@@ -33,7 +33,7 @@ class IssuedCertificateFilterSet(django_filters.FilterSet):
         return queryset.with_status(value)  # type: ignore[attr-defined, no-any-return]
 
 
-class CertificateRequestFilterSet(django_filters.FilterSet):
+class CertificateRequestFilterSet(django_filters.FilterSet):  # type: ignore[misc]  # django-filter is untyped
     status = django_filters.ChoiceFilter(choices=CertificateRequestStatus.choices)
     authority = django_filters.ModelChoiceFilter(
         field_name="authority", to_field_name="slug", queryset=CertificateAuthority.objects.all()

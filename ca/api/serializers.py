@@ -8,8 +8,6 @@ from typing import Any
 from asn1crypto.core import UTF8String
 from cryptography import x509
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -39,10 +37,25 @@ class CertificateTemplateSerializer(FullCleanMixin):
     class Meta:
         model = CertificateTemplate
         fields = [
-            "id", "name", "display_name", "purpose", "ndes_registry_value", "validity_days",
-            "allow_requester_validity", "subject_supplied_in_request", "digital_signature", "key_encipherment",
-            "non_repudiation", "application_policies", "application_policy_names", "min_rsa_key_size",
-            "min_ec_key_size", "allowed_signature_hashes", "requires_approval", "enabled", "created_at",
+            "id",
+            "name",
+            "display_name",
+            "purpose",
+            "ndes_registry_value",
+            "validity_days",
+            "allow_requester_validity",
+            "subject_supplied_in_request",
+            "digital_signature",
+            "key_encipherment",
+            "non_repudiation",
+            "application_policies",
+            "application_policy_names",
+            "min_rsa_key_size",
+            "min_ec_key_size",
+            "allowed_signature_hashes",
+            "requires_approval",
+            "enabled",
+            "created_at",
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
@@ -60,33 +73,84 @@ class CertificateAuthoritySerializer(serializers.ModelSerializer):  # type: igno
     published_templates = serializers.SlugRelatedField(
         many=True, slug_field="name", queryset=CertificateTemplate.objects.all(), required=False
     )
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # A declared field named like Field.parent: DRF's metaclass moves it into _declared_fields.
+    parent: serializers.SlugRelatedField[CertificateAuthority] = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = CertificateAuthority
         fields = [
-            "id", "name", "slug", "parent", "is_root", "subject", "serial", "not_before", "not_after",
-            "fingerprint_sha1", "fingerprint_sha256", "key_type", "key_size", "key_backend", "signature_hash",
-            "crl_url", "issuer_url", "ocsp_url", "crl_validity_hours", "enabled", "published_templates",
-            "certificate_pem", "created_at", "updated_at",
+            "id",
+            "name",
+            "slug",
+            "parent",
+            "is_root",
+            "subject",
+            "serial",
+            "not_before",
+            "not_after",
+            "fingerprint_sha1",
+            "fingerprint_sha256",
+            "key_type",
+            "key_size",
+            "key_backend",
+            "signature_hash",
+            "crl_url",
+            "issuer_url",
+            "ocsp_url",
+            "crl_validity_hours",
+            "enabled",
+            "published_templates",
+            "certificate_pem",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = [
-            "name", "slug", "subject", "serial", "not_before", "not_after", "fingerprint_sha1",
-            "fingerprint_sha256", "key_type", "key_size", "key_backend", "created_at", "updated_at",
+            "name",
+            "slug",
+            "subject",
+            "serial",
+            "not_before",
+            "not_after",
+            "fingerprint_sha1",
+            "fingerprint_sha256",
+            "key_type",
+            "key_size",
+            "key_backend",
+            "created_at",
+            "updated_at",
         ]
 
 
 class IssuedCertificateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    authority = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    template = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    authority: serializers.SlugRelatedField[CertificateAuthority] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    template: serializers.SlugRelatedField[CertificateTemplate] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     status = serializers.CharField(read_only=True)
     pem = serializers.CharField(read_only=True)
 
     class Meta:
         model = IssuedCertificate
         fields = [
-            "id", "serial", "authority", "template", "request", "subject", "sans", "not_before", "not_after",
-            "fingerprint_sha1", "fingerprint_sha256", "status", "revoked_at", "revocation_reason", "pem",
+            "id",
+            "serial",
+            "authority",
+            "template",
+            "request",
+            "subject",
+            "sans",
+            "not_before",
+            "not_after",
+            "fingerprint_sha1",
+            "fingerprint_sha256",
+            "status",
+            "revoked_at",
+            "revocation_reason",
+            "pem",
             "created_at",
         ]
         read_only_fields = fields
@@ -97,15 +161,31 @@ class CertificateRevokeInputSerializer(serializers.Serializer):  # type: ignore[
 
 
 class CertificateRequestSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    authority = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    template = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    authority: serializers.SlugRelatedField[CertificateAuthority] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    template: serializers.SlugRelatedField[CertificateTemplate] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     certificate = serializers.SerializerMethodField()
 
     class Meta:
         model = CertificateRequest
         fields = [
-            "id", "authority", "template", "subject", "sans_json", "validity_days", "requester", "status",
-            "failure_reason", "decided_by", "decided_at", "certificate", "created_at", "updated_at",
+            "id",
+            "authority",
+            "template",
+            "subject",
+            "sans_json",
+            "validity_days",
+            "requester",
+            "status",
+            "failure_reason",
+            "decided_by",
+            "decided_at",
+            "certificate",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -132,12 +212,16 @@ class CertificateRequestSubmitInputSerializer(serializers.Serializer):  # type: 
     template = serializers.SlugRelatedField(slug_field="name", queryset=CertificateTemplate.objects.all())
     csr = serializers.CharField(max_length=65536, help_text="PEM PKCS#10 request; only its key is used")
     subject = serializers.CharField(
-        max_length=1024, required=False, allow_blank=True,
+        max_length=1024,
+        required=False,
+        allow_blank=True,
         help_text="RFC 4514 subject, e.g. CN=device1,O=Example. Default: the CSR's subject, where the "
         "template lets the request supply it",
     )
     sans = serializers.ListField(
-        child=serializers.CharField(max_length=1024), required=False, default=list,
+        child=serializers.CharField(max_length=1024),
+        required=False,
+        default=list,
         help_text="Subject alternative names as TYPE:value with TYPE one of DNS, email, URI, UPN, IP",
     )
     validity_days = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
@@ -164,7 +248,10 @@ class CertificateRequestSubmitInputSerializer(serializers.Serializer):  # type: 
             template: CertificateTemplate = attrs["template"]
             if not template.subject_supplied_in_request:
                 raise serializers.ValidationError(
-                    {"subject": f"template {template.name} does not take the subject from the request; state it"}
+                    {
+                        "subject": f"template {template.name} does not take the subject from the request; "
+                        "state it"
+                    }
                 )
             attrs["subject"] = attrs["csr"].subject
         return attrs
@@ -190,4 +277,3 @@ def _parse_san(text: str) -> x509.GeneralName:
     except ValueError as exc:
         raise serializers.ValidationError(f"{text!r}: {exc}") from exc
     raise serializers.ValidationError(f"{text!r}: unknown type {kind!r}; use DNS, email, URI, UPN or IP")
-

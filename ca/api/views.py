@@ -50,10 +50,14 @@ def _actor(request: Request) -> str:
 
 
 class CertificateAuthorityViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet  # type: ignore[type-arg]
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
     """Certificate authorities. Created with ``manage.py init_ca`` on the CA side; here: read, enable or
-    disable, choose the templates each CA issues, download the certificate, chain and CRL."""
+    disable, choose the templates each CA issues, download the certificate, chain and CRL.
+    """
 
     queryset = CertificateAuthority.objects.select_related("parent").prefetch_related("published_templates")
     serializer_class = CertificateAuthoritySerializer
@@ -104,7 +108,9 @@ class IssuedCertificateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[t
         request=CertificateRevokeInputSerializer,
         responses={
             200: IssuedCertificateSerializer,
-            202: OpenApiResponse(IssuedCertificateSerializer, description="Revocation queued on the CA worker"),
+            202: OpenApiResponse(
+                IssuedCertificateSerializer, description="Revocation queued on the CA worker"
+            ),
             409: OpenApiResponse(description="Already revoked"),
         },
     )
@@ -114,7 +120,9 @@ class IssuedCertificateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[t
         serializer = CertificateRevokeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         certificate = certificate_revoke_submit(
-            certificate=self.get_object(), reason=serializer.validated_data["reason"], timeout=API_WAIT_SECONDS
+            certificate=self.get_object(),
+            reason=serializer.validated_data["reason"],
+            timeout=API_WAIT_SECONDS,
         )
         code = status.HTTP_200_OK if certificate.revoked_at else status.HTTP_202_ACCEPTED
         return Response(IssuedCertificateSerializer(certificate).data, status=code)
@@ -139,13 +147,18 @@ class CertificateRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelV
             202: OpenApiResponse(CertificateRequestSerializer, description="Queued or pending approval"),
         },
     )
-    def create(self, request: Request) -> Response:  # type: ignore[override]
+    def create(self, request: Request) -> Response:
         serializer = CertificateRequestSubmitInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         submitted = certificate_request_submit(
-            authority=data["authority"], template=data["template"], csr=data["csr"], subject=data["subject"],
-            sans=data["sans"], validity_days=data["validity_days"], requester=_actor(request),
+            authority=data["authority"],
+            template=data["template"],
+            csr=data["csr"],
+            subject=data["subject"],
+            sans=data["sans"],
+            validity_days=data["validity_days"],
+            requester=_actor(request),
         )
         submitted = certificate_request_wait(request=submitted, timeout=API_WAIT_SECONDS)
         code = status.HTTP_201_CREATED if submitted.is_terminal else status.HTTP_202_ACCEPTED
@@ -159,7 +172,9 @@ class CertificateRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         approved = certificate_request_wait(request=approved, timeout=API_WAIT_SECONDS)
         return Response(CertificateRequestSerializer(approved).data)
 
-    @extend_schema(request=CertificateRequestDenyInputSerializer, responses={200: CertificateRequestSerializer})
+    @extend_schema(
+        request=CertificateRequestDenyInputSerializer, responses={200: CertificateRequestSerializer}
+    )
     @action(detail=True, methods=["post"])
     def deny(self, request: Request, pk: str) -> Response:
         serializer = CertificateRequestDenyInputSerializer(data=request.data)
@@ -168,4 +183,3 @@ class CertificateRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelV
             request=self.get_object(), actor=_actor(request), reason=serializer.validated_data["reason"]
         )
         return Response(CertificateRequestSerializer(denied).data)
-

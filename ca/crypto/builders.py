@@ -30,14 +30,16 @@ __all__ = [
     "hash_algorithm",
 ]
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+_SignatureHash = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
+
+_HASHES: dict[str, type[_SignatureHash]] = {
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
 }
 
 
-def hash_algorithm(name: str, key: CertificateIssuerPrivateKeyTypes) -> hashes.HashAlgorithm | None:
+def hash_algorithm(name: str, key: CertificateIssuerPrivateKeyTypes) -> _SignatureHash | None:
     """The signature hash for ``key``; Ed25519/Ed448 sign without a separate hash."""
     if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
         return None
@@ -163,7 +165,9 @@ def build_end_entity_certificate(
         )
     if spec.sans:
         # RFC 5280 4.2.1.6: critical when the subject is empty.
-        builder = builder.add_extension(x509.SubjectAlternativeName(list(spec.sans)), critical=not spec.subject.rdns)
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(list(spec.sans)), critical=not spec.subject.rdns
+        )
     if spec.sid:
         builder = builder.add_extension(ntds_security_extension(spec.sid), critical=False)
     builder = _add_distribution(
@@ -200,7 +204,9 @@ def _add_distribution(
     access = []
     if ocsp_url:
         access.append(
-            x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url)
+            )
         )
     if issuer_url:
         access.append(

@@ -14,7 +14,10 @@ _REFUSED_HASHES = frozenset({"sha1", "md5"})
 
 
 class CsrError(ValueError):
-    """A CSR that cannot be used. ``code``: csr_malformed, csr_signature_invalid, signature_hash_unsupported."""
+    """A CSR that cannot be used.
+
+    ``code``: csr_malformed, csr_signature_invalid, signature_hash_unsupported, signature_hash_not_allowed.
+    """
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
@@ -35,7 +38,8 @@ def load_csr(data: bytes | str) -> x509.CertificateSigningRequest:
         raise CsrError(f"not a PKCS#10 certificate request: {exc}", "csr_malformed") from exc
     if csr_signature_hash(csr) in _REFUSED_HASHES:
         raise CsrError(
-            f"the CSR is signed with {csr_signature_hash(csr).upper()}, which is not allowed; use SHA-256 or stronger",
+            f"the CSR is signed with {csr_signature_hash(csr).upper()}, which is not allowed; "
+            "use SHA-256 or stronger",
             "signature_hash_not_allowed",
         )
     try:
@@ -52,9 +56,9 @@ def csr_signature_hash(csr: x509.CertificateSigningRequest) -> str:
     try:
         algorithm = csr.signature_hash_algorithm
     except UnsupportedAlgorithm as exc:
-        raise CsrError(f"CSR signed with an unsupported algorithm: {exc}", "signature_hash_unsupported") from exc
+        raise CsrError(
+            f"CSR signed with an unsupported algorithm: {exc}", "signature_hash_unsupported"
+        ) from exc
     if algorithm is None:
         return ""
-    if isinstance(algorithm, hashes.HashAlgorithm):
-        return algorithm.name.replace("-", "")
-    return ""  # pragma: no cover
+    return algorithm.name.replace("-", "")

@@ -15,15 +15,15 @@ __all__ = ["SID_PATTERN", "ntds_security_extension"]
 SID_PATTERN = re.compile(r"S-1-\d{1,14}(-\d{1,10}){1,15}")
 
 
-class _SidOtherName(asn1core.Sequence):
-    _fields = [  # noqa: RUF012 - asn1crypto's declarative spec
+class _SidOtherName(asn1core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
+    _fields = [
         ("type_id", asn1core.ObjectIdentifier),
         ("value", asn1core.OctetString, {"explicit": 0}),
     ]
 
 
-class _NtdsCaSecurityExt(asn1core.Sequence):
-    _fields = [("sid", _SidOtherName, {"implicit": 0})]  # noqa: RUF012
+class _NtdsCaSecurityExt(asn1core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
+    _fields = [("sid", _SidOtherName, {"implicit": 0})]
 
 
 def ntds_security_extension(sid: str) -> x509.UnrecognizedExtension:

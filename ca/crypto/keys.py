@@ -80,9 +80,13 @@ def check_request_key(key: PublicKeyTypes, *, min_rsa_bits: int, min_ec_bits: in
     if isinstance(key, rsa.RSAPublicKey):
         bits = key.key_size
         if bits < min_rsa_bits:
-            raise KeyPolicyError(f"RSA key of {bits} bits is below the minimum of {min_rsa_bits}", "key_too_small")
+            raise KeyPolicyError(
+                f"RSA key of {bits} bits is below the minimum of {min_rsa_bits}", "key_too_small"
+            )
         if bits > MAX_RSA_KEY_SIZE:
-            raise KeyPolicyError(f"RSA key of {bits} bits is above the maximum of {MAX_RSA_KEY_SIZE}", "key_too_large")
+            raise KeyPolicyError(
+                f"RSA key of {bits} bits is above the maximum of {MAX_RSA_KEY_SIZE}", "key_too_large"
+            )
         exponent = key.public_numbers().e
         if exponent < 3 or exponent % 2 == 0:
             raise KeyPolicyError(f"RSA public exponent {exponent} is not allowed", "key_type_unsupported")
@@ -92,7 +96,9 @@ def check_request_key(key: PublicKeyTypes, *, min_rsa_bits: int, min_ec_bits: in
         if not bits:
             raise KeyPolicyError(f"elliptic curve {key.curve.name} is not allowed", "key_type_unsupported")
         if bits < min_ec_bits:
-            raise KeyPolicyError(f"EC key on {key.curve.name} is below the minimum of {min_ec_bits} bits", "key_too_small")
+            raise KeyPolicyError(
+                f"EC key on {key.curve.name} is below the minimum of {min_ec_bits} bits", "key_too_small"
+            )
         return "EC", bits
     raise KeyPolicyError(f"unsupported key type {type(key).__name__}; use RSA or EC", "key_type_unsupported")
 

@@ -33,7 +33,7 @@ JsonName = list[list[dict[str, Any]]]
 
 def name_to_json(name: x509.Name) -> JsonName:
     return [
-        [{"oid": a.oid.dotted_string, "value": a.value, "type": a._type.value} for a in rdn]  # noqa: SLF001
+        [{"oid": a.oid.dotted_string, "value": a.value, "type": a._type.value} for a in rdn]
         for rdn in name.rdns
     ]
 
@@ -67,7 +67,7 @@ def general_name_to_json(name: x509.GeneralName) -> dict[str, Any]:
     if isinstance(name, x509.RegisteredID):
         return {"type": "rid", "value": name.value.dotted_string}
     if isinstance(name, x509.DirectoryName):
-        return {"type": "dirname", "value": name_to_json(name.value)}  # type: ignore[dict-item]
+        return {"type": "dirname", "value": name_to_json(name.value)}
     raise ValueError(f"unsupported general name {type(name).__name__}")
 
 
@@ -86,7 +86,7 @@ def general_name_from_json(data: dict[str, Any]) -> x509.GeneralName:
     if kind == "rid":
         return x509.RegisteredID(ObjectIdentifier(value))
     if kind == "dirname":
-        return x509.DirectoryName(name_from_json(value))  # type: ignore[arg-type]
+        return x509.DirectoryName(name_from_json(value))
     raise ValueError(f"unsupported general name type {kind!r}")
 
 

@@ -32,7 +32,7 @@ KeyReference = dict[str, Any]
 
 
 class KeyBackendUnavailable(ApplicationError):
-    """This process cannot use the CA key: no passphrase (not the CA worker), wrong passphrase, missing key."""
+    """This process cannot use the CA key: no passphrase (not the CA worker), wrong passphrase, no key."""
 
     code = "key_backend_unavailable"
     http_status = 503
@@ -44,7 +44,9 @@ class KeyBackend(ABC):
         self.options = options
 
     @abstractmethod
-    def create_private_key(self, *, spec: KeySpec, name: str) -> tuple[CertificateIssuerPrivateKeyTypes, KeyReference]:
+    def create_private_key(
+        self, *, spec: KeySpec, name: str
+    ) -> tuple[CertificateIssuerPrivateKeyTypes, KeyReference]:
         """Create a key for the CA called ``name``; return it and the reference to store on the CA."""
 
     @abstractmethod
@@ -83,7 +85,9 @@ class EncryptedPkcs8Backend(KeyBackend):
     def is_usable(self) -> bool:
         return bool(getattr(settings, "CERTPORTAL_CA_KEY_PASSPHRASE", ""))
 
-    def create_private_key(self, *, spec: KeySpec, name: str) -> tuple[CertificateIssuerPrivateKeyTypes, KeyReference]:
+    def create_private_key(
+        self, *, spec: KeySpec, name: str
+    ) -> tuple[CertificateIssuerPrivateKeyTypes, KeyReference]:
         key = generate_private_key(spec)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -106,7 +110,13 @@ class EncryptedPkcs8Backend(KeyBackend):
             raise KeyBackendUnavailable(
                 "the CA key cannot be decrypted: wrong CERTPORTAL_CA_KEY_PASSPHRASE?"
             ) from exc
-        if not _is_issuer_key(key):
+        if not isinstance(
+            key,
+            rsa.RSAPrivateKey
+            | ec.EllipticCurvePrivateKey
+            | ed25519.Ed25519PrivateKey
+            | ed448.Ed448PrivateKey,
+        ):
             raise KeyBackendUnavailable(f"stored key of type {type(key).__name__} cannot sign certificates")
         with self._lock:
             self._cache[cache_key] = key
@@ -119,12 +129,6 @@ class EncryptedPkcs8Backend(KeyBackend):
     @abstractmethod
     def retrieve(self, reference: KeyReference) -> bytes:
         """Return the encrypted PEM for ``reference``."""
-
-
-def _is_issuer_key(key: object) -> bool:
-    return isinstance(
-        key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
-    )
 
 
 class _Registry:

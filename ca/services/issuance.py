@@ -37,7 +37,8 @@ def certificate_validity(
     now: dt.datetime,
 ) -> tuple[dt.datetime, dt.datetime]:
     """notBefore/notAfter: the template's period, or the requester's shorter one where the template
-    allows it, never beyond the issuing CA's own notAfter (the reference's rule)."""
+    allows it, never beyond the issuing CA's own notAfter (the reference's rule).
+    """
     days = template.validity_days
     if requested_days is not None and template.allow_requester_validity:
         days = min(days, requested_days)
@@ -118,7 +119,9 @@ def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
             except IntegrityError:
                 if attempt == MAX_SERIAL_ATTEMPTS or not _serial_taken(authority, serial):
                     raise
-                logger.warning("serial %s already used by CA %s; drawing another", serial_to_hex(serial), authority)
+                logger.warning(
+                    "serial %s already used by CA %s; drawing another", serial_to_hex(serial), authority
+                )
         request.status = CertificateRequestStatus.ISSUED
         request.save(update_fields=["status", "updated_at"])
     logger.info("issued certificate %s (%s) for request %s", issued.serial, issued.subject, request.pk)
@@ -146,4 +149,3 @@ def _refusal(authority: CertificateAuthority, now: dt.datetime) -> str:
 
 def _serial_taken(authority: CertificateAuthority, serial: int) -> bool:
     return IssuedCertificate.objects.filter(authority=authority, serial=serial_to_hex(serial)).exists()
-

@@ -27,7 +27,9 @@ def certificate_revoke_check(*, certificate: IssuedCertificate, reason: str) -> 
     if reason not in RevocationReason.values:
         raise PolicyViolation(f"unknown revocation reason {reason!r}", code="reason_invalid")
     if certificate.revoked_at is not None:
-        raise CertificateAlreadyRevoked(f"certificate {certificate.serial} was revoked at {certificate.revoked_at:%Y-%m-%d %H:%M:%S}Z")
+        raise CertificateAlreadyRevoked(
+            f"certificate {certificate.serial} was revoked at {certificate.revoked_at:%Y-%m-%d %H:%M:%S}Z"
+        )
     return RevocationReason(reason)
 
 
@@ -37,7 +39,9 @@ def certificate_revoke(
     """Mark the certificate revoked and publish a new CRL. Idempotent: revoking twice keeps the first."""
     revocation_reason = RevocationReason(reason)
     with transaction.atomic():
-        certificate = IssuedCertificate.objects.select_for_update().select_related("authority").get(pk=certificate_id)
+        certificate = (
+            IssuedCertificate.objects.select_for_update().select_related("authority").get(pk=certificate_id)
+        )
         if certificate.revoked_at is not None:
             return certificate
         certificate.revoked_at = revoked_at or timezone.now()
@@ -60,8 +64,14 @@ def crl_generate(*, authority: CertificateAuthority) -> CertificateRevocationLis
         if next_update <= now:
             next_update = now + dt.timedelta(hours=1)
         entries = [
-            RevokedEntry(serial=c.serial_int, revoked_at=c.revoked_at, reason=RevocationReason(c.revocation_reason).reason_flag)
-            for c in IssuedCertificate.objects.for_crl(authority_id=authority.pk, now=now).order_by("revoked_at")
+            RevokedEntry(
+                serial=c.serial_int,
+                revoked_at=c.revoked_at,
+                reason=RevocationReason(c.revocation_reason).reason_flag,
+            )
+            for c in IssuedCertificate.objects.for_crl(authority_id=authority.pk, now=now).order_by(
+                "revoked_at"
+            )
             if c.revoked_at is not None
         ]
         crl = build_crl(

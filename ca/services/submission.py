@@ -63,7 +63,8 @@ def certificate_request_check(
         raise PolicyViolation(f"certificate template {template.name} is disabled", code="template_disabled")
     if not authority.published_templates.filter(pk=template.pk).exists():
         raise PolicyViolation(
-            f"CA {authority} does not issue certificate template {template.name}", code="template_not_published"
+            f"CA {authority} does not issue certificate template {template.name}",
+            code="template_not_published",
         )
     try:
         check_request_key(
@@ -79,7 +80,9 @@ def certificate_request_check(
             code="signature_hash_not_allowed",
         )
     if not subject.rdns and not sans:
-        raise PolicyViolation("a certificate needs a subject or a subject alternative name", code="name_missing")
+        raise PolicyViolation(
+            "a certificate needs a subject or a subject alternative name", code="name_missing"
+        )
     if validity_days is not None:
         if not template.allow_requester_validity:
             raise PolicyViolation(
@@ -120,11 +123,18 @@ def certificate_request_submit(
     elif not csr.is_signature_valid:
         raise PolicyViolation("the CSR's signature does not verify", code="csr_signature_invalid")
     certificate_request_check(
-        authority=authority, template=template, csr=csr, subject=subject, sans=sans,
-        validity_days=validity_days, sid=sid,
+        authority=authority,
+        template=template,
+        csr=csr,
+        subject=subject,
+        sans=sans,
+        validity_days=validity_days,
+        sid=sid,
     )
     status = (
-        CertificateRequestStatus.PENDING_APPROVAL if template.requires_approval else CertificateRequestStatus.QUEUED
+        CertificateRequestStatus.PENDING_APPROVAL
+        if template.requires_approval
+        else CertificateRequestStatus.QUEUED
     )
     with transaction.atomic():
         request = CertificateRequest(
@@ -154,7 +164,9 @@ def certificate_request_approve(*, request: CertificateRequest, actor: str) -> C
     """CA certificate manager approval: queue a pending request for issuance."""
     request = CertificateRequest.objects.select_for_update().get(pk=request.pk)
     if request.status != CertificateRequestStatus.PENDING_APPROVAL:
-        raise RequestNotPending(f"request {request.pk} is {request.get_status_display().lower()}, not pending approval")
+        raise RequestNotPending(
+            f"request {request.pk} is {request.get_status_display().lower()}, not pending approval"
+        )
     request.status = CertificateRequestStatus.QUEUED
     request.decided_by = actor[:255]
     request.decided_at = timezone.now()
@@ -165,10 +177,14 @@ def certificate_request_approve(*, request: CertificateRequest, actor: str) -> C
 
 
 @transaction.atomic
-def certificate_request_deny(*, request: CertificateRequest, actor: str, reason: str = "") -> CertificateRequest:
+def certificate_request_deny(
+    *, request: CertificateRequest, actor: str, reason: str = ""
+) -> CertificateRequest:
     request = CertificateRequest.objects.select_for_update().get(pk=request.pk)
     if request.status != CertificateRequestStatus.PENDING_APPROVAL:
-        raise RequestNotPending(f"request {request.pk} is {request.get_status_display().lower()}, not pending approval")
+        raise RequestNotPending(
+            f"request {request.pk} is {request.get_status_display().lower()}, not pending approval"
+        )
     request.status = CertificateRequestStatus.DENIED
     request.failure_reason = reason or "denied by a CA certificate manager"
     request.decided_by = actor[:255]
@@ -183,7 +199,7 @@ def certificate_request_dispatch(request: CertificateRequest) -> None:
     Failing to reach the broker leaves the request queued; the beat sweep dispatches it again.
     """
     try:
-        certificate_issue_task.apply_async(args=[request.pk], task_id=request.task_id or None)
+        certificate_issue_task.apply_async(args=(request.pk,), task_id=request.task_id or None)
     except Exception:
         logger.exception("could not dispatch certificate request %s; it stays queued", request.pk)
 
@@ -195,10 +211,14 @@ def certificate_request_redispatch_stale(*, older_than: dt.timedelta) -> int:
     idempotent per request, so a request that was in fact being handled is not issued twice.
     """
     cutoff = timezone.now() - older_than
-    stale = list(CertificateRequest.objects.filter(status=CertificateRequestStatus.QUEUED, updated_at__lt=cutoff))
+    stale = list(
+        CertificateRequest.objects.filter(status=CertificateRequestStatus.QUEUED, updated_at__lt=cutoff)
+    )
     for request in stale:
         CertificateRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now())
-        logger.warning("certificate request %s still queued since %s; dispatching again", request.pk, request.updated_at)
+        logger.warning(
+            "certificate request %s still queued since %s; dispatching again", request.pk, request.updated_at
+        )
         certificate_request_dispatch(request)
     return len(stale)
 
@@ -220,7 +240,7 @@ def certificate_request_wait(*, request: CertificateRequest, timeout: float) -> 
     if not settings.CELERY_TASK_ALWAYS_EAGER and settings.CELERY_RESULT_BACKEND and request.task_id:
         try:
             celery_app.AsyncResult(request.task_id).get(timeout=timeout, propagate=False)
-        except Exception:  # noqa: BLE001 - TimeoutError, or the backend is down: fall back to the database
+        except Exception:
             logger.debug("task result for request %s not available; polling", request.pk)
         request.refresh_from_db()
     delay = 0.01
@@ -231,18 +251,19 @@ def certificate_request_wait(*, request: CertificateRequest, timeout: float) -> 
     return request
 
 
-
-def certificate_revoke_submit(*, certificate: IssuedCertificate, reason: str, timeout: float) -> IssuedCertificate:
+def certificate_revoke_submit(
+    *, certificate: IssuedCertificate, reason: str, timeout: float
+) -> IssuedCertificate:
     """Check the revocation, hand it to the CA worker, and wait up to ``timeout`` seconds for it.
 
     Returns the certificate refreshed: revoked, or (when the worker is slow) not yet.
     """
     certificate_revoke_check(certificate=certificate, reason=reason)
-    result = certificate_revoke_task.apply_async(args=[{"certificate_id": certificate.pk, "reason": reason}])
+    result = certificate_revoke_task.apply_async(args=({"certificate_id": certificate.pk, "reason": reason},))
     if not settings.CELERY_TASK_ALWAYS_EAGER and settings.CELERY_RESULT_BACKEND and timeout > 0:
         try:
             result.get(timeout=timeout, propagate=False)
-        except Exception:  # noqa: BLE001 - TimeoutError or backend down: the row says where it stands
+        except Exception:
             logger.info("revocation of %s not confirmed within %ss", certificate.serial, timeout)
     certificate.refresh_from_db()
     return certificate

@@ -23,7 +23,7 @@ class PkiMessageParser(BaseParser):
 
     media_type = "*/*"
 
-    def parse(
+    def parse(  # type: ignore[override]  # returns the body itself, not a mapping
         self,
         stream: IO[Any] | None,
         media_type: str | None = None,

@@ -36,7 +36,8 @@ def event_record(
     details: dict[str, Any] | None = None,
 ) -> EnrollmentEvent | None:
     """Write an event (and the same line to the log). Returns None if the database refused it:
-    recording must not turn a client's answer into a 500."""
+    recording must not turn a client's answer into a 500.
+    """
     safe_message = _printable(message, 1024)
     logger.log(
         _LOG_LEVELS[level],

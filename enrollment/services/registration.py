@@ -37,7 +37,7 @@ RA_TEMPLATE_NAME = "SCEPRegistrationAuthority"
 
 
 def registration_authority_template() -> CertificateTemplate:
-    """The template RA certificates are issued under: signature + key encipherment, Certificate Request Agent."""
+    """The RA certificates' template: signature + key encipherment, Certificate Request Agent EKU."""
     template, _ = CertificateTemplate.objects.get_or_create(
         name=RA_TEMPLATE_NAME,
         defaults={
@@ -60,7 +60,7 @@ def registration_authority_create(
     key_size: int = 2048,
     wait: float = 60.0,
 ) -> RegistrationAuthority:
-    """Generate an RSA key pair, have ``authority`` certify it, store the key encrypted with the RA passphrase."""
+    """Generate an RSA key pair, have ``authority`` certify it, keep the key encrypted (RA passphrase)."""
     if key_size not in (2048, 3072, 4096):
         raise ApplicationError(
             f"RA keys are RSA 2048, 3072 or 4096 bits, not {key_size}", code="key_size_invalid"

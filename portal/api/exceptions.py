@@ -25,7 +25,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         return Response(as_serializer_error(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ProtectedError):
-        names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})  # noqa: SLF001
+        names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
         return Response(
             {"detail": f"still in use by {', '.join(names)}; remove those first", "code": "protected"},
             status=status.HTTP_409_CONFLICT,

@@ -16,9 +16,10 @@ __all__ = ["ModelPermissions"]
 
 class ModelPermissions(DjangoModelPermissions):
     """``view_*`` for reads, ``add/change/delete_*`` for writes, and ``view.action_permissions[action]``
-    (e.g. ``{"revoke": "ca.revoke_issuedcertificate"}``) for custom actions."""
+    (e.g. ``{"revoke": "ca.revoke_issuedcertificate"}``) for custom actions.
+    """
 
-    perms_map: ClassVar[dict[str, list[str]]] = {
+    perms_map = {
         "GET": ["%(app_label)s.view_%(model_name)s"],
         "OPTIONS": [],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],

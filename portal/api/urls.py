@@ -15,7 +15,7 @@ for app_router in (ca_router, profiles_router, directory_router):
     router.registry.extend(app_router.registry)
 
 urlpatterns = [
-    path("v1/", include((router.urls + profiles_urls, "api"), namespace="v1")),
+    path("v1/", include(([*router.urls, *profiles_urls], "api"), namespace="v1")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

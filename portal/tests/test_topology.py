@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
@@ -32,7 +33,6 @@ from ca.choices import CertificateRequestStatus
 from ca.models import CertificateRequest, IssuedCertificate
 from ca.tests.pki import openssl, require_executable, write_pem
 from enrollment import scep
-from enrollment.models import ScepService
 from enrollment.services.registration import registration_authority_create, scep_service_create
 
 pytestmark = [
@@ -134,10 +134,28 @@ def _start_ca_worker(env: dict[str, str], queue: str, tmp: Path) -> Process:
     handle = log.open("wb")
     popen = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "-n", f"{queue}@%h",
-            "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "-P",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
         ],
-        cwd=BASE_DIR, env=worker_env, stdout=handle, stderr=subprocess.STDOUT,
+        cwd=BASE_DIR,
+        env=worker_env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
     )
     process = Process(popen, log)
     _wait(lambda: b"ready." in log.read_bytes() or popen.poll() is not None, "the CA worker", log)
@@ -148,7 +166,9 @@ def _start_ca_worker(env: dict[str, str], queue: str, tmp: Path) -> Process:
 @pytest.fixture
 def topology(pki, tmp_path: Path) -> Iterator[Topology]:
     redis_url = _require_services()
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or require_executable("gunicorn")
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or require_executable(
+        "gunicorn"
+    )
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     queue = f"ca-test-{uuid.uuid4().hex[:8]}"
@@ -158,8 +178,13 @@ def topology(pki, tmp_path: Path) -> Iterator[Topology]:
         authority=pki.issuing, name="Topology RA", subject=x509.Name.from_rfc4514_string("CN=Topology RA")
     )
     scep_service_create(
-        slug="topology", name="Topology SCEP", authority=pki.issuing, registration_authority=ra,
-        general_purpose_template=pki.template, allow_legacy_algorithms=True, static_challenge=CHALLENGE,
+        slug="topology",
+        name="Topology SCEP",
+        authority=pki.issuing,
+        registration_authority=ra,
+        general_purpose_template=pki.template,
+        allow_legacy_algorithms=True,
+        static_challenge=CHALLENGE,
         is_default=True,
     )
 
@@ -168,9 +193,20 @@ def topology(pki, tmp_path: Path) -> Iterator[Topology]:
     assert "CERTPORTAL_CA_KEY_PASSPHRASE" not in web_env
     web = Process(
         subprocess.Popen(
-            [gunicorn, "-c", "portal/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "portal.wsgi"],
-            cwd=BASE_DIR, env=web_env, stdout=web_log.open("wb"), stderr=subprocess.STDOUT,
+            [
+                gunicorn,
+                "-c",
+                "portal/gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "portal.wsgi",
+            ],
+            cwd=BASE_DIR,
+            env=web_env,
+            stdout=web_log.open("wb"),
+            stderr=subprocess.STDOUT,
         ),
         web_log,
     )
@@ -193,16 +229,32 @@ def topology(pki, tmp_path: Path) -> Iterator[Topology]:
         web.stop()
 
 
-def _scepclient(directory: Path, url: str, *, cn: str, challenge: str = CHALLENGE) -> subprocess.CompletedProcess[str]:
+def _scepclient(
+    directory: Path, url: str, *, cn: str, challenge: str = CHALLENGE
+) -> subprocess.CompletedProcess[str]:
     exe = require_executable("scepclient")
     directory.mkdir(exist_ok=True)
     key = directory / "key.pem"
     if not key.exists():
         openssl("genrsa", "-traditional", "-out", str(key), "2048")
     return subprocess.run(
-        [exe, "-server-url", url, "-private-key", str(key), "-certificate", str(directory / "cert.pem"),
-         "-challenge", challenge, "-cn", cn],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            exe,
+            "-server-url",
+            url,
+            "-private-key",
+            str(key),
+            "-certificate",
+            str(directory / "cert.pem"),
+            "-challenge",
+            challenge,
+            "-cn",
+            cn,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -226,7 +278,9 @@ def test_scepclient_enrolls_and_renews_through_gunicorn_and_the_ca_worker(topolo
     assert IssuedCertificate.objects.filter(subject__contains="topology-dev1").count() == 2
 
 
-def test_request_stays_pending_while_the_ca_worker_is_down_and_is_issued_when_it_returns(topology: Topology, pki):
+def test_request_stays_pending_while_the_ca_worker_is_down_and_is_issued_when_it_returns(
+    topology: Topology, pki
+):
     topology.ca_worker.stop()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "topology-pending")])
@@ -246,7 +300,9 @@ def test_request_stays_pending_while_the_ca_worker_is_down_and_is_issued_when_it
     assert poll.certificate.subject == subject
 
 
-def test_api_revocation_runs_on_the_ca_worker_and_publishes_a_crl(topology: Topology, pki, tmp_path, admin_user):
+def test_api_revocation_runs_on_the_ca_worker_and_publishes_a_crl(
+    topology: Topology, pki, tmp_path, admin_user
+):
     device = tmp_path / "dev-revoke"
     result = _scepclient(device, f"{topology.url}/scep/topology", cn="topology-revoke")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -265,7 +321,10 @@ def test_api_revocation_runs_on_the_ca_worker_and_publishes_a_crl(topology: Topo
     crl = x509.load_der_x509_crl(crl_der)
     entry = crl.get_revoked_certificate_by_serial_number(issued.serial_int)
     assert entry is not None
-    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.key_compromise
+    assert (
+        entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+        == x509.ReasonFlags.key_compromise
+    )
     crl_file = tmp_path / "crl.der"
     crl_file.write_bytes(crl_der)
     chain = write_pem(tmp_path / "chain.pem", pki.issuing.certificate, pki.root.certificate)
@@ -284,8 +343,13 @@ def test_the_web_tier_cannot_use_a_ca_key(topology: Topology, pki, tmp_path):
         "else:\n    print('LOADED')\n"
     )
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code], cwd=BASE_DIR, env=web_env,
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=BASE_DIR,
+        env=web_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert "REFUSED KeyBackendUnavailable" in result.stdout, result.stdout + result.stderr
     assert "LOADED" not in result.stdout

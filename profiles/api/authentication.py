@@ -38,7 +38,7 @@ class DeviceAuthentication(BaseAuthentication):
         parts = get_authorization_header(request).split(None, 1)
         if not parts or parts[0].lower() != self.keyword:
             return None
-        if len(parts) != 2 or b":" not in parts[1]:  # noqa: PLR2004
+        if len(parts) != 2 or b":" not in parts[1]:
             raise AuthenticationFailed("write: Authorization: Device <device id>:<check-in token>")
         device_id, _, token = parts[1].decode("utf-8", errors="replace").strip().partition(":")
         device = device_authenticate(device_external_id=device_id, token=token)
@@ -59,5 +59,6 @@ class DeviceAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignor
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "Device <device id>:<check-in token> (from POST /api/v1/devices/{id}/checkin-token/)",
+            "description": "Device <device id>:<check-in token> "
+            "(from POST /api/v1/devices/{id}/checkin-token/)",
         }

@@ -7,6 +7,7 @@ import binascii
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -28,11 +29,15 @@ __all__ = [
 
 class TrustedRootProfileSerializer(FullCleanMixin):
     authority = serializers.SlugRelatedField(
-        slug_field="slug", queryset=CertificateAuthority.objects.all(), required=False, allow_null=True,
+        slug_field="slug",
+        queryset=CertificateAuthority.objects.all(),
+        required=False,
+        allow_null=True,
         help_text="One of our CAs (slug); or give `certificate`",
     )
     certificate = serializers.CharField(
-        write_only=True, required=False,
+        write_only=True,
+        required=False,
         help_text="The CA certificate: PEM, or base64 of the DER .cer file",
     )
     certificate_pem = serializers.SerializerMethodField()
@@ -40,9 +45,21 @@ class TrustedRootProfileSerializer(FullCleanMixin):
     class Meta:
         model = TrustedRootProfile
         fields = [
-            "id", "name", "description", "platform", "authority", "certificate", "certificate_pem",
-            "certificate_file_name", "destination_store", "thumbprint_sha1", "subject", "not_after", "version",
-            "created_at", "updated_at",
+            "id",
+            "name",
+            "description",
+            "platform",
+            "authority",
+            "certificate",
+            "certificate_pem",
+            "certificate_file_name",
+            "destination_store",
+            "thumbprint_sha1",
+            "subject",
+            "not_after",
+            "version",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["thumbprint_sha1", "subject", "not_after", "version", "created_at", "updated_at"]
 
@@ -57,7 +74,9 @@ class TrustedRootProfileSerializer(FullCleanMixin):
         elif authority is not None:
             attrs["certificate_der"] = authority.certificate_der
         elif self.instance is None:
-            raise serializers.ValidationError({"certificate": "choose one of our CAs (authority) or give a certificate"})
+            raise serializers.ValidationError(
+                {"certificate": "choose one of our CAs (authority) or give a certificate"}
+            )
         return super().validate(attrs)
 
 
@@ -82,18 +101,40 @@ class ScepProfileSerializer(FullCleanMixin):
     class Meta:
         model = ScepProfile
         fields = [
-            "id", "name", "description", "platform", "certificate_type", "subject_name_format",
-            "subject_name_format_string", "subject_alternative_names", "validity_value", "validity_scale",
-            "validity_days", "key_storage_provider", "key_usage_digital_signature", "key_usage_key_encipherment",
-            "key_size", "hash_algorithms", "root_profile", "extended_key_usages", "renewal_threshold_percentage",
-            "scep_server_urls", "authority", "template", "include_sid_uri", "include_sid_extension",
-            "allow_all_apps_access", "version", "created_at", "updated_at",
+            "id",
+            "name",
+            "description",
+            "platform",
+            "certificate_type",
+            "subject_name_format",
+            "subject_name_format_string",
+            "subject_alternative_names",
+            "validity_value",
+            "validity_scale",
+            "validity_days",
+            "key_storage_provider",
+            "key_usage_digital_signature",
+            "key_usage_key_encipherment",
+            "key_size",
+            "hash_algorithms",
+            "root_profile",
+            "extended_key_usages",
+            "renewal_threshold_percentage",
+            "scep_server_urls",
+            "authority",
+            "template",
+            "include_sid_uri",
+            "include_sid_extension",
+            "allow_all_apps_access",
+            "version",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["version", "created_at", "updated_at"]
 
 
 class ScepProfilePreviewInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    device = serializers.SlugRelatedField(
+    device: serializers.SlugRelatedField[Device] = serializers.SlugRelatedField(
         slug_field="external_id", queryset=Device.objects.all(), help_text="The device's external id"
     )
 
@@ -110,21 +151,39 @@ class ProfileAssignmentSerializer(FullCleanMixin):
 
 
 class DeviceCertificateStateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    device = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    device: serializers.SlugRelatedField[Device] = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True
+    )
     device_name = serializers.CharField(source="device.name", read_only=True)
     profile_name = serializers.CharField(source="profile.name", read_only=True)
     graph_issuance_state = serializers.IntegerField(read_only=True)
     diagnostic_code_hex = serializers.SerializerMethodField()
     certificate_serial = serializers.CharField(source="certificate.serial", read_only=True, default=None)
-    certificate_thumbprint = serializers.CharField(source="certificate.fingerprint_sha1", read_only=True, default=None)
-    certificate_expires_at = serializers.DateTimeField(source="certificate.not_after", read_only=True, default=None)
+    certificate_thumbprint = serializers.CharField(
+        source="certificate.fingerprint_sha1", read_only=True, default=None
+    )
+    certificate_expires_at = serializers.DateTimeField(
+        source="certificate.not_after", read_only=True, default=None
+    )
 
     class Meta:
         model = DeviceCertificateState
         fields = [
-            "id", "device", "device_name", "profile", "profile_name", "state", "graph_issuance_state", "reason",
-            "diagnostic_code", "diagnostic_code_hex", "certificate", "certificate_serial", "certificate_thumbprint",
-            "certificate_expires_at", "state_changed_at",
+            "id",
+            "device",
+            "device_name",
+            "profile",
+            "profile_name",
+            "state",
+            "graph_issuance_state",
+            "reason",
+            "diagnostic_code",
+            "diagnostic_code_hex",
+            "certificate",
+            "certificate_serial",
+            "certificate_thumbprint",
+            "certificate_expires_at",
+            "state_changed_at",
         ]
         read_only_fields = fields
 

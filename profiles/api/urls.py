@@ -7,11 +7,15 @@ router = SimpleRouter()
 router.register("trusted-root-profiles", views.TrustedRootProfileViewSet, basename="trustedrootprofile")
 router.register("scep-profiles", views.ScepProfileViewSet, basename="scepprofile")
 router.register("profile-assignments", views.ProfileAssignmentViewSet, basename="profileassignment")
-router.register("device-certificate-states", views.DeviceCertificateStateViewSet, basename="devicecertificatestate")
+router.register(
+    "device-certificate-states", views.DeviceCertificateStateViewSet, basename="devicecertificatestate"
+)
 router.register("devices", views.DeviceActionsViewSet, basename="device-actions")
 
 urlpatterns = [
     path("checkin/", views.CheckinView.as_view(kind="json"), name="checkin"),
-    path("checkin/mobileconfig/", views.CheckinView.as_view(kind="mobileconfig"), name="checkin-mobileconfig"),
+    path(
+        "checkin/mobileconfig/", views.CheckinView.as_view(kind="mobileconfig"), name="checkin-mobileconfig"
+    ),
     path("checkin/windows-csp/", views.CheckinView.as_view(kind="windows-csp"), name="checkin-windows-csp"),
 ]

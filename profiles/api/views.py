@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,7 +52,9 @@ _PAYLOAD_FORMATS = ("json", "mobileconfig", "windows-csp")
 
 def _payload_response(result: CheckinResult, kind: str) -> HttpResponse | Response:
     if kind == "mobileconfig":
-        response = HttpResponse(checkin_as_mobileconfig(result), content_type="application/x-apple-aspen-config")
+        response = HttpResponse(
+            checkin_as_mobileconfig(result), content_type="application/x-apple-aspen-config"
+        )
         response["Content-Disposition"] = f'attachment; filename="{result.device.external_id}.mobileconfig"'
         return response
     if kind == "windows-csp":
@@ -69,7 +72,9 @@ class TrustedRootProfileViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg
         serializer.instance = trusted_root_profile_create(**serializer.validated_data)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
-        serializer.instance = trusted_root_profile_update(profile=self.get_object(), **serializer.validated_data)
+        serializer.instance = trusted_root_profile_update(
+            profile=self.get_object(), **serializer.validated_data
+        )
 
 
 class ScepProfileViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
@@ -91,7 +96,7 @@ class ScepProfileViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     )
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: str) -> Response:
-        """The subject and SANs this profile renders for a device (and its primary user); nothing is issued."""
+        """The subject and SANs this profile renders for a device and its primary user; issues nothing."""
         serializer = ScepProfilePreviewInputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         device: Device = serializer.validated_data["device"]
@@ -112,8 +117,14 @@ class ScepProfileViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
 class ProfileAssignmentViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     queryset = ProfileAssignment.objects.select_related("scep_profile", "trusted_root_profile", "group")
     serializer_class = ProfileAssignmentSerializer
-    filterset_fields: ClassVar[list[str]] = ["scep_profile", "trusted_root_profile", "target", "intent", "group"]
-    http_method_names: ClassVar[list[str]] = ["get", "post", "delete", "head", "options"]
+    filterset_fields: ClassVar[list[str]] = [
+        "scep_profile",
+        "trusted_root_profile",
+        "target",
+        "intent",
+        "group",
+    ]
+    http_method_names = ["get", "post", "delete", "head", "options"]
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
         serializer.instance = assignment_create(**serializer.validated_data)
@@ -186,11 +197,13 @@ class CheckinView(APIView):
     authenticated as ``Authorization: Device <device id>:<check-in token>``.
     """
 
-    authentication_classes: ClassVar[list[type]] = [DeviceAuthentication]
-    permission_classes: ClassVar[list[type[BasePermission]]] = [_IsDevice]
+    authentication_classes = [DeviceAuthentication]
+    permission_classes = [_IsDevice]
     kind = "json"
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="device_checkin")
     def get(self, request: Request) -> HttpResponse | Response:
-        assert isinstance(request.auth, Device)
-        return _payload_response(device_checkin(device=request.auth), self.kind)
+        device = request.auth
+        if not isinstance(device, Device):  # pragma: no cover - _IsDevice guarantees it
+            raise NotAuthenticated("check in as a device")
+        return _payload_response(device_checkin(device=device), self.kind)

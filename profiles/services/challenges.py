@@ -58,7 +58,7 @@ class ChallengeAuthorization:
 def challenge_verify(
     *, challenge: str, csr: x509.CertificateSigningRequest, authority: CertificateAuthority
 ) -> ChallengeAuthorization | None:
-    """None when ``challenge`` is not one of ours; ChallengeInvalid when it is and it does not authorise this."""
+    """None when ``challenge`` is not ours; ChallengeInvalid when it is and does not authorise this."""
     match = _FORMAT.match(challenge)
     if match is None:
         return None
@@ -70,7 +70,8 @@ def challenge_verify(
     if record is None or not constant_time_compare(challenge_digest(match.group(2)), record.secret_digest):
         raise ChallengeInvalid(
             "the challenge cannot be validated; get a new one by checking in",
-            code="ChallengeDeserializationError", diagnostic_code=DIAG_DESERIALIZE_FAILED,
+            code="ChallengeDeserializationError",
+            diagnostic_code=DIAG_DESERIALIZE_FAILED,
         )
     try:
         _check(record, csr, authority)
@@ -92,32 +93,42 @@ def challenge_verify(
 
 def _record_refusal(record: DeviceChallenge, refusal: ChallengeInvalid) -> None:
     """A refused request marks the device failed, unless it already holds its certificate: a replayed or
-    forged request must not make a healthy device look broken (the event log has the refusal)."""
+    forged request must not make a healthy device look broken (the event log has the refusal).
+    """
     current = DeviceCertificateState.objects.filter(device=record.device, profile=record.profile).first()
     if current is not None and current.state in (CertificateState.ISSUED, CertificateState.RENEWAL_DUE):
         return
     device_state_set(
-        device=record.device, profile=record.profile, state=CertificateState.FAILED,
-        reason=f"SCEP request refused: {refusal.message}", diagnostic_code=refusal.diagnostic_code,
+        device=record.device,
+        profile=record.profile,
+        state=CertificateState.FAILED,
+        reason=f"SCEP request refused: {refusal.message}",
+        diagnostic_code=refusal.diagnostic_code,
     )
 
 
-def _check(record: DeviceChallenge, csr: x509.CertificateSigningRequest, authority: CertificateAuthority) -> None:
+def _check(
+    record: DeviceChallenge, csr: x509.CertificateSigningRequest, authority: CertificateAuthority
+) -> None:
     now = timezone.now()
     if record.consumed_at is not None:
         raise ChallengeInvalid("the challenge has already been used", code="ChallengeAlreadyUsed")
     if record.is_expired(now):
         raise ChallengeInvalid(
             "request denied due to expired certificate challenge; check in again for a new one",
-            code="ChallengeExpired", diagnostic_code=DIAG_CHALLENGE_EXPIRED,
+            code="ChallengeExpired",
+            diagnostic_code=DIAG_CHALLENGE_EXPIRED,
         )
     device, profile = record.device, record.profile
     if device.state != DeviceState.ACTIVE:
-        raise ChallengeInvalid(f"the device is {device.get_state_display().lower()}", code="BadDeviceIdInChallenge")
+        raise ChallengeInvalid(
+            f"the device is {device.get_state_display().lower()}", code="BadDeviceIdInChallenge"
+        )
     applied = {a.profile.pk for a in profile_resolve_for_device(device=device).scep_profiles if not a.problem}
     if profile.pk not in applied:
         raise ChallengeInvalid(
-            "the SCEP profile is no longer assigned to this device", code="ScepProfileNoLongerTargetedToTheClient"
+            "the SCEP profile is no longer assigned to this device",
+            code="ScepProfileNoLongerTargetedToTheClient",
         )
     if profile.authority_id != authority.pk:
         raise ChallengeInvalid(
@@ -134,10 +145,13 @@ def _check(record: DeviceChallenge, csr: x509.CertificateSigningRequest, authori
     except x509.ExtensionNotFound:
         requested = []
     except ValueError as exc:
-        raise ChallengeInvalid(f"the request's extensions cannot be parsed: {exc}", code="SubjectAltNameMismatch") from exc
+        raise ChallengeInvalid(
+            f"the request's extensions cannot be parsed: {exc}", code="SubjectAltNameMismatch"
+        ) from exc
     if list(canonical_sans(requested)) != list(record.canonical_sans):
         raise ChallengeInvalid(
-            "subject alternative names in the request do not match the challenge's", code="SubjectAltNameMismatch"
+            "subject alternative names in the request do not match the challenge's",
+            code="SubjectAltNameMismatch",
         )
     key = csr.public_key()
     if not isinstance(key, rsa.RSAPublicKey) or key.key_size != record.key_size:
@@ -150,7 +164,9 @@ def _check(record: DeviceChallenge, csr: x509.CertificateSigningRequest, authori
 
 def _consume(record: DeviceChallenge) -> None:
     """Mark the challenge used, atomically: of two requests racing with it, one wins."""
-    updated = DeviceChallenge.objects.filter(pk=record.pk, consumed_at__isnull=True).update(consumed_at=timezone.now())
+    updated = DeviceChallenge.objects.filter(pk=record.pk, consumed_at__isnull=True).update(
+        consumed_at=timezone.now()
+    )
     if not updated:
         raise ChallengeInvalid("the challenge has already been used", code="ChallengeAlreadyUsed")
     device_state_set(device=record.device, profile=record.profile, state=CertificateState.ISSUE_PENDING)
@@ -167,15 +183,24 @@ def challenge_notify(*, challenge_id: uuid.UUID, certificate: IssuedCertificate 
                 certificate=certificate, defaults={"device": record.device, "profile": record.profile}
             )
             device_state_set(
-                device=record.device, profile=record.profile, state=CertificateState.ISSUED, certificate=certificate
+                device=record.device,
+                profile=record.profile,
+                state=CertificateState.ISSUED,
+                certificate=certificate,
             )
         else:
-            device_state_set(device=record.device, profile=record.profile, state=CertificateState.FAILED, reason=outcome)
+            device_state_set(
+                device=record.device, profile=record.profile, state=CertificateState.FAILED, reason=outcome
+            )
 
 
-def certificate_renewal_notify(*, previous: IssuedCertificate, certificate: IssuedCertificate | None, outcome: str) -> None:
+def certificate_renewal_notify(
+    *, previous: IssuedCertificate, certificate: IssuedCertificate | None, outcome: str
+) -> None:
     """A RenewalReq signed by ``previous`` succeeded or failed: follow it for the device that holds it."""
-    binding = DeviceCertificate.objects.select_related("device", "profile").filter(certificate=previous).first()
+    binding = (
+        DeviceCertificate.objects.select_related("device", "profile").filter(certificate=previous).first()
+    )
     if binding is None or binding.profile is None:
         return
     with transaction.atomic():
@@ -184,11 +209,16 @@ def certificate_renewal_notify(*, previous: IssuedCertificate, certificate: Issu
                 certificate=certificate, defaults={"device": binding.device, "profile": binding.profile}
             )
             device_state_set(
-                device=binding.device, profile=binding.profile, state=CertificateState.ISSUED, certificate=certificate,
+                device=binding.device,
+                profile=binding.profile,
+                state=CertificateState.ISSUED,
+                certificate=certificate,
                 reason=f"renewed certificate {previous.serial}",
             )
         else:
             device_state_set(
-                device=binding.device, profile=binding.profile, state=CertificateState.FAILED,
+                device=binding.device,
+                profile=binding.profile,
+                state=CertificateState.FAILED,
                 reason=f"renewal failed: {outcome}",
             )

@@ -72,7 +72,8 @@ def challenge_digest(secret: str) -> str:
 
 def scep_profile_render(*, profile: ScepProfile, device: Device) -> RenderedRequest:
     """Subject and SANs of ``profile`` for ``device`` (and its primary user). Raises RenderError with a
-    readable reason when the device lacks a variable (no IMEI, no primary user, ...)."""
+    readable reason when the device lacks a variable (no IMEI, no primary user, ...).
+    """
     certificate_type = profile.certificate_type
     context = device_render_context(device=device, certificate_type=certificate_type)
     try:
@@ -85,7 +86,9 @@ def scep_profile_render(*, profile: ScepProfile, device: Device) -> RenderedRequ
     return render_request(subject_format, sans, context)
 
 
-def challenge_issue(*, device: Device, profile: ScepProfile, rendered: RenderedRequest) -> tuple[str, DeviceChallenge]:
+def challenge_issue(
+    *, device: Device, profile: ScepProfile, rendered: RenderedRequest
+) -> tuple[str, DeviceChallenge]:
     """Create a one-time challenge for exactly this request; return the challenge text and its record."""
     secret = secrets.token_urlsafe(24)
     ttl = dt.timedelta(minutes=settings.CERTPORTAL_CHALLENGE_TTL_MINUTES)
@@ -126,24 +129,38 @@ def device_checkin(*, device: Device, issue_challenges: bool = True) -> CheckinR
     deliveries: list[ScepDelivery] = []
     with transaction.atomic():
         Device.objects.filter(pk=device.pk).update(last_checkin_at=now)
-        states = {s.profile_id: s for s in DeviceCertificateState.objects.filter(device=device).select_related("certificate")}
+        states = {
+            s.profile_id: s
+            for s in DeviceCertificateState.objects.filter(device=device).select_related("certificate")
+        }
         for applied in resolution.scep_profiles:
             profile = applied.profile
             if applied.problem:
-                device_state_set(device=device, profile=profile, state=CertificateState.FAILED, reason=applied.problem)
+                device_state_set(
+                    device=device, profile=profile, state=CertificateState.FAILED, reason=applied.problem
+                )
                 deliveries.append(ScepDelivery(profile=profile, problem=applied.problem))
                 continue
             try:
                 rendered = scep_profile_render(profile=profile, device=device)
             except RenderError as exc:
-                device_state_set(device=device, profile=profile, state=CertificateState.FAILED, reason=str(exc))
+                device_state_set(
+                    device=device, profile=profile, state=CertificateState.FAILED, reason=str(exc)
+                )
                 deliveries.append(ScepDelivery(profile=profile, problem=str(exc)))
                 continue
             state = states.get(profile.pk)
-            if state is not None and state.state == CertificateState.ISSUED and _renewal_due(state, profile, now):
+            if (
+                state is not None
+                and state.state == CertificateState.ISSUED
+                and _renewal_due(state, profile, now)
+            ):
                 device_state_set(
-                    device=device, profile=profile, state=CertificateState.RENEWAL_DUE,
-                    reason=f"less than {profile.renewal_threshold_percentage}% of the certificate's lifetime remains",
+                    device=device,
+                    profile=profile,
+                    state=CertificateState.RENEWAL_DUE,
+                    reason=f"less than {profile.renewal_threshold_percentage}% of the certificate's "
+                    "lifetime remains",
                 )
             if not issue_challenges:
                 deliveries.append(ScepDelivery(profile=profile, rendered=rendered))
@@ -152,12 +169,19 @@ def device_checkin(*, device: Device, issue_challenges: bool = True) -> CheckinR
             if state is None or state.state not in (CertificateState.ISSUED, CertificateState.RENEWAL_DUE):
                 device_state_set(device=device, profile=profile, state=CertificateState.CHALLENGE_ISSUED)
             deliveries.append(
-                ScepDelivery(profile=profile, rendered=rendered, challenge=challenge, challenge_expires_at=record.expires_at)
+                ScepDelivery(
+                    profile=profile,
+                    rendered=rendered,
+                    challenge=challenge,
+                    challenge_expires_at=record.expires_at,
+                )
             )
         for profile in resolution.not_applicable:
             device_state_set(
-                device=device, profile=profile, state=CertificateState.NOT_APPLICABLE,
-                reason=f"the profile is for {profile.get_platform_display()}, the device is {device.get_platform_display()}",
+                device=device,
+                profile=profile,
+                state=CertificateState.NOT_APPLICABLE,
+                reason=f"the profile is for {profile.get_platform_display()}, "
+                f"the device is {device.get_platform_display()}",
             )
     return CheckinResult(device=device, trusted_roots=resolution.trusted_roots, scep=tuple(deliveries))
-

@@ -28,13 +28,14 @@ def _leave(device: Device, state: DeviceState) -> Device:
         device.checkin_token_digest = ""
         device.save(update_fields=["state", "checkin_token_digest", "updated_at"])
     revoked = 0
-    bindings = DeviceCertificate.objects.filter(device=device, certificate__revoked_at__isnull=True).select_related(
-        "certificate"
-    )
+    bindings = DeviceCertificate.objects.filter(
+        device=device, certificate__revoked_at__isnull=True
+    ).select_related("certificate")
     for binding in bindings:
         try:
             certificate = certificate_revoke_submit(
-                certificate=binding.certificate, reason=RevocationReason.CESSATION_OF_OPERATION,
+                certificate=binding.certificate,
+                reason=RevocationReason.CESSATION_OF_OPERATION,
                 timeout=REVOKE_WAIT_SECONDS,
             )
         except CertificateAlreadyRevoked:

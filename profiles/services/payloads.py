@@ -60,7 +60,9 @@ def _scep_json(delivery: ScepDelivery) -> dict[str, Any]:
         scep_server_urls=profile.scep_server_urls,
         root_thumbprint_sha1=profile.root_profile.thumbprint_sha1,
         challenge=delivery.challenge or None,
-        challenge_expires_at=delivery.challenge_expires_at.isoformat() if delivery.challenge_expires_at else None,
+        challenge_expires_at=delivery.challenge_expires_at.isoformat()
+        if delivery.challenge_expires_at
+        else None,
     )
     return body
 
@@ -109,9 +111,13 @@ def checkin_as_windows_csp(result: CheckinResult) -> str:
     fragments: list[str] = []
     command_id = 1
     for root in result.trusted_roots:
-        scope, store = windows_csp.root_location_for_destination(root.destination_store or "computerCertStoreRoot")
+        scope, store = windows_csp.root_location_for_destination(
+            root.destination_store or "computerCertStoreRoot"
+        )
         fragments.append(
-            windows_csp.build_root_syncml(bytes(root.certificate_der), store=store, scope=scope, first_cmd_id=command_id)
+            windows_csp.build_root_syncml(
+                bytes(root.certificate_der), store=store, scope=scope, first_cmd_id=command_id
+            )
         )
         command_id += 1
     for delivery in result.scep:
@@ -142,5 +148,6 @@ def checkin_as_windows_csp(result: CheckinResult) -> str:
         fragment = windows_csp.build_scep_syncml(payload, first_cmd_id=command_id)
         command_id += fragment.count("<CmdID>")
         fragments.append(fragment)
-    return '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncBody>' + "".join(fragments) + "<Final /></SyncBody></SyncML>"
-
+    return (
+        '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncBody>' + "".join(fragments) + "<Final /></SyncBody></SyncML>"
+    )

@@ -31,7 +31,9 @@ def certificate_der_from_upload(data: bytes) -> bytes:
             return x509.load_pem_x509_certificate(data).public_bytes(Encoding.DER)
         return x509.load_der_x509_certificate(data).public_bytes(Encoding.DER)
     except ValueError as exc:
-        raise ApplicationError(f"not an X.509 certificate (DER or PEM): {exc}", code="certificate_invalid") from exc
+        raise ApplicationError(
+            f"not an X.509 certificate (DER or PEM): {exc}", code="certificate_invalid"
+        ) from exc
 
 
 @transaction.atomic

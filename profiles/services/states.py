@@ -28,7 +28,10 @@ def device_state_set(
         device=device,
         profile=profile,
         defaults={
-            "state": state, "reason": reason[:1024], "diagnostic_code": diagnostic_code, "certificate": certificate,
+            "state": state,
+            "reason": reason[:1024],
+            "diagnostic_code": diagnostic_code,
+            "certificate": certificate,
             "state_changed_at": now,
         },
     )

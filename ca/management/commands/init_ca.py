@@ -1,4 +1,4 @@
-"""Create a root or subordinate (issuing) CA. Idempotent: an existing CA with the same slug and subject is kept.
+r"""Create a root or subordinate (issuing) CA. Idempotent: a CA with the same slug and subject is kept.
 
 Run it where the CA key passphrase is (the CA worker's environment, or the embedded default):
 
@@ -30,11 +30,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--slug", required=True, help="Short name used in URLs, e.g. corp-issuing")
         parser.add_argument("--name", required=True, help="Display name")
-        parser.add_argument("--subject", required=True, help='RFC 4514 subject, e.g. "CN=Corp Root CA,O=Corp"')
-        parser.add_argument("--key", default="RSA-3072", help="RSA-2048, RSA-3072, RSA-4096, EC-P256 or EC-P384")
+        parser.add_argument(
+            "--subject", required=True, help='RFC 4514 subject, e.g. "CN=Corp Root CA,O=Corp"'
+        )
+        parser.add_argument(
+            "--key", default="RSA-3072", help="RSA-2048, RSA-3072, RSA-4096, EC-P256 or EC-P384"
+        )
         parser.add_argument("--validity-days", type=int, default=3650)
         parser.add_argument("--parent", help="Slug of the issuing CA's parent; omit for a root CA")
-        parser.add_argument("--path-length", type=int, default=None, help="basicConstraints pathLenConstraint")
+        parser.add_argument(
+            "--path-length", type=int, default=None, help="basicConstraints pathLenConstraint"
+        )
         parser.add_argument(
             "--template", action="append", default=[], help="Certificate template this CA issues (repeatable)"
         )
@@ -54,7 +60,8 @@ class Command(BaseCommand):
         if existing is not None:
             if existing.certificate.subject != subject:
                 raise CommandError(
-                    f"CA {existing.slug!r} exists with subject {existing.subject!r}, not {options['subject']!r}"
+                    f"CA {existing.slug!r} exists with subject {existing.subject!r}, "
+                    f"not {options['subject']!r}"
                 )
             self._publish(existing, options["template"])
             self.stdout.write(f"CA {existing.slug} already exists ({existing.subject}); left as is")
@@ -82,7 +89,9 @@ class Command(BaseCommand):
             raise CommandError("; ".join(exc.messages)) from exc
         self._publish(authority, options["template"])
         self.stdout.write(self.style.SUCCESS(f"created CA {authority.slug}: {authority.subject}"))
-        self.stdout.write(f"  SHA-1 thumbprint {authority.fingerprint_sha1}; valid until {authority.not_after:%Y-%m-%d}")
+        self.stdout.write(
+            f"  SHA-1 thumbprint {authority.fingerprint_sha1}; valid until {authority.not_after:%Y-%m-%d}"
+        )
 
     def _publish(self, authority: CertificateAuthority, names: list[str]) -> None:
         for name in names:

@@ -6,7 +6,6 @@ import json
 import re
 from typing import Any
 
-import pytest
 import yaml
 
 from django.contrib.staticfiles import finders

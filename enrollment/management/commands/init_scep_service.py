@@ -40,6 +40,9 @@ class Command(BaseCommand):
         authority = CertificateAuthority.objects.filter(slug=options["ca"]).first()
         if authority is None:
             raise CommandError(f"no CA with slug {options['ca']!r}")
+        general = self._template(options["template"])
+        if general is None:
+            raise CommandError("--template is required")
         templates = {
             key: self._template(options[key])
             for key in ("template", "signature_template", "encryption_template")
@@ -59,13 +62,12 @@ class Command(BaseCommand):
                     raise CommandError(
                         f"CA {authority.slug} has no RA yet: run `manage.py init_ra --ca {authority.slug}`"
                     )
-                assert templates["template"] is not None
                 service = scep_service_create(
                     slug=options["slug"],
                     name=options["name"] or f"{authority.name} SCEP",
                     authority=authority,
                     registration_authority=ra,
-                    general_purpose_template=templates["template"],
+                    general_purpose_template=general,
                     signature_template=templates["signature_template"],
                     encryption_template=templates["encryption_template"],
                     allow_legacy_algorithms=options["legacy"],

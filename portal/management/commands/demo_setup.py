@@ -46,15 +46,21 @@ class Command(BaseCommand):
         ra = RegistrationAuthority.objects.filter(authority=issuing).order_by("-not_after").first()
         if ra is None:
             ra = registration_authority_create(
-                authority=issuing, name="certportal Demo SCEP RA",
+                authority=issuing,
+                name="certportal Demo SCEP RA",
                 subject=x509.Name.from_rfc4514_string("CN=certportal Demo SCEP RA,O=certportal demo"),
             )
         secrets_dir = settings.DATA_DIR / "secrets"
         challenge = local_secret(secrets_dir, "demo_scep_challenge", nbytes=12)
         if not ScepService.objects.filter(slug=SERVICE_SLUG).exists():
             scep_service_create(
-                slug=SERVICE_SLUG, name="certportal demo SCEP", authority=issuing, registration_authority=ra,
-                general_purpose_template=template, allow_legacy_algorithms=True, static_challenge=challenge,
+                slug=SERVICE_SLUG,
+                name="certportal demo SCEP",
+                authority=issuing,
+                registration_authority=ra,
+                general_purpose_template=template,
+                allow_legacy_algorithms=True,
+                static_challenge=challenge,
                 is_default=not ScepService.objects.filter(is_default=True).exists(),
             )
         password = local_secret(secrets_dir, "demo_admin_password", nbytes=12)
@@ -65,7 +71,9 @@ class Command(BaseCommand):
         template = CertificateTemplate.objects.filter(name=TEMPLATE_NAME).first()
         if template is None:
             template = CertificateTemplate(
-                name=TEMPLATE_NAME, display_name="certportal demo client authentication", validity_days=365,
+                name=TEMPLATE_NAME,
+                display_name="certportal demo client authentication",
+                validity_days=365,
                 allow_requester_validity=True,
             )
             template.full_clean()
@@ -74,18 +82,24 @@ class Command(BaseCommand):
 
     def _root(self) -> CertificateAuthority:
         root = authority_create(
-            name="certportal Demo Root CA", slug=ROOT_SLUG,
+            name="certportal Demo Root CA",
+            slug=ROOT_SLUG,
             subject=x509.Name.from_rfc4514_string("CN=certportal Demo Root CA,O=certportal demo"),
-            key_spec=KeySpec("RSA", 3072), validity_days=3650,
+            key_spec=KeySpec("RSA", 3072),
+            validity_days=3650,
         )
         crl_generate(authority=root)
         return root
 
     def _issuing(self, root: CertificateAuthority) -> CertificateAuthority:
         issuing = authority_create(
-            name="certportal Demo Issuing CA", slug=ISSUING_SLUG,
+            name="certportal Demo Issuing CA",
+            slug=ISSUING_SLUG,
             subject=x509.Name.from_rfc4514_string("CN=certportal Demo Issuing CA,O=certportal demo"),
-            key_spec=KeySpec("RSA", 2048), validity_days=1825, parent=root, path_length=0,
+            key_spec=KeySpec("RSA", 2048),
+            validity_days=1825,
+            parent=root,
+            path_length=0,
         )
         crl_generate(authority=issuing)
         return issuing
@@ -119,4 +133,3 @@ class Command(BaseCommand):
             "",
         ]
         self.stdout.write("\n".join(lines))
-
