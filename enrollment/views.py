@@ -13,14 +13,13 @@ import base64
 import binascii
 import logging
 import threading
-from typing import ClassVar
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import Http404, HttpResponse
 from django.template.loader import render_to_string
 from rest_framework.exceptions import APIException, MethodNotAllowed, Throttled
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView

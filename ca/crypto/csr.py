@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
 
 __all__ = ["CsrError", "csr_signature_hash", "load_csr"]
 

@@ -6,7 +6,7 @@ so every endpoint is already guarded by the permission its model or action defin
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
