@@ -7,12 +7,14 @@ These tests need DATABASE_URL (PostgreSQL) and REDIS_URL; they skip without them
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ import pytest
 import requests
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
@@ -353,3 +356,48 @@ def test_the_web_tier_cannot_use_a_ca_key(topology: Topology, pki, tmp_path):
     )
     assert "REFUSED KeyBackendUnavailable" in result.stdout, result.stdout + result.stderr
     assert "LOADED" not in result.stdout
+
+
+def test_gunicorn_takes_a_4096_bit_get_pkioperation_and_refuses_oversized_lines(topology: Topology):
+    """A 4096-bit key in a GET PKIOperation makes a request line of about 6-8 KB (the reference's NDES sets
+    65,534 bytes); the production config accepts it, and answers a clear 4xx above its limit."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "topology-get-4096")])
+    client = scep.ScepClient(f"{topology.url}/scep/topology", timeout=60)
+    certificates = client.get_ca_cert()
+    signer = scep.self_signed_signer(key, subject)
+    csr = scep.build_csr(key, subject, challenge_password=CHALLENGE)
+    nonce = os.urandom(16)
+    message = scep.build_pki_message(
+        message_type=scep.MessageType.PKCS_REQ,
+        transaction_id=scep.transaction_id_for(key.public_key()),
+        sender_nonce=nonce,
+        message_data=csr.public_bytes(serialization.Encoding.DER),
+        recipient_certificate=scep.select_recipient(certificates),
+        signer_certificate=signer,
+        signer_key=key,
+        cipher=scep.ContentCipher.AES256_CBC,
+        digest=scep.DigestAlgorithm.SHA256,
+    )
+    encoded = base64.b64encode(message).decode()
+    query = urllib.parse.urlencode({"operation": "PKIOperation", "message": encoded})
+    request_line = f"GET /scep/topology?{query} HTTP/1.1"
+    assert 5000 < len(request_line) <= 8190, len(request_line)
+    response = requests.get(f"{topology.url}/scep/topology?{query}", timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == "application/x-pki-message"
+    reply = scep.parse_cert_rep(
+        response.content,
+        signer_key=key,
+        signer_certificate=signer,
+        expected_recipient_nonce=nonce,
+        ra_certificate=certificates,
+    )
+    assert reply.status == scep.PkiStatus.SUCCESS
+    assert reply.certificate is not None
+    assert reply.certificate.subject == subject
+
+    too_long = f"{topology.url}/scep/topology?operation=PKIOperation&message={'A' * 9000}"
+    oversized = requests.get(too_long, timeout=30)
+    assert oversized.status_code in (400, 414)
+    assert "too large" in oversized.text.lower() or "too long" in oversized.text.lower()
