@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.http import HttpRequest
 
+from core.exceptions import ApplicationError
 from profiles.models import (
     DeviceCertificate,
     DeviceCertificateState,
@@ -15,6 +19,7 @@ from profiles.models import (
     ScepProfile,
     TrustedRootProfile,
 )
+from profiles.services.profiles import certificate_der_from_upload
 
 
 class ScepAssignmentInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -31,30 +36,64 @@ class RootAssignmentInline(admin.TabularInline):  # type: ignore[type-arg]
     extra = 1
 
 
+class TrustedRootProfileForm(forms.ModelForm):  # type: ignore[type-arg]
+    """One of our CAs, or an uploaded .cer (DER or PEM): the admin's two ways to give the certificate."""
+
+    certificate_file = forms.FileField(
+        required=False, help_text="Upload a .cer (DER or PEM), or choose one of our CAs"
+    )
+
+    class Meta:
+        model = TrustedRootProfile
+        fields = (
+            "name",
+            "description",
+            "platform",
+            "authority",
+            "certificate_file_name",
+            "destination_store",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        authority = cleaned.get("authority")
+        upload = cleaned.get("certificate_file")
+        if authority is not None:
+            self.instance.certificate_der = authority.certificate_der
+        elif upload:
+            try:
+                self.instance.certificate_der = certificate_der_from_upload(upload.read())
+            except ApplicationError as exc:
+                self.add_error("certificate_file", exc.message)
+        elif not self.instance.certificate_der:
+            self.add_error("certificate_file", "upload the CA certificate or choose one of our CAs")
+        return cleaned
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        """The model reports certificate problems on its certificate_der field, shown here as the upload."""
+        if hasattr(errors, "error_dict") and "certificate_der" in errors.error_dict:
+            errors.error_dict["certificate_file"] = errors.error_dict.pop("certificate_der")
+        super()._update_errors(errors)
+
+
 @admin.register(TrustedRootProfile)
 class TrustedRootProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = TrustedRootProfileForm
     list_display = ("name", "platform", "subject", "thumbprint_sha1", "destination_store", "not_after")
     list_filter = ("platform",)
     search_fields = ("name", "subject", "thumbprint_sha1")
     readonly_fields = ("thumbprint_sha1", "subject", "not_after", "version")
     fields = (
-        "name",
-        "description",
-        "platform",
-        "authority",
-        "certificate_file_name",
-        "destination_store",
-        "thumbprint_sha1",
-        "subject",
-        "not_after",
-        "version",
-    )
+        "name", "description", "platform", "authority", "certificate_file", "certificate_file_name",
+        "destination_store", "thumbprint_sha1", "subject", "not_after", "version",
+    )  # fmt: skip
     inlines = (RootAssignmentInline,)
 
     def save_model(self, request: HttpRequest, obj: TrustedRootProfile, form: Any, change: bool) -> None:
-        if obj.authority is not None:
-            obj.certificate_der = obj.authority.certificate_der
+        if change:
+            obj.version = F("version") + 1  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
+        obj.refresh_from_db(fields=["version"])
 
 
 @admin.register(ScepProfile)
@@ -72,6 +111,14 @@ class ScepProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name", "description", "subject_name_format_string")
     readonly_fields = ("version",)
     inlines = (ScepAssignmentInline,)
+
+    def save_model(self, request: HttpRequest, obj: ScepProfile, form: Any, change: bool) -> None:
+        """As scep_profile_update: every change bumps the version, so devices renew to pick it up."""
+        if change:
+            obj.version = F("version") + 1  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+        obj.refresh_from_db(fields=["version"])
+
     fieldsets = (
         (None, {"fields": ("name", "description", "platform", "certificate_type", "version")}),
         (

@@ -48,10 +48,6 @@ def _default_ekus() -> list[dict[str, str]]:
     return [{"name": "Client Authentication", "oid": "1.3.6.1.5.5.7.3.2"}]
 
 
-def _default_hashes() -> list[str]:
-    return ["sha2"]
-
-
 class TrustedRootProfile(TimestampedModel):
     """A trusted certificate profile: a root (or intermediate) CA certificate for devices of a platform."""
 
@@ -155,7 +151,9 @@ class ScepProfile(TimestampedModel):
     key_size = models.PositiveIntegerField(
         default=2048, choices=[(1024, "1024"), (2048, "2048"), (4096, "4096")]
     )
-    hash_algorithms = models.JSONField(default=_default_hashes, blank=True, help_text='["sha1", "sha2"]')
+    hash_algorithms = models.JSONField(
+        default=list, blank=True, help_text='["sha1", "sha2"]; empty: SHA-2 (iOS has no such setting)'
+    )
     root_profile = models.ForeignKey(
         TrustedRootProfile,
         on_delete=models.PROTECT,
@@ -190,9 +188,10 @@ class ScepProfile(TimestampedModel):
 
     @property
     def validity_days(self) -> int | None:
-        if self.validity_value is None or not self.validity_scale:
-            return None
-        return self.validity_value * _DAYS_PER_SCALE[ValidityScale(self.validity_scale)]
+        days_per_unit = _DAYS_PER_SCALE.get(self.validity_scale)  # type: ignore[call-overload]
+        if self.validity_value is None or days_per_unit is None:
+            return None  # not set, or an unknown unit that field validation reports
+        return self.validity_value * days_per_unit
 
     def clean(self) -> None:
         errors = scep_profile_errors(self)
@@ -229,11 +228,13 @@ class ProfileAssignment(TimestampedModel):
                 fields=["scep_profile", "target", "group"],
                 name="profiles_assignment_unique_scep",
                 condition=models.Q(scep_profile__isnull=False),
+                violation_error_message="this target is already assigned to the profile (include or exclude)",
             ),
             models.UniqueConstraint(
                 fields=["trusted_root_profile", "target", "group"],
                 name="profiles_assignment_unique_root",
                 condition=models.Q(trusted_root_profile__isnull=False),
+                violation_error_message="this target is already assigned to the profile (include or exclude)",
             ),
         ]
 
@@ -247,7 +248,10 @@ class ProfileAssignment(TimestampedModel):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if (self.scep_profile_id is None) == (self.trusted_root_profile_id is None):
+        # An admin inline sets the parent object before it has a primary key: count it as set.
+        has_scep = self.scep_profile_id is not None or _related_is_set(self, "scep_profile")
+        has_root = self.trusted_root_profile_id is not None or _related_is_set(self, "trusted_root_profile")
+        if has_scep == has_root:
             errors["scep_profile"] = (
                 "assign exactly one profile: a SCEP profile or a trusted certificate profile"
             )
@@ -259,6 +263,11 @@ class ProfileAssignment(TimestampedModel):
             errors["intent"] = "only groups can be excluded"
         if errors:
             raise ValidationError(errors)
+
+
+def _related_is_set(instance: models.Model, name: str) -> bool:
+    descriptor = getattr(type(instance), name)
+    return bool(descriptor.is_cached(instance) and getattr(instance, name) is not None)
 
 
 class DeviceChallenge(TimestampedModel):

@@ -107,7 +107,11 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
     if not (profile.key_usage_digital_signature or profile.key_usage_key_encipherment):
         add("key_usage_digital_signature", "choose key encipherment, digital signature, or both")
     hashes = profile.hash_algorithms
-    if not isinstance(hashes, list) or not set(hashes) <= set(HashAlgorithm.values):
+    if (
+        not isinstance(hashes, list)
+        or not all(isinstance(item, str) for item in hashes)
+        or not set(hashes) <= set(HashAlgorithm.values)
+    ):
         add("hash_algorithms", f"choose from {', '.join(HashAlgorithm.values)}")
     elif hashes and platform not in _HASH_PLATFORMS:
         add("hash_algorithms", "iOS has no hash algorithm setting; leave it empty")

@@ -77,7 +77,13 @@ class TrustedRootProfileSerializer(FullCleanMixin):
             raise serializers.ValidationError(
                 {"certificate": "choose one of our CAs (authority) or give a certificate"}
             )
-        return super().validate(attrs)
+        try:
+            return super().validate(attrs)
+        except serializers.ValidationError as exc:
+            detail = exc.detail
+            if isinstance(detail, dict) and "certificate_der" in detail:
+                detail["certificate"] = detail.pop("certificate_der")  # the API's name for it
+            raise
 
 
 def _certificate_der(text: str) -> bytes:
@@ -141,7 +147,7 @@ class ScepProfilePreviewInputSerializer(serializers.Serializer):  # type: ignore
 
 class ProfileAssignmentSerializer(FullCleanMixin):
     group = serializers.SlugRelatedField(
-        slug_field="external_id", queryset=Group.objects.all(), required=False, allow_null=True
+        slug_field="external_id", queryset=Group.objects.all(), required=False, allow_null=True, default=None
     )
 
     class Meta:

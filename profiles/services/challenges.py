@@ -37,6 +37,8 @@ __all__ = ["ChallengeAuthorization", "certificate_renewal_notify", "challenge_no
 logger = logging.getLogger(__name__)
 
 _FORMAT = re.compile(rf"^{CHALLENGE_PREFIX}\.([0-9a-f]{{32}})\.([A-Za-z0-9_-]{{16,64}})$")
+#: States a refused request must not overwrite: the device's certificate is fine, or was revoked on purpose.
+_SETTLED_STATES = frozenset({CertificateState.ISSUED, CertificateState.RENEWAL_DUE, CertificateState.REVOKED})
 DIAG_DESERIALIZE_FAILED = 0x00000410
 DIAG_CHALLENGE_EXPIRED = 0x00000411
 
@@ -96,7 +98,7 @@ def _record_refusal(record: DeviceChallenge, refusal: ChallengeInvalid) -> None:
     forged request must not make a healthy device look broken (the event log has the refusal).
     """
     current = DeviceCertificateState.objects.filter(device=record.device, profile=record.profile).first()
-    if current is not None and current.state in (CertificateState.ISSUED, CertificateState.RENEWAL_DUE):
+    if current is not None and current.state in _SETTLED_STATES:
         return
     device_state_set(
         device=record.device,

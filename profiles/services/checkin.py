@@ -81,8 +81,15 @@ def scep_profile_render(*, profile: ScepProfile, device: Device) -> RenderedRequ
         sans = parse_san_entries(san_entries(profile), certificate_type=certificate_type)
     except (TemplateError, ValueError) as exc:  # saved before a rule existed: report, do not crash
         raise RenderError(f"the profile's subject or SAN format is invalid: {exc}") from exc
-    if certificate_type == CertificateType.USER and device.primary_user_id is None:
+    if certificate_type == CertificateType.USER and device.primary_user is None:
         raise RenderError("a user certificate needs a device with a primary user")
+    if profile.include_sid_extension and not (
+        device.primary_user is not None and device.primary_user.on_premises_security_identifier
+    ):
+        raise RenderError(
+            "the profile adds the SID extension (strong mapping), but the user has no on-premises "
+            "security identifier"
+        )
     return render_request(subject_format, sans, context)
 
 

@@ -1,0 +1,344 @@
+"""One-time challenges through the SCEP pipeline (``OneTimeChallengeVerifier``) at /scep/<slug>: issuance with
+the rendered request, refusals recorded as events and device states, strong mapping, subject injection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from asn1crypto import core as asn1core
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ca.models import IssuedCertificate
+from ca.tests.pki import openssl, openssl_verify, write_pem
+from directory.models import Device
+from enrollment import scep
+from enrollment.choices import EventId, EventLevel
+from enrollment.models import EnrollmentEvent, ScepService, ScepTransaction
+from profiles.choices import CertificateState
+from profiles.models import (
+    DeviceCertificate,
+    DeviceCertificateState,
+    DeviceChallenge,
+    ProfileAssignment,
+    ScepProfile,
+)
+from profiles.rendering import upn_san
+from profiles.services.checkin import ScepDelivery
+from profiles.tests.fixtures import SID, ScepExchange, build_csr, delivery_for, scep_enroll
+
+OID_NTDS_CA_SECURITY_EXT = x509.ObjectIdentifier("1.3.6.1.4.1.311.25.2")
+SID_URI = f"tag:microsoft.com,2022-09-14:sid:{SID}"
+
+
+class _SidOtherName(asn1core.Sequence):
+    _fields = [("type_id", asn1core.ObjectIdentifier), ("value", asn1core.OctetString, {"explicit": 0})]
+
+
+class _SecurityExtension(asn1core.Sequence):
+    """szOID_NTDS_CA_SECURITY_EXT as AD CS writes it (KB5014754), read independently of ca.crypto."""
+
+    _fields = [("sid", _SidOtherName, {"implicit": 0})]
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    device: Device
+    profile: ScepProfile
+    delivery: ScepDelivery
+    exchange: ScepExchange
+
+    @property
+    def reply(self) -> scep.CertRepResult:
+        return self.exchange.reply
+
+    def state(self) -> DeviceCertificateState:
+        return DeviceCertificateState.objects.get(device=self.device, profile=self.profile)
+
+
+Enroll = Callable[..., Enrollment]
+
+
+@pytest.fixture
+def enroll(client, scep_service, device, rsa2048_key) -> Enroll:
+    """``enroll(profile, ...)``: check the device in (or use ``delivery``), build the CSR from what it got
+    (``subject``, ``sans``, ``challenge`` replace those), and send it to the SCEP service with ``key``."""
+
+    def _enroll(
+        profile: ScepProfile,
+        *,
+        service: ScepService | None = None,
+        key: Any = None,
+        delivery: ScepDelivery | None = None,
+        **changes: Any,
+    ) -> Enrollment:
+        key = key or rsa2048_key
+        delivery = delivery or delivery_for(device, profile)
+        csr = build_csr(
+            key,
+            changes.get("subject", delivery.rendered.subject),
+            changes.get("sans", delivery.rendered.sans),
+            challenge=changes.get("challenge", delivery.challenge),
+        )
+        return Enrollment(device, profile, delivery, scep_enroll(client, service or scep_service, key, csr))
+
+    return _enroll
+
+
+def thumbprint(certificate: x509.Certificate) -> str:
+    return certificate.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - a thumbprint
+
+
+def verify_failure_event(enrollment: Enrollment) -> EnrollmentEvent:
+    return EnrollmentEvent.objects.get(
+        event_id=EventId.SCEP_VERIFY_FAILURE, transaction_id=enrollment.exchange.transaction_id
+    )
+
+
+def assert_refused(enrollment: Enrollment, text: str) -> None:
+    reply = enrollment.reply
+    assert reply.status is scep.PkiStatus.FAILURE
+    assert reply.fail_info is scep.FailInfo.BAD_REQUEST
+    assert reply.fail_info_text == text
+    assert reply.certificates == ()
+    assert not IssuedCertificate.objects.filter(template__name="TestClientAuth").exists()
+    event = verify_failure_event(enrollment)
+    assert (event.message, event.level, event.fail_info) == (
+        text,
+        EventLevel.WARNING,
+        int(scep.FailInfo.BAD_REQUEST),
+    )
+
+
+# --- issuance -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_device_enrolls_with_its_challenge_and_gets_the_rendered_request(enroll, pki, assigned, tmp_path):
+    enrollment = enroll(assigned)
+
+    assert enrollment.reply.status is scep.PkiStatus.SUCCESS, enrollment.reply.fail_info_text
+    certificate = enrollment.reply.certificate
+    assert certificate.subject == enrollment.delivery.rendered.subject
+    assert certificate.issuer == pki.issuing.certificate.subject
+    san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert list(san) == [upn_san("jdoe@corp.example.com")]
+    eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    openssl_verify(tmp_path, certificate, pki.issuing.certificate, pki.root.certificate)
+
+    issued = IssuedCertificate.objects.get(fingerprint_sha1=thumbprint(certificate))
+    assert (issued.authority, issued.template) == (pki.issuing, pki.template)
+    state = enrollment.state()
+    assert (state.state, state.certificate) == (CertificateState.ISSUED, issued)
+    binding = DeviceCertificate.objects.get(certificate=issued)
+    assert (binding.device, binding.profile) == (enrollment.device, assigned)
+    record = DeviceChallenge.objects.get()
+    assert record.consumed_at is not None
+    transaction = ScepTransaction.objects.get(transaction_id=enrollment.exchange.transaction_id)
+    assert transaction.challenge_reference == f"device-challenge:{record.id}"
+    assert enrollment.delivery.challenge.split(".")[2] not in transaction.challenge_reference
+    assert EnrollmentEvent.objects.filter(
+        event_id=EventId.SCEP_ISSUED_SUCCESS, transaction_id=enrollment.exchange.transaction_id
+    ).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_used_challenge_is_refused_and_the_issued_state_is_kept(enroll, assigned, other_rsa2048_key):
+    first = enroll(assigned)
+    assert first.reply.status is scep.PkiStatus.SUCCESS
+
+    second = enroll(assigned, delivery=first.delivery, key=other_rsa2048_key)
+
+    assert second.reply.status is scep.PkiStatus.FAILURE
+    assert second.reply.fail_info is scep.FailInfo.BAD_REQUEST
+    assert second.reply.fail_info_text == "the challenge has already been used"
+    assert IssuedCertificate.objects.filter(template__name="TestClientAuth").count() == 1
+    event = verify_failure_event(second)
+    assert (event.message, event.level, event.fail_info) == (
+        "the challenge has already been used",
+        EventLevel.WARNING,
+        int(scep.FailInfo.BAD_REQUEST),
+    )
+    state = second.state()
+    assert state.state == CertificateState.ISSUED
+    assert state.certificate.fingerprint_sha1 == thumbprint(first.reply.certificate)
+
+
+# --- refusals -------------------------------------------------------------------------------------------
+
+
+def test_another_subject_is_refused_and_recorded(enroll, assigned):
+    other = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "Administrator"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "certportal tests"),
+        ]
+    )
+
+    enrollment = enroll(assigned, subject=other)
+
+    text = "subject name in the request (O=certportal tests,CN=Administrator) does not match the challenge's"
+    assert_refused(enrollment, text)
+    assert verify_failure_event(enrollment).diagnostic_code is None
+    state = enrollment.state()
+    assert (state.state, state.reason) == (CertificateState.FAILED, f"SCEP request refused: {text}")
+
+
+def test_other_sans_are_refused_and_recorded(enroll, assigned):
+    enrollment = enroll(assigned, sans=[upn_san("administrator@corp.example.com")])
+
+    assert_refused(enrollment, "subject alternative names in the request do not match the challenge's")
+    assert enrollment.state().state == CertificateState.FAILED
+
+
+def test_an_expired_challenge_is_refused_with_diagnostic_0x411(enroll, assigned, device, time_machine):
+    delivery = delivery_for(device, assigned)
+    time_machine.move_to(delivery.challenge_expires_at + dt.timedelta(minutes=1), tick=False)
+
+    enrollment = enroll(assigned, delivery=delivery)
+
+    assert_refused(
+        enrollment, "request denied due to expired certificate challenge; check in again for a new one"
+    )
+    event = verify_failure_event(enrollment)
+    assert (event.diagnostic_code, event.diagnostic_code_hex) == (0x411, "0x00000411")
+    state = enrollment.state()
+    assert (state.state, state.diagnostic_code) == (CertificateState.FAILED, 1041)
+
+
+def test_a_tampered_challenge_is_refused_with_diagnostic_0x410(enroll, assigned, device):
+    delivery = delivery_for(device, assigned)
+    forged = delivery.challenge[:-4] + ("BBBB" if delivery.challenge.endswith("AAAA") else "AAAA")
+
+    enrollment = enroll(assigned, delivery=delivery, challenge=forged)
+
+    assert_refused(enrollment, "the challenge cannot be validated; get a new one by checking in")
+    assert verify_failure_event(enrollment).diagnostic_code == 0x410
+    # A forged request proves nothing about the device: its state is left alone.
+    assert enrollment.state().state == CertificateState.CHALLENGE_ISSUED
+
+
+def test_a_challenge_presented_to_the_scep_service_of_another_ca_is_refused(
+    enroll, assigned, root_scep_service
+):
+    enrollment = enroll(assigned, service=root_scep_service)
+
+    assert_refused(
+        enrollment, "the profile's certificates come from CA Test Issuing CA, not from this SCEP service's CA"
+    )
+    assert verify_failure_event(enrollment).service == root_scep_service
+
+
+def test_a_challenge_of_a_profile_unassigned_since_is_refused(enroll, assigned, device):
+    delivery = delivery_for(device, assigned)
+    ProfileAssignment.objects.filter(scep_profile=assigned).delete()
+
+    enrollment = enroll(assigned, delivery=delivery)
+
+    assert_refused(enrollment, "the SCEP profile is no longer assigned to this device")
+
+
+def test_a_challenge_of_a_retired_device_is_refused(enroll, assigned, device):
+    delivery = delivery_for(device, assigned)
+    Device.objects.filter(pk=device.pk).update(state="retired")
+
+    enrollment = enroll(assigned, delivery=delivery)
+
+    assert_refused(enrollment, "the device is retired")
+
+
+def test_a_service_not_accepting_one_time_challenges_does_not_know_them(enroll, assigned, scep_service):
+    scep_service.accept_one_time_challenges = False
+    scep_service.save()
+
+    enrollment = enroll(assigned)
+
+    assert_refused(enrollment, "the challenge password is not valid for this SCEP service")
+    assert DeviceChallenge.objects.get().consumed_at is None
+    assert enrollment.state().state == CertificateState.CHALLENGE_ISSUED
+
+
+# --- strong mapping (KB5014754) -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_include_sid_uri_puts_the_sid_san_uri_in_the_certificate(enroll, assign_to_users):
+    enrollment = enroll(assign_to_users(include_sid_uri=True))
+
+    assert x509.UniformResourceIdentifier(SID_URI) in enrollment.delivery.rendered.sans
+    assert enrollment.reply.status is scep.PkiStatus.SUCCESS, enrollment.reply.fail_info_text
+    extension = enrollment.reply.certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert extension.value.get_values_for_type(x509.UniformResourceIdentifier) == [SID_URI]
+    assert extension.value.get_values_for_type(x509.OtherName) == [upn_san("jdoe@corp.example.com")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_include_sid_extension_puts_the_sid_extension_in_the_certificate(enroll, assign_to_users):
+    enrollment = enroll(assign_to_users(include_sid_extension=True))
+
+    assert enrollment.reply.status is scep.PkiStatus.SUCCESS, enrollment.reply.fail_info_text
+    extension = enrollment.reply.certificate.extensions.get_extension_for_oid(OID_NTDS_CA_SECURITY_EXT)
+    assert extension.critical is False
+    parsed = _SecurityExtension.load(extension.value.value)
+    assert parsed["sid"]["type_id"].dotted == "1.3.6.1.4.1.311.25.2.1"
+    assert parsed["sid"]["value"].native == SID.encode("ascii")
+    assert DeviceChallenge.objects.get().sid == SID
+
+
+def test_include_sid_uri_fails_for_a_user_without_a_sid(assign_to_users, user, device):
+    profile = assign_to_users(include_sid_uri=True)
+    user.on_premises_security_identifier = ""
+    user.save()
+
+    delivery = delivery_for(device, profile)
+
+    assert delivery.challenge == ""
+    assert delivery.problem == (
+        "user has no on-premises security identifier (SID), required by {{OnPremisesSecurityIdentifier}} "
+        "in the URI subject alternative name"
+    )
+    state = DeviceCertificateState.objects.get(device=device, profile=profile)
+    assert (state.state, state.reason) == (CertificateState.FAILED, delivery.problem)
+
+
+def test_include_sid_extension_fails_for_a_user_without_a_sid(assign_to_users, user, device):
+    profile = assign_to_users(include_sid_extension=True)
+    user.on_premises_security_identifier = ""
+    user.save()
+
+    delivery = delivery_for(device, profile)
+
+    assert delivery.challenge == ""
+    assert "security identifier" in delivery.problem
+    assert DeviceCertificateState.objects.get(device=device, profile=profile).state == CertificateState.FAILED
+
+
+# --- subject injection ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_user_name_with_rdn_syntax_stays_one_cn_value(enroll, assign_to_users, user, tmp_path):
+    user.user_name = "Eve, CN=Administrator"
+    user.save()
+    profile = assign_to_users(subject_name_format_string="CN={{UserName}}", subject_alternative_names=[])
+
+    enrollment = enroll(profile)
+
+    assert enrollment.reply.status is scep.PkiStatus.SUCCESS, enrollment.reply.fail_info_text
+    certificate = enrollment.reply.certificate
+    assert certificate.subject == enrollment.delivery.rendered.subject
+    assert [rdn.rfc4514_string() for rdn in certificate.subject.rdns] == ["CN=Eve\\, CN=Administrator"]
+    assert [a.value for a in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)] == [
+        "Eve, CN=Administrator"
+    ]
+    path = write_pem(tmp_path / "injected.pem", certificate)
+    shown = openssl("x509", "-in", str(path), "-noout", "-subject", "-nameopt", "RFC2253").stdout
+    assert shown.strip() == "subject=CN=Eve\\, CN=Administrator"

@@ -1,0 +1,396 @@
+"""Save-time rules of SCEP and trusted certificate profiles (``full_clean``: profiles.validation, models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from django.core.exceptions import ValidationError
+
+from ca.models import CertificateTemplate
+from directory.models import Platform
+from profiles.choices import CertificateType, KeyStorageProvider, ValidityScale
+from profiles.models import ScepProfile, TrustedRootProfile
+from profiles.services.profiles import scep_profile_update, trusted_root_profile_create
+from profiles.tests.fixtures import profile_fields, self_signed_leaf
+
+DEVICE_PLATFORMS_MESSAGE = (
+    "device certificates are available on iOS, Windows 8.1 and later, Windows 10 and later"
+)
+APPLE_VALIDITY_MESSAGE = "iOS and macOS always use the validity period of the certificate template"
+
+
+def errors(instance: ScepProfile | TrustedRootProfile) -> dict[str, list[str]]:
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
+def scep_profile(pki, root_profile, **overrides: Any) -> ScepProfile:
+    return ScepProfile(**profile_fields(pki, root_profile, **overrides))
+
+
+@pytest.fixture
+def template_with_requester_validity(pki) -> CertificateTemplate:
+    template = CertificateTemplate.objects.create(
+        name="RequesterValidity",
+        display_name="Requester validity",
+        allow_requester_validity=True,
+        validity_days=365,
+    )
+    pki.issuing.published_templates.add(template)
+    return template
+
+
+def root_for(pki, platform: str) -> TrustedRootProfile:
+    return trusted_root_profile_create(authority=pki.root, name=f"Root CA ({platform})", platform=platform)
+
+
+def test_the_default_ios_user_profile_is_valid(pki, root_profile):
+    assert errors(scep_profile(pki, root_profile)) == {}
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        (Platform.IOS, {}),
+        (Platform.WINDOWS_81, {}),
+        (Platform.WINDOWS_10, {}),
+        (Platform.ANDROID, {"certificate_type": [DEVICE_PLATFORMS_MESSAGE]}),
+        (Platform.ANDROID_ENTERPRISE, {"certificate_type": [DEVICE_PLATFORMS_MESSAGE]}),
+        (Platform.MACOS, {"certificate_type": [DEVICE_PLATFORMS_MESSAGE]}),
+        (Platform.WINDOWS_PHONE_81, {"certificate_type": [DEVICE_PLATFORMS_MESSAGE]}),
+    ],
+)
+def test_device_certificates_only_on_ios_and_windows_81_and_10(pki, platform, expected):
+    profile = scep_profile(
+        pki,
+        root_for(pki, platform),
+        platform=platform,
+        certificate_type=CertificateType.DEVICE,
+        subject_name_format_string="CN={{SerialNumber}}",
+        subject_alternative_names=[{"type": "dns", "value": "{{DeviceName}}.devices.example.com"}],
+    )
+    assert errors(profile) == expected
+
+
+@pytest.mark.parametrize(
+    ("certificate_type", "subject", "message"),
+    [
+        (CertificateType.USER, "CN={{Nope}}", "unknown variable {{Nope}} in the CN value"),
+        (
+            CertificateType.USER,
+            "CN=a{b",
+            'curly brackets not enclosing a variable in the CN value: "{b" '
+            "(variables are written {{Name}}; other curly brackets are not allowed)",
+        ),
+        (CertificateType.USER, "CN=a}b", 'curly brackets not enclosing a variable in the CN value: "a}"'),
+        (
+            CertificateType.DEVICE,
+            "CN={{UserName}}",
+            "{{UserName}} in the CN value is a user variable; "
+            "a device certificate may only use device variables",
+        ),
+    ],
+)
+def test_custom_subject_format_errors_are_on_the_format_string(
+    pki, root_profile, certificate_type, subject, message
+):
+    profile = scep_profile(
+        pki,
+        root_profile,
+        certificate_type=certificate_type,
+        subject_name_format_string=subject,
+        subject_alternative_names=[],
+    )
+    assert errors(profile) == {"subject_name_format_string": [message]}
+
+
+def test_custom_subject_format_must_not_be_empty(pki, root_profile):
+    profile = scep_profile(pki, root_profile, subject_name_format_string="")
+    assert errors(profile) == {
+        "subject_name_format_string": [
+            "enter the custom subject name format",
+            "the custom subject name format is empty",
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "a|b.example.com",
+            "'|' is not allowed in the static text of the DNS subject alternative name (entry 1)",
+        ),
+        (
+            "a;b.example.com",
+            "';' is not allowed in the static text of the DNS subject alternative name (entry 1)",
+        ),
+        (
+            "a{b.example.com",
+            "curly brackets not enclosing a variable in the DNS subject alternative name (entry 1): "
+            '"{b.example.com" '
+            "(variables are written {{Name}}; other curly brackets are not allowed)",
+        ),
+        (
+            "a}b.example.com",
+            'curly brackets not enclosing a variable in the DNS subject alternative name (entry 1): "a}"',
+        ),
+    ],
+)
+def test_san_static_text_refuses_braces_pipes_and_semicolons(pki, root_profile, value, message):
+    profile = scep_profile(pki, root_profile, subject_alternative_names=[{"type": "dns", "value": value}])
+    assert errors(profile) == {"subject_alternative_names": [message]}
+
+
+def test_a_san_with_a_variable_and_static_text_is_accepted(pki, root_profile):
+    profile = scep_profile(
+        pki,
+        root_profile,
+        subject_alternative_names=[{"type": "dns", "value": "{{DeviceName}}.devices.example.com"}],
+    )
+    assert errors(profile) == {}
+
+
+def test_validity_within_a_template_that_allows_requester_validity_is_accepted(
+    pki, template_with_requester_validity
+):
+    profile = scep_profile(
+        pki,
+        root_for(pki, Platform.WINDOWS_10),
+        platform=Platform.WINDOWS_10,
+        template=template_with_requester_validity,
+        validity_value=6,
+        validity_scale=ValidityScale.MONTHS,
+    )
+    assert errors(profile) == {}
+    assert profile.validity_days == 180
+
+
+def test_validity_is_refused_when_the_template_does_not_allow_requester_validity(pki):
+    profile = scep_profile(
+        pki,
+        root_for(pki, Platform.WINDOWS_10),
+        platform=Platform.WINDOWS_10,
+        validity_value=6,
+        validity_scale=ValidityScale.MONTHS,
+    )
+    assert errors(profile) == {
+        "validity_value": ["template TestClientAuth does not let the requester choose the validity"]
+    }
+
+
+def test_validity_above_the_template_is_refused(pki, template_with_requester_validity):
+    profile = scep_profile(
+        pki,
+        root_for(pki, Platform.WINDOWS_10),
+        platform=Platform.WINDOWS_10,
+        template=template_with_requester_validity,
+        validity_value=2,
+        validity_scale=ValidityScale.YEARS,
+    )
+    assert errors(profile) == {"validity_value": ["730 days is above the template's validity of 365 days"]}
+
+
+@pytest.mark.parametrize("platform", [Platform.IOS, Platform.MACOS])
+def test_validity_is_refused_for_ios_and_macos(pki, template_with_requester_validity, platform):
+    profile = scep_profile(
+        pki,
+        root_for(pki, platform),
+        platform=platform,
+        template=template_with_requester_validity,
+        validity_value=6,
+        validity_scale=ValidityScale.MONTHS,
+    )
+    assert errors(profile) == {"validity_value": [APPLE_VALIDITY_MESSAGE]}
+
+
+def test_validity_needs_both_value_and_unit(pki, root_profile):
+    profile = scep_profile(pki, root_profile, validity_value=6)
+    assert errors(profile) == {"validity_value": ["enter both the validity period and its unit, or neither"]}
+
+
+def test_unknown_validity_scale_is_a_field_error(pki, root_profile):
+    profile = scep_profile(pki, root_profile, validity_value=3, validity_scale="weeks")
+    assert set(errors(profile)) == {"validity_scale"}
+
+
+def test_key_storage_provider_only_on_windows(pki, root_profile):
+    ios = scep_profile(pki, root_profile, key_storage_provider=KeyStorageProvider.SOFTWARE)
+    windows = scep_profile(
+        pki,
+        root_for(pki, Platform.WINDOWS_10),
+        platform=Platform.WINDOWS_10,
+        key_storage_provider=KeyStorageProvider.SOFTWARE,
+    )
+    assert errors(ios) == {"key_storage_provider": ["the key storage provider applies to Windows only"]}
+    assert errors(windows) == {}
+
+
+def test_key_size_below_the_template_minimum_is_refused(pki, root_profile):
+    profile = scep_profile(pki, root_profile, key_size=1024)
+    assert errors(profile) == {
+        "key_size": ["template TestClientAuth requires RSA keys of at least 2048 bits"]
+    }
+
+
+def test_eku_outside_the_template_application_policies_is_refused(pki, root_profile):
+    profile = scep_profile(
+        pki, root_profile, extended_key_usages=[{"name": "Server Authentication", "oid": "1.3.6.1.5.5.7.3.1"}]
+    )
+    assert errors(profile) == {
+        "extended_key_usages": ["not in template TestClientAuth's application policies: 1.3.6.1.5.5.7.3.1"]
+    }
+
+
+def test_malformed_hash_algorithms_are_a_field_error(pki, root_profile):
+    profile = scep_profile(pki, root_profile, platform=Platform.ANDROID, hash_algorithms=[["sha2"]])
+    assert "hash_algorithms" in errors(profile)
+
+
+def test_the_template_must_be_published_to_the_ca(pki, root_profile):
+    unpublished = CertificateTemplate.objects.create(name="Unpublished", display_name="Not on the CA")
+    profile = scep_profile(pki, root_profile, template=unpublished)
+    assert errors(profile) == {"template": ["CA Test Issuing CA does not issue template Unpublished"]}
+
+
+@pytest.mark.parametrize("platform", [Platform.IOS, Platform.MACOS])
+def test_non_repudiation_template_is_refused_for_apple(pki, platform):
+    template = CertificateTemplate.objects.create(
+        name="ProofOfOrigin", display_name="x", non_repudiation=True
+    )
+    pki.issuing.published_templates.add(template)
+    profile = scep_profile(pki, root_for(pki, platform), platform=platform, template=template)
+    assert errors(profile) == {
+        "template": ["for iOS and macOS the template must not set 'signature is proof of origin'"]
+    }
+
+
+def test_non_repudiation_template_is_accepted_for_windows(pki):
+    template = CertificateTemplate.objects.create(
+        name="ProofOfOrigin", display_name="x", non_repudiation=True
+    )
+    pki.issuing.published_templates.add(template)
+    profile = scep_profile(
+        pki, root_for(pki, Platform.WINDOWS_10), platform=Platform.WINDOWS_10, template=template
+    )
+    assert errors(profile) == {}
+
+
+def test_root_profile_of_another_platform_is_refused(pki):
+    profile = scep_profile(pki, root_for(pki, Platform.WINDOWS_10))
+    assert errors(profile) == {
+        "root_profile": ["the trusted certificate profile is for Windows 10 and later"]
+    }
+
+
+def test_root_profile_that_is_not_the_root_of_the_issuing_chain_is_refused(pki, crypto_chain):
+    unrelated = trusted_root_profile_create(
+        certificate_der=crypto_chain.root.public_bytes(Encoding.DER),
+        name="Unrelated root",
+        platform=Platform.IOS,
+    )
+    profile = scep_profile(pki, unrelated)
+    assert errors(profile) == {
+        "root_profile": [
+            "its certificate is not the root of Test Issuing CA's chain (CN=Test Root CA,O=certportal tests)"
+        ]
+    }
+
+
+def test_root_profile_holding_the_issuing_ca_instead_of_the_root_is_refused(pki):
+    intermediate = trusted_root_profile_create(
+        authority=pki.issuing, name="Issuing CA", platform=Platform.IOS
+    )
+    profile = scep_profile(pki, intermediate)
+    assert errors(profile) == {
+        "root_profile": [
+            "its certificate is not the root of Test Issuing CA's chain (CN=Test Root CA,O=certportal tests)"
+        ]
+    }
+
+
+def test_strong_mapping_needs_a_user_certificate(pki, root_profile):
+    profile = scep_profile(
+        pki,
+        root_profile,
+        certificate_type=CertificateType.DEVICE,
+        subject_name_format_string="CN={{SerialNumber}}",
+        subject_alternative_names=[],
+        include_sid_extension=True,
+    )
+    assert errors(profile) == {
+        "include_sid_extension": ["the SID of strong mapping is a user attribute: use a user certificate"]
+    }
+
+
+def test_updating_a_scep_profile_bumps_its_version(scep_profile):
+    assert scep_profile.version == 1
+    first = scep_profile_update(profile=scep_profile, description="now with a description").version
+    second = scep_profile_update(profile=scep_profile, key_size=4096).version
+    assert (first, second) == (2, 3)
+    assert ScepProfile.objects.get(pk=scep_profile.pk).version == 3
+
+
+def test_an_invalid_update_neither_saves_nor_bumps_the_version(scep_profile):
+    with pytest.raises(ValidationError):
+        scep_profile_update(profile=scep_profile, key_size=1024)
+    scep_profile.refresh_from_db()
+    assert (scep_profile.version, scep_profile.key_size) == (1, 2048)
+
+
+# --- trusted certificate profiles -----------------------------------------------------------------------
+
+
+def test_trusted_root_profile_records_the_certificate(pki):
+    profile = trusted_root_profile_create(authority=pki.root, name="Root", platform=Platform.WINDOWS_10)
+    assert profile.thumbprint_sha1 == pki.root.fingerprint_sha1
+    assert profile.subject == "CN=Test Root CA,O=certportal tests"
+    assert profile.not_after == pki.root.not_after
+    assert profile.certificate_file_name == "Root.cer"
+    assert profile.destination_store == "computerCertStoreRoot"
+
+
+def test_trusted_root_profile_refuses_a_non_ca_certificate(db, rsa2048_key):
+    leaf = self_signed_leaf(rsa2048_key)
+    profile = TrustedRootProfile(
+        name="Leaf", platform=Platform.IOS, certificate_der=leaf.public_bytes(Encoding.DER)
+    )
+    assert errors(profile) == {
+        "certificate_der": ["a trusted certificate profile carries a CA certificate (CA:TRUE)"]
+    }
+
+
+def test_trusted_root_profile_refuses_bytes_that_are_not_a_certificate(db):
+    profile = TrustedRootProfile(name="Junk", platform=Platform.IOS, certificate_der=b"not a certificate")
+    (message,) = errors(profile)["certificate_der"]
+    assert message.startswith("not a DER X.509 certificate: ")
+
+
+def test_one_trusted_root_profile_per_platform_and_root(pki, root_profile):
+    duplicate = TrustedRootProfile(
+        name="Same root again", platform=Platform.IOS, certificate_der=pki.root.certificate_der
+    )
+    other_platform = TrustedRootProfile(
+        name="Same root, Android", platform=Platform.ANDROID, certificate_der=pki.root.certificate_der
+    )
+    assert errors(duplicate) == {
+        "__all__": ["Trusted certificate profile with this Platform and Thumbprint sha1 already exists."]
+    }
+    assert errors(other_platform) == {}
+
+
+def test_destination_store_is_windows_only(pki):
+    profile = TrustedRootProfile(
+        name="Root",
+        platform=Platform.IOS,
+        certificate_der=pki.root.certificate_der,
+        destination_store="computerCertStoreRoot",
+    )
+    assert errors(profile) == {"destination_store": ["the destination store applies to Windows only"]}
