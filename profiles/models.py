@@ -41,7 +41,11 @@ __all__ = [
 #: Platforms on which Intune offers the Device certificate type.
 DEVICE_CERTIFICATE_PLATFORMS = frozenset({Platform.IOS, Platform.WINDOWS_81, Platform.WINDOWS_10})
 
-_DAYS_PER_SCALE = {ValidityScale.DAYS: 1, ValidityScale.MONTHS: 30, ValidityScale.YEARS: 365}
+_DAYS_PER_SCALE_BY_VALUE: dict[str, int] = {
+    ValidityScale.DAYS.value: 1,
+    ValidityScale.MONTHS.value: 30,
+    ValidityScale.YEARS.value: 365,
+}
 
 
 def _default_ekus() -> list[dict[str, str]]:
@@ -188,7 +192,7 @@ class ScepProfile(TimestampedModel):
 
     @property
     def validity_days(self) -> int | None:
-        days_per_unit = _DAYS_PER_SCALE.get(self.validity_scale)  # type: ignore[call-overload]
+        days_per_unit: int | None = _DAYS_PER_SCALE_BY_VALUE.get(str(self.validity_scale))
         if self.validity_value is None or days_per_unit is None:
             return None  # not set, or an unknown unit that field validation reports
         return self.validity_value * days_per_unit

@@ -58,11 +58,21 @@ _BAD_ALG_CODES = frozenset(
 
 
 class EnrollmentRefused(scep.ScepFailure):
-    """A refusal with the connector's diagnostic code (e.g. 0x00000411 challenge expired)."""
+    """A refusal with the connector's diagnostic code (e.g. 0x00000411 challenge expired) and the reason
+    in the Intune validator's terms (SubjectNameMismatch, ChallengeExpired, ...) where one applies.
+    """
 
-    def __init__(self, fail_info: scep.FailInfo, text: str, *, diagnostic_code: int | None = None) -> None:
+    def __init__(
+        self,
+        fail_info: scep.FailInfo,
+        text: str,
+        *,
+        diagnostic_code: int | None = None,
+        reason_code: str = "",
+    ) -> None:
         super().__init__(fail_info, text)
         self.diagnostic_code = diagnostic_code
+        self.reason_code = reason_code
 
 
 @dataclass(frozen=True)
@@ -177,7 +187,7 @@ def pki_operation_handle(*, service: ScepService, der: bytes, client_address: st
             fail_info=int(failure.fail_info),
             diagnostic_code=getattr(failure, "diagnostic_code", None),
             client_address=client_address,
-            details={"failInfo": failure.fail_info.name},
+            details={"failInfo": failure.fail_info.name, "reason": getattr(failure, "reason_code", "")},
         )
         return exchange.failure(failure.fail_info, failure.text)
 
@@ -393,7 +403,10 @@ def _authorise(exchange: _Exchange, password: str, csr: x509.CertificateSigningR
             grant = verifier.verify(service=exchange.service, challenge=password, csr=csr)
         except ChallengeRefused as refused:
             raise EnrollmentRefused(
-                scep.FailInfo.BAD_REQUEST, refused.text, diagnostic_code=refused.diagnostic_code
+                scep.FailInfo.BAD_REQUEST,
+                refused.text,
+                diagnostic_code=refused.diagnostic_code,
+                reason_code=refused.reason_code,
             ) from refused
         if grant is not None:
             return grant
@@ -471,7 +484,10 @@ def _submit(  # noqa: PLR0917 - a private step of the pipeline, called twice
         return _replay(exchange, existing)
     except ChallengeRefused as refused:
         raise EnrollmentRefused(
-            scep.FailInfo.BAD_REQUEST, refused.text, diagnostic_code=refused.diagnostic_code
+            scep.FailInfo.BAD_REQUEST,
+            refused.text,
+            diagnostic_code=refused.diagnostic_code,
+            reason_code=refused.reason_code,
         ) from refused
     except (PolicyViolation, AuthorityUnavailable) as exc:
         fail_info = scep.FailInfo.BAD_ALG if exc.code in _BAD_ALG_CODES else scep.FailInfo.BAD_REQUEST
