@@ -49,6 +49,8 @@ _OPERATIONS = {name.lower(): name for name in ("GetCACaps", "GetCACert", "GetNex
 
 
 class ScepView(APIView):
+    #: OPTIONS, PUT, DELETE get a plain-text 405 (not DRF's metadata answer).
+    http_method_names = ["get", "post", "head"]
     authentication_classes = []
     permission_classes = [AllowAny]
     parser_classes = [PkiMessageParser]
@@ -100,6 +102,11 @@ class ScepView(APIView):
         operation = _operation(request)
         if operation != "PKIOperation":
             return _text(400, "POST is for operation=PKIOperation only")
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not request.META.get("CONTENT_LENGTH"):
+            # The body cannot be sized before reading it (and Django reads nothing without a length).
+            _record_http_refusal(service, request, "PKIOperation POST without Content-Length")
+            return _text(411, "Content-Length required: send the PKIOperation body with its length")
         der: object = request.data
         if not isinstance(der, bytes) or not der:
             _record_http_refusal(service, request, "empty PKIOperation body")

@@ -20,6 +20,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from django.conf import settings
@@ -167,6 +168,12 @@ def pki_operation_handle(*, service: ScepService, der: bytes, client_address: st
     try:
         exchange.message_type = scep.check_message_type(message)
         scep.verify_pki_message(message, policy=policy)
+        if not isinstance(message.signer_certificate.public_key(), rsa.RSAPublicKey):
+            # Every reply with content is encrypted to the signer (PKCS#1 v1.5 key transport): refuse now,
+            # before anything is issued, not when the answer cannot be built.
+            raise scep.ScepFailure(
+                scep.FailInfo.BAD_ALG, "the signer certificate needs an RSA key: the reply is encrypted to it"
+            )
         _check_signing_time(message)
         if message.envelope is None:
             raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "the message has no pkcsPKIEnvelope")
@@ -284,14 +291,14 @@ def _enroll(exchange: _Exchange, plaintext: _DecryptedContent) -> ScepReply:
 
 def _renew(exchange: _Exchange, plaintext: _DecryptedContent) -> ScepReply:
     service = exchange.service
-    if not service.allow_renewal:
-        raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "renewal is disabled on this SCEP service")
     csr = plaintext.csr()
     csr_der = csr.public_bytes(Encoding.DER)
     existing = _existing_transaction(exchange, csr_der)
     if existing is not None:
         return _replay(exchange, existing)
     with _recorded_failure(exchange, csr, csr_der):
+        if not service.allow_renewal:
+            raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, "renewal is disabled on this SCEP service")
         signer = exchange.message.signer_certificate
         fingerprint = signer.fingerprint(hashes.SHA256()).hex().upper()
         current = (
@@ -362,11 +369,17 @@ class _recorded_failure:
         self.exchange, self.csr, self.csr_der = exchange, csr, csr_der
 
     def __enter__(self) -> None:
-        if ScepTransaction.objects.filter(
-            service=self.exchange.service,
-            transaction_id=self.exchange.message.transaction_id,
-            status=TransactionStatus.PENDING,
-        ).exists():
+        # Another request (not a retransmission of this one, which may be racing its first copy) still
+        # pending under this transactionID.
+        if (
+            ScepTransaction.objects.filter(
+                service=self.exchange.service,
+                transaction_id=self.exchange.message.transaction_id,
+                status=TransactionStatus.PENDING,
+            )
+            .exclude(request_key=_request_key(self.exchange, self.csr_der))
+            .exists()
+        ):
             raise scep.ScepFailure(
                 scep.FailInfo.BAD_REQUEST,
                 "this transactionID belongs to another request that is still pending",

@@ -110,6 +110,8 @@ def scep_service_create(
     static_challenge: str = "",
     is_default: bool = False,
 ) -> ScepService:
+    if static_challenge and len(static_challenge) < 8:
+        raise ApplicationError("a static challenge needs at least 8 characters", code="challenge_too_short")
     if registration_authority.authority_id != authority.pk:
         raise ApplicationError("the RA must be certified by the service's CA", code="ra_mismatch")
     for template in (general_purpose_template, signature_template, encryption_template):

@@ -2,6 +2,7 @@
 
 from enrollment.tests.fixtures import (  # noqa: F401 - imported so that pytest registers them
     device_keys,
+    enrol_now,
     legacy_scep_service,
     next_registration_authority,
     ra_rows,

@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import copy
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
@@ -26,31 +26,55 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client
 
-from ca.models import CertificateAuthority, CertificateTemplate
+from ca.models import CertificateAuthority, CertificateRequest, IssuedCertificate
 from ca.services import submission
 from ca.tests.fixtures import Pki
 from enrollment import scep
-from enrollment.models import RegistrationAuthority, ScepService
+from enrollment.choices import EventId, EventLevel
+from enrollment.models import EnrollmentEvent, RegistrationAuthority, ScepService
 from enrollment.ra import ra_identity
 from enrollment.services.registration import registration_authority_create, scep_service_create
 
 __all__ = [
+    "SCEP_CONTENT_TYPES",
     "STATIC_CHALLENGE",
     "Device",
     "ScepTester",
     "Sent",
+    "assert_protocol_answer",
+    "assert_refused",
     "device_keys",
+    "enrol_now",
+    "issued_row",
     "legacy_scep_service",
     "next_registration_authority",
     "ra_rows",
     "registration_authority",
     "scep_service",
     "scep_tester",
+    "weak_rsa_key",
 ]
 
-STATIC_CHALLENGE = "s3cret-challenge"  # noqa: S105 - the fixture services' shared challenge
+STATIC_CHALLENGE = "s3cret-challenge"
 
-_RA_FIELDS = ("name", "certificate_pem", "encrypted_key_pem", "fingerprint_sha1", "fingerprint_sha256", "not_after")
+#: What the SCEP endpoint may answer with (RFC 8894 section 4), besides plain text.
+SCEP_CONTENT_TYPES = frozenset(
+    {
+        scep.CONTENT_TYPE_PKI_MESSAGE,
+        scep.CONTENT_TYPE_CA_CERT,
+        scep.CONTENT_TYPE_CA_RA_CERT,
+        scep.CONTENT_TYPE_NEXT_CA_CERT,
+    }
+)
+
+_RA_FIELDS = (
+    "name",
+    "certificate_pem",
+    "encrypted_key_pem",
+    "fingerprint_sha1",
+    "fingerprint_sha256",
+    "not_after",
+)
 
 
 def name(common_name: str) -> x509.Name:
@@ -146,13 +170,20 @@ def scep_service(
 
 
 @pytest.fixture(scope="session")
-def device_keys(rsa2048_key: rsa.RSAPrivateKey, other_rsa2048_key: rsa.RSAPrivateKey) -> list[rsa.RSAPrivateKey]:
+def device_keys(
+    rsa2048_key: rsa.RSAPrivateKey, other_rsa2048_key: rsa.RSAPrivateKey
+) -> list[rsa.RSAPrivateKey]:
     """Four RSA 2048 device keys for the session (key generation is the slow part of these tests)."""
     return [
         rsa2048_key,
         other_rsa2048_key,
         *(rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2)),
     ]
+
+
+def weak_rsa_key() -> rsa.RSAPrivateKey:
+    """An RSA 1024 key, which policy refuses (badAlg)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the weak key under test
 
 
 @dataclass(frozen=True)
@@ -189,6 +220,47 @@ class Device:
         return builder.sign(self.key, scep.DigestAlgorithm.SHA256.hash_algorithm())
 
 
+# --- assertions ----------------------------------------------------------------------------------------
+
+
+def assert_protocol_answer(response: HttpResponse) -> None:
+    """Never a 500 and never a DRF (JSON/HTML) error page: plain text or a SCEP content type.
+
+    503 is allowed: it is the endpoint's own "retry later" (RA key or database unavailable).
+    """
+    content_type = response["Content-Type"]
+    assert response.status_code < 500 or response.status_code == 503, (response.status_code, response.content)
+    assert content_type.startswith("text/plain") or content_type in SCEP_CONTENT_TYPES, content_type
+
+
+def assert_refused(
+    result: scep.CertRepResult, fail_info: scep.FailInfo, *, issued: int = 0, requests: int | None = None
+) -> None:
+    """A CertRep FAILURE with exactly ``fail_info``; nothing issued beyond the ``issued`` certificates that
+    existed before; and the refusal in the event log (ScepVerifyFailure, 4005) with its failInfo."""
+    assert result.status is scep.PkiStatus.FAILURE, (result.status, result.fail_info_text)
+    assert result.fail_info is fail_info, (result.fail_info, result.fail_info_text)
+    assert result.fail_info_text
+    assert result.certificates == ()
+    assert result.message.envelope is None
+    assert IssuedCertificate.objects.count() == issued
+    if requests is not None:
+        assert CertificateRequest.objects.count() == requests
+    assert EnrollmentEvent.objects.filter(
+        event_id=EventId.SCEP_VERIFY_FAILURE,
+        level=EventLevel.WARNING,
+        transaction_id=result.transaction_id,
+        fail_info=int(fail_info),
+    ).exists(), list(EnrollmentEvent.objects.values_list("event_id", "fail_info", "message"))
+
+
+def issued_row(result: scep.CertRepResult) -> IssuedCertificate:
+    """The IssuedCertificate row of a SUCCESS reply's certificate."""
+    assert result.certificate is not None, (result.status, result.fail_info_text)
+    fingerprint = result.certificate.fingerprint(hashes.SHA256()).hex().upper()
+    return IssuedCertificate.objects.get(fingerprint_sha256=fingerprint)
+
+
 # --- the SCEP test client ------------------------------------------------------------------------------
 
 
@@ -218,7 +290,6 @@ class ScepTester:
     service: ScepService
     #: The RA certificate, then the issuing CA and the root (what GetCACert serves).
     certificates: tuple[x509.Certificate, ...]
-    sent: list[Sent] = field(default_factory=list)
 
     @property
     def ra_certificate(self) -> x509.Certificate:
@@ -239,6 +310,7 @@ class ScepTester:
         digest: scep.DigestAlgorithm = scep.DigestAlgorithm.SHA256,
         recipient: x509.Certificate | None = None,
         signing_time: Any = None,
+        extra_certificates: tuple[x509.Certificate, ...] | list[x509.Certificate] = (),
     ) -> Sent:
         identity = signer.identity if isinstance(signer, Device) else signer
         tid = transaction_id or scep.transaction_id_for(identity.key.public_key())
@@ -254,10 +326,13 @@ class ScepTester:
             cipher=cipher,
             digest=digest,
             signing_time=signing_time,
+            extra_certificates=extra_certificates,
         )
         return Sent(der, tid, nonce, identity.certificate, identity.key, message_type)
 
-    def pkcs_req(self, device: Device, csr: x509.CertificateSigningRequest | None = None, **kwargs: Any) -> Sent:
+    def pkcs_req(
+        self, device: Device, csr: x509.CertificateSigningRequest | None = None, **kwargs: Any
+    ) -> Sent:
         return self.message(scep.MessageType.PKCS_REQ, csr or device.csr(), signer=device, **kwargs)
 
     def send(self, sent: Sent | bytes, *, method: str = "POST", path: str | None = None) -> HttpResponse:
@@ -270,10 +345,12 @@ class ScepTester:
         else:
             message = base64.b64encode(der).decode("ascii")
             response = self.client.get(url, {"operation": "PKIOperation", "message": message})
-        assert response.status_code != 500, response.content
+        assert_protocol_answer(response)
         return response
 
-    def reply(self, sent: Sent, response: HttpResponse, *, policy: scep.AlgorithmPolicy | None = None) -> scep.CertRepResult:
+    def reply(
+        self, sent: Sent, response: HttpResponse, *, policy: scep.AlgorithmPolicy | None = None
+    ) -> scep.CertRepResult:
         """Verify the CertRep as a client does: signed by the RA, our nonce and transactionID echoed."""
         assert response.status_code == 200, response.content
         assert response["Content-Type"] == scep.CONTENT_TYPE_PKI_MESSAGE
@@ -287,13 +364,27 @@ class ScepTester:
             policy=policy,
         )
 
-    def exchange(self, sent: Sent, **kwargs: Any) -> scep.CertRepResult:
-        method = kwargs.pop("method", "POST")
-        return self.reply(sent, self.send(sent, method=method, path=kwargs.pop("path", None)), **kwargs)
+    def exchange(
+        self,
+        sent: Sent,
+        *,
+        method: str = "POST",
+        path: str | None = None,
+        policy: scep.AlgorithmPolicy | None = None,
+    ) -> scep.CertRepResult:
+        return self.reply(sent, self.send(sent, method=method, path=path), policy=policy)
 
-    def enroll(self, device: Device, csr: x509.CertificateSigningRequest | None = None, **kwargs: Any) -> scep.CertRepResult:
-        method = kwargs.pop("method", "POST")
-        return self.exchange(self.pkcs_req(device, csr, **kwargs), method=method)
+    def enroll(
+        self,
+        device: Device,
+        csr: x509.CertificateSigningRequest | None = None,
+        *,
+        method: str = "POST",
+        policy: scep.AlgorithmPolicy | None = None,
+        **message: Any,
+    ) -> scep.CertRepResult:
+        """PKCSReq (19) for ``device``: send it and verify the CertRep."""
+        return self.exchange(self.pkcs_req(device, csr, **message), method=method, policy=policy)
 
 
 @pytest.fixture
@@ -309,5 +400,29 @@ def scep_tester(client: Client, scep_service: ScepService) -> Callable[..., Scep
 
 
 @pytest.fixture
-def scep_client(scep_tester: Callable[..., ScepTester]) -> Iterator[ScepTester]:
-    yield scep_tester()
+def scep_client(scep_tester: Callable[..., ScepTester]) -> ScepTester:
+    """The SCEP test client of the strict default service."""
+    return scep_tester()
+
+
+@pytest.fixture
+def enrol_now(
+    scep_client: ScepTester, settings: Any, django_capture_on_commit_callbacks: Any
+) -> Callable[..., IssuedCertificate]:
+    """For ``db`` tests (no commit, so no dispatch to the CA): enrol a device through the endpoint.
+
+    The PKCSReq is answered PENDING at once (no wait), the CA task runs on the captured commit, and the
+    retransmitted PKCSReq gets the certificate. Returns its IssuedCertificate row. The wait stays 0 for
+    the rest of the test.
+    """
+    settings.CERTPORTAL_SCEP_ISSUE_WAIT = 0
+
+    def _enrol(device: Device, csr: x509.CertificateSigningRequest | None = None) -> IssuedCertificate:
+        csr = csr or device.csr()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert scep_client.enroll(device, csr).status is scep.PkiStatus.PENDING
+        result = scep_client.enroll(device, csr)
+        assert result.status is scep.PkiStatus.SUCCESS, result.fail_info_text
+        return issued_row(result)
+
+    return _enrol
