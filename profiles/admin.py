@@ -73,7 +73,7 @@ class TrustedRootProfileForm(forms.ModelForm):  # type: ignore[type-arg]
         """The model reports certificate problems on its certificate_der field, shown here as the upload."""
         if hasattr(errors, "error_dict") and "certificate_der" in errors.error_dict:
             errors.error_dict["certificate_file"] = errors.error_dict.pop("certificate_der")
-        super()._update_errors(errors)
+        super()._update_errors(errors)  # type: ignore[misc]  # private ModelForm method, not in django-stubs
 
 
 @admin.register(TrustedRootProfile)
@@ -91,7 +91,7 @@ class TrustedRootProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def save_model(self, request: HttpRequest, obj: TrustedRootProfile, form: Any, change: bool) -> None:
         if change:
-            obj.version = F("version") + 1  # type: ignore[assignment]
+            obj.version = F("version") + 1
         super().save_model(request, obj, form, change)
         obj.refresh_from_db(fields=["version"])
 
@@ -115,7 +115,7 @@ class ScepProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: ScepProfile, form: Any, change: bool) -> None:
         """As scep_profile_update: every change bumps the version, so devices renew to pick it up."""
         if change:
-            obj.version = F("version") + 1  # type: ignore[assignment]
+            obj.version = F("version") + 1
         super().save_model(request, obj, form, change)
         obj.refresh_from_db(fields=["version"])
 

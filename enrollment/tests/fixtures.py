@@ -13,7 +13,7 @@ import copy
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from django.db import transaction
-from django.http import HttpResponse
 from django.test import Client
 
 from ca.models import CertificateAuthority, CertificateRequest, IssuedCertificate
@@ -34,6 +33,10 @@ from enrollment.choices import EventId, EventLevel
 from enrollment.models import EnrollmentEvent, RegistrationAuthority, ScepService
 from enrollment.ra import ra_identity
 from enrollment.services.registration import registration_authority_create, scep_service_create
+
+if TYPE_CHECKING:
+    # What django.test.Client returns: an HttpResponse with the test client's attributes (stubs only).
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 __all__ = [
     "SCEP_CONTENT_TYPES",
@@ -217,13 +220,13 @@ class Device:
             builder = builder.add_attribute(
                 x509.oid.AttributeOID.CHALLENGE_PASSWORD, challenge.encode("utf-8")
             )
-        return builder.sign(self.key, scep.DigestAlgorithm.SHA256.hash_algorithm())
+        return builder.sign(self.key, hashes.SHA256())
 
 
 # --- assertions ----------------------------------------------------------------------------------------
 
 
-def assert_protocol_answer(response: HttpResponse) -> None:
+def assert_protocol_answer(response: TestResponse) -> None:
     """Never a 500 and never a DRF (JSON/HTML) error page: plain text or a SCEP content type.
 
     503 is allowed: it is the endpoint's own "retry later" (RA key or database unavailable).
@@ -335,7 +338,7 @@ class ScepTester:
     ) -> Sent:
         return self.message(scep.MessageType.PKCS_REQ, csr or device.csr(), signer=device, **kwargs)
 
-    def send(self, sent: Sent | bytes, *, method: str = "POST", path: str | None = None) -> HttpResponse:
+    def send(self, sent: Sent | bytes, *, method: str = "POST", path: str | None = None) -> TestResponse:
         der = sent.der if isinstance(sent, Sent) else sent
         url = path or self.url
         if method == "POST":
@@ -349,7 +352,7 @@ class ScepTester:
         return response
 
     def reply(
-        self, sent: Sent, response: HttpResponse, *, policy: scep.AlgorithmPolicy | None = None
+        self, sent: Sent, response: TestResponse, *, policy: scep.AlgorithmPolicy | None = None
     ) -> scep.CertRepResult:
         """Verify the CertRep as a client does: signed by the RA, our nonce and transactionID echoed."""
         assert response.status_code == 200, response.content

@@ -74,6 +74,7 @@ def test_ra_change_page_does_not_show_the_key(admin_client, rows):
 
 def test_event_log_is_read_only(admin_client, rows):
     event = EnrollmentEvent.objects.first()
+    assert event is not None
     response = admin_client.post(_url(EnrollmentEvent, "delete", event.pk), {"post": "yes"})
     assert response.status_code == 403
     assert EnrollmentEvent.objects.filter(pk=event.pk).exists()

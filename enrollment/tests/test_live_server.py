@@ -88,6 +88,7 @@ def test_scepclient_enrols_and_renews_against_the_legacy_service(
     assert first.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "dev1"
     enrolment = ScepTransaction.objects.get(message_type=scep.MessageType.PKCS_REQ)
     assert enrolment.status == TransactionStatus.SUCCESS
+    assert enrolment.certificate is not None
     assert enrolment.certificate.certificate == first
 
     renewed = scepclient(url, device)
@@ -99,7 +100,9 @@ def test_scepclient_enrols_and_renews_against_the_legacy_service(
     verify(pki, tmp_path, device / "cert.pem")
     renewal = ScepTransaction.objects.get(message_type=scep.MessageType.RENEWAL_REQ)
     assert renewal.status == TransactionStatus.SUCCESS
+    assert renewal.renewed_certificate is not None
     assert renewal.renewed_certificate.certificate == first
+    assert renewal.certificate is not None
     assert renewal.certificate.certificate == second
     assert renewal.transaction_id == enrolment.transaction_id  # scepclient: base64(SHA-1(key))
     assert IssuedCertificate.objects.count() == 2
@@ -233,11 +236,13 @@ def test_scep_client_full_cycle(live_server, scep_service, pki, device_keys):
     enrolled = client.enroll(device.csr(), device.key, signer=device.identity)
     assert enrolled.status is scep.PkiStatus.SUCCESS
     certificate = enrolled.certificate
+    assert certificate is not None
     assert enrolled.cipher is scep.ContentCipher.AES128_CBC
 
     fetched = client.get_cert(certificate.serial_number, signer=device.identity)
     assert fetched.certificates == (certificate,)
     crl = client.get_crl(certificate, signer=device.identity).crl
+    assert crl is not None
     assert crl.issuer == pki.issuing.certificate.subject
 
     new_key = device_keys[1]
@@ -245,9 +250,12 @@ def test_scep_client_full_cycle(live_server, scep_service, pki, device_keys):
         Device.create(new_key).csr(challenge=None), current=scep.ScepIdentity(certificate, device.key)
     )
     assert renewed.status is scep.PkiStatus.SUCCESS
+    assert renewed.certificate is not None
     assert renewed.certificate.public_key() == new_key.public_key()
     assert renewed.certificate.subject == certificate.subject
-    assert ScepTransaction.objects.get(message_type=17).renewed_certificate.certificate == certificate
+    renewed_row = ScepTransaction.objects.get(message_type=17).renewed_certificate
+    assert renewed_row is not None
+    assert renewed_row.certificate == certificate
 
 
 def test_scep_client_polls_a_pending_enrolment(live_server, scep_service, pki, device_keys):

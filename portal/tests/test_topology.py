@@ -37,6 +37,7 @@ from ca.models import CertificateRequest, IssuedCertificate
 from ca.tests.pki import openssl, require_executable, write_pem
 from enrollment import scep
 from enrollment.services.registration import registration_authority_create, scep_service_create
+from portal.env import BASE_DIR  # the project root, as settings.BASE_DIR
 
 pytestmark = [
     pytest.mark.external,
@@ -45,7 +46,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-BASE_DIR = Path(settings.BASE_DIR) if hasattr(settings, "BASE_DIR") else Path(__file__).resolve().parents[2]
 CHALLENGE = "topology-static-challenge"
 READY_TIMEOUT = 60.0
 

@@ -12,13 +12,13 @@ from cryptography import x509
 
 from django.db import connection
 
-from ca.models import IssuedCertificate
+from ca.models import CertificateAuthority, IssuedCertificate
 from directory.models import Device, DeviceState, Platform
 from directory.tests.factories import DeviceFactory, DirectoryUserFactory
 from profiles.choices import CertificateState
 from profiles.exceptions import ChallengeInvalid
 from profiles.models import DeviceCertificateState, DeviceChallenge, ProfileAssignment, ScepProfile
-from profiles.services.challenges import challenge_verify
+from profiles.services.challenges import ChallengeAuthorization, challenge_verify
 from profiles.services.checkin import ScepDelivery
 from profiles.services.states import device_state_set
 from profiles.tests.fixtures import build_csr, delivery_for
@@ -39,12 +39,13 @@ class Challenged:
 
     def csr(self, key, *, subject: x509.Name | None = None, sans=None) -> x509.CertificateSigningRequest:
         rendered = self.delivery.rendered
-        return build_csr(
-            key,
-            rendered.subject if subject is None else subject,
-            rendered.sans if sans is None else sans,
-            challenge=self.challenge,
-        )
+        if subject is None:
+            assert rendered is not None, self.delivery.problem
+            subject = rendered.subject
+        if sans is None:
+            assert rendered is not None, self.delivery.problem
+            sans = rendered.sans
+        return build_csr(key, subject, sans, challenge=self.challenge)
 
     def state(self) -> DeviceCertificateState:
         return DeviceCertificateState.objects.get(device=self.device, profile=self.profile)
@@ -59,6 +60,15 @@ def refusal(challenged: Challenged, csr: x509.CertificateSigningRequest, authori
     with pytest.raises(ChallengeInvalid) as excinfo:
         challenge_verify(challenge=challenged.challenge, csr=csr, authority=authority)
     return excinfo.value
+
+
+def authorized(
+    challenged: Challenged, csr: x509.CertificateSigningRequest, authority: CertificateAuthority
+) -> ChallengeAuthorization:
+    """``challenge_verify`` of the device's own challenge: an authorization (None is for foreign ones)."""
+    authorization = challenge_verify(challenge=challenged.challenge, csr=csr, authority=authority)
+    assert authorization is not None
+    return authorization
 
 
 def test_a_valid_challenge_authorises_the_rendered_request(pki, challenged, rsa2048_key):
@@ -94,6 +104,7 @@ def test_the_csr_of_another_device_is_refused(pki, challenged, assigned, user_gr
     user_group.users.add(other_user)
     other_device = DeviceFactory.create(platform=Platform.IOS, primary_user=other_user)
     other = delivery_for(other_device, assigned)
+    assert other.rendered is not None, other.problem
 
     refused = refusal(
         challenged,
@@ -146,9 +157,7 @@ def test_a_key_of_another_size_is_refused(pki, assign_to_users, device, rsa2048_
 
 
 def test_a_used_challenge_is_refused(pki, challenged, rsa2048_key, other_rsa2048_key):
-    authorization = challenge_verify(
-        challenge=challenged.challenge, csr=challenged.csr(rsa2048_key), authority=pki.issuing
-    )
+    authorization = authorized(challenged, challenged.csr(rsa2048_key), pki.issuing)
     authorization.consume()
     assert challenged.state().state == CertificateState.ISSUE_PENDING
 
@@ -160,8 +169,8 @@ def test_a_used_challenge_is_refused(pki, challenged, rsa2048_key, other_rsa2048
 
 def test_consume_is_compare_and_set_one_of_two_wins(pki, challenged, rsa2048_key):
     csr = challenged.csr(rsa2048_key)
-    first = challenge_verify(challenge=challenged.challenge, csr=csr, authority=pki.issuing)
-    second = challenge_verify(challenge=challenged.challenge, csr=csr, authority=pki.issuing)
+    first = authorized(challenged, csr, pki.issuing)
+    second = authorized(challenged, csr, pki.issuing)
 
     first.consume()
     with pytest.raises(ChallengeInvalid) as excinfo:
@@ -174,9 +183,7 @@ def test_consume_is_compare_and_set_one_of_two_wins(pki, challenged, rsa2048_key
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_consumes_one_wins(pki, challenged, rsa2048_key):
     csr = challenged.csr(rsa2048_key)
-    authorizations = [
-        challenge_verify(challenge=challenged.challenge, csr=csr, authority=pki.issuing) for _ in range(2)
-    ]
+    authorizations = [authorized(challenged, csr, pki.issuing) for _ in range(2)]
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 

@@ -71,7 +71,9 @@ def test_checkin_returns_the_roots_and_the_rendered_request_with_a_challenge(
 
 def test_the_challenge_is_stored_only_as_an_hmac(assigned, device):
     delivery = delivery_for(device, assigned)
-    secret = CHALLENGE.match(delivery.challenge).group(2)
+    match = CHALLENGE.match(delivery.challenge)
+    assert match is not None, delivery.challenge
+    secret = match.group(2)
 
     record = DeviceChallenge.objects.get()
     stored = {
@@ -132,6 +134,7 @@ def test_a_failed_profile_recovers_once_the_variable_is_there(make_profile, root
 
     delivery = delivery_for(device, profile)
 
+    assert delivery.rendered is not None, delivery.problem
     assert delivery.rendered.subject.rfc4514_string() == "CN=356938035643809"
     assert state_of(device, profile).state == CertificateState.CHALLENGE_ISSUED
     assert state_of(device, profile).reason == ""

@@ -24,6 +24,7 @@ SYNCML = "{SYNCML:SYNCML1.2}"
 def test_json_lists_roots_and_the_rendered_request_with_its_challenge(assigned, root_profile, device, pki):
     result = device_checkin(device=device)
     (delivery,) = result.scep
+    assert delivery.challenge_expires_at is not None
 
     body = checkin_as_json(result)
 
@@ -137,14 +138,21 @@ def windows(pki, make_profile, user_group, user):
     return device, profile, root
 
 
+def text_of(element: ET.Element | None) -> str:
+    """The text of an element that must be there and have text."""
+    assert element is not None
+    assert element.text is not None, element.tag
+    return element.text
+
+
 def syncml_items(document: ET.Element) -> list[tuple[str, str, str | None]]:
     """(verb, LocURI, Data) of every command, in order."""
-    items = []
+    items: list[tuple[str, str, str | None]] = []
     for command in document.iter():
         tag = command.tag.removeprefix(SYNCML)
         if tag not in {"Add", "Exec", "Replace"}:
             continue
-        uri = command.find(f"{SYNCML}Item/{SYNCML}Target/{SYNCML}LocURI").text
+        uri = text_of(command.find(f"{SYNCML}Item/{SYNCML}Target/{SYNCML}LocURI"))
         data = command.find(f"{SYNCML}Item/{SYNCML}Data")
         items.append((tag, uri, data.text if data is not None else None))
     return items
@@ -178,6 +186,6 @@ def test_windows_csp_has_the_root_and_the_scep_install_nodes(windows, pki):
         ("Add", f"{base}/Install/SubjectAlternativeNames", "11+jdoe@corp.example.com"),
         ("Exec", f"{base}/Install/Enroll", None),
     ]
-    command_ids = [int(element.text) for element in document.iter(f"{SYNCML}CmdID")]
+    command_ids = [int(text_of(element)) for element in document.iter(f"{SYNCML}CmdID")]
     assert command_ids == list(range(1, len(command_ids) + 1))
     assert document.find(f"{SYNCML}SyncBody/{SYNCML}Final") is not None

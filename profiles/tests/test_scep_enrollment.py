@@ -38,11 +38,11 @@ OID_NTDS_CA_SECURITY_EXT = x509.ObjectIdentifier("1.3.6.1.4.1.311.25.2")
 SID_URI = f"tag:microsoft.com,2022-09-14:sid:{SID}"
 
 
-class _SidOtherName(asn1core.Sequence):
+class _SidOtherName(asn1core.Sequence):  # type: ignore[misc]  # asn1crypto has no type hints
     _fields = [("type_id", asn1core.ObjectIdentifier), ("value", asn1core.OctetString, {"explicit": 0})]
 
 
-class _SecurityExtension(asn1core.Sequence):
+class _SecurityExtension(asn1core.Sequence):  # type: ignore[misc]  # asn1crypto has no type hints
     """szOID_NTDS_CA_SECURITY_EXT as AD CS writes it (KB5014754), read independently of ca.crypto."""
 
     _fields = [("sid", _SidOtherName, {"implicit": 0})]
@@ -81,6 +81,7 @@ def enroll(client, scep_service, device, rsa2048_key) -> Enroll:
     ) -> Enrollment:
         key = key or rsa2048_key
         delivery = delivery or delivery_for(device, profile)
+        assert delivery.rendered is not None, delivery.problem
         csr = build_csr(
             key,
             changes.get("subject", delivery.rendered.subject),
@@ -201,6 +202,7 @@ def test_other_sans_are_refused_and_recorded(enroll, assigned):
 
 def test_an_expired_challenge_is_refused_with_diagnostic_0x411(enroll, assigned, device, time_machine):
     delivery = delivery_for(device, assigned)
+    assert delivery.challenge_expires_at is not None
     time_machine.move_to(delivery.challenge_expires_at + dt.timedelta(minutes=1), tick=False)
 
     enrollment = enroll(assigned, delivery=delivery)

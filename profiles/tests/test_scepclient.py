@@ -40,7 +40,9 @@ def checkin(base_url: str, device_id: str, token: str) -> dict[str, Any]:
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
-        return json.loads(response.read())
+        body = json.loads(response.read())
+    assert isinstance(body, dict), body
+    return body
 
 
 def new_run(tmp_path: Path, name: str) -> Path:

@@ -6,6 +6,7 @@ Every answer is plain text or a SCEP content type, never a 500 and never a DRF e
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from enrollment.choices import EventId
 from enrollment.models import EnrollmentEvent, ScepService
 from enrollment.tests.fixtures import Device, assert_protocol_answer
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse  # the test client's response
+
 STRICT_CAPS = ["POSTPKIOperation", "SHA-256", "SHA-512", "AES", "SCEPStandard", "Renewal"]
 NDES_PATHS = [
     "/scep",
@@ -27,7 +31,7 @@ NDES_PATHS = [
 ]
 
 
-def caps(response) -> list[str]:
+def caps(response: TestResponse) -> list[str]:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     return response.content.decode("ascii").splitlines()

@@ -26,7 +26,7 @@ from enrollment.choices import EventId, TransactionStatus
 from enrollment.models import EnrollmentEvent, ScepTransaction
 from enrollment.services import pki_operation
 from enrollment.services.registration import scep_service_set_static_challenge
-from enrollment.tests.fixtures import Device, Sent, assert_refused, issued_row, name, weak_rsa_key
+from enrollment.tests.fixtures import Device, ScepTester, Sent, assert_refused, issued_row, name, weak_rsa_key
 
 #: The first answer is SUCCESS only when the view's transaction commits and the CA task runs on commit.
 on_commit = pytest.mark.django_db(transaction=True)
@@ -70,7 +70,9 @@ def test_rebuilt_pkcs_req_with_a_new_nonce_gets_the_same_certificate(scep_client
     assert second.certificate.serial_number == first.certificate.serial_number
     assert second.message.recipient_nonce == again.sender_nonce
     assert IssuedCertificate.objects.count() == 1
-    assert ScepTransaction.objects.get().certificate.serial_int == first.certificate.serial_number
+    stored = ScepTransaction.objects.get().certificate
+    assert stored is not None
+    assert stored.serial_int == first.certificate.serial_number
 
 
 @pytest.mark.usefixtures("approval_required")
@@ -130,6 +132,7 @@ def test_same_transaction_id_and_csr_from_another_signer_key_is_bad_request(scep
     assert_refused(result, scep.FailInfo.BAD_REQUEST, issued=1, requests=1)
     transaction = ScepTransaction.objects.get()
     assert transaction.status == TransactionStatus.SUCCESS
+    assert transaction.certificate is not None
     assert transaction.certificate.certificate == issued
     # The owner's retransmission still gets its certificate.
     assert scep_client.exchange(scep_client.pkcs_req(device, csr)).certificate == issued
@@ -186,13 +189,13 @@ def test_refused_bad_alg_request_retried_gets_bad_alg_again(scep_client):
 # --- a ScepTransaction for every PKCSReq and RenewalReq -----------------------------------------------------
 
 
-def _enrolled(scep_client, device: Device) -> IssuedCertificate:
+def _enrolled(scep_client: ScepTester, device: Device) -> IssuedCertificate:
     result = scep_client.enroll(device)
     assert result.status is scep.PkiStatus.SUCCESS
     return issued_row(result)
 
 
-def _renewal(scep_client, current: IssuedCertificate, device: Device, csr=None) -> Sent:
+def _renewal(scep_client: ScepTester, current: IssuedCertificate, device: Device, csr=None) -> Sent:
     return scep_client.message(
         scep.MessageType.RENEWAL_REQ,
         csr or device.csr(challenge=None),
@@ -201,7 +204,7 @@ def _renewal(scep_client, current: IssuedCertificate, device: Device, csr=None) 
     )
 
 
-def _scenario(kind: str, scep_client, pki, device_keys) -> Sent:
+def _scenario(kind: str, scep_client: ScepTester, pki, device_keys) -> Sent:
     device = Device.create(device_keys[0])
     if kind == "issued":
         return scep_client.pkcs_req(device)
@@ -311,7 +314,7 @@ def require_postgresql() -> None:
 
 @pytest.mark.postgres
 @on_commit
-def test_concurrent_identical_pkcs_reqs_issue_one_certificate(scep_client, device_keys):
+def test_concurrent_identical_pkcs_reqs_issue_one_certificate(scep_client: ScepTester, device_keys):
     require_postgresql()
     device = Device.create(device_keys[0])
     sent = scep_client.pkcs_req(device)

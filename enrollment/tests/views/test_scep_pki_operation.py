@@ -88,6 +88,7 @@ def test_pkcs_req_issues_a_certificate_encrypted_to_the_requester(
     row = IssuedCertificate.objects.get()
     assert row.certificate == issued
     assert row.template == pki.template
+    assert row.request is not None
     assert row.request.requester == "scep:strict"
     transaction = ScepTransaction.objects.get()
     assert transaction.transaction_id == sent.transaction_id
@@ -532,6 +533,7 @@ def test_get_crl(scep_client, pki, device_keys, tmp_path, method):
     assert crl.issuer == pki.issuing.certificate.subject
     assert crl.is_signature_valid(pki.issuing.certificate.public_key())
     latest = CertificateRevocationList.objects.filter(authority=pki.issuing).order_by("-number").first()
+    assert latest is not None
     assert crl == x509.load_der_x509_crl(bytes(latest.der))
     crl_file = write_pem(tmp_path / "crl.pem", crl)
     checked = openssl("crl", "-in", str(crl_file), "-CAfile", str(pki.chain_file(tmp_path)), "-noout")

@@ -67,7 +67,9 @@ def test_retire_and_wipe_revoke_the_devices_certificates(api, pki, device, holdi
     }
     device.refresh_from_db()
     assert (device.state, device.checkin_token_digest) == (state, "")
-    crl = x509.load_der_x509_crl(bytes(crl_get_latest(authority=pki.issuing).der))
+    latest = crl_get_latest(authority=pki.issuing)
+    assert latest is not None
+    crl = x509.load_der_x509_crl(bytes(latest.der))
     for certificate in holding.certificates:
         certificate.refresh_from_db()
         assert (certificate.revoked_at is not None, certificate.revocation_reason) == (
