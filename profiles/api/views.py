@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import django_filters
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ca.crypto.names import general_name_to_text
-from directory.models import Device
+from directory.models import Device, Platform
 from profiles.api.authentication import DeviceAuthentication
 from profiles.api.serializers import (
     DeviceCertificateStateSerializer,
@@ -130,12 +131,25 @@ class ProfileAssignmentViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
         serializer.instance = assignment_create(**serializer.validated_data)
 
 
+class DeviceCertificateStateFilterSet(django_filters.FilterSet):  # type: ignore[misc]  # django-filter is untyped
+    """``device`` is the device's external id, as in every row of the report."""
+
+    device = django_filters.ModelChoiceFilter(
+        field_name="device", to_field_name="external_id", queryset=Device.objects.all()
+    )
+    platform = django_filters.ChoiceFilter(field_name="device__platform", choices=Platform.choices)
+
+    class Meta:
+        model = DeviceCertificateState
+        fields = ["profile", "state", "device", "platform"]
+
+
 class DeviceCertificateStateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     """The device certificate state report: which devices have their certificate, and why not."""
 
     queryset = DeviceCertificateState.objects.select_related("device", "profile", "certificate")
     serializer_class = DeviceCertificateStateSerializer
-    filterset_fields: ClassVar[list[str]] = ["profile", "state", "device", "device__platform"]
+    filterset_class = DeviceCertificateStateFilterSet
     ordering_fields: ClassVar[list[str]] = ["state_changed_at", "state"]
 
 

@@ -46,7 +46,7 @@ def rows(response) -> list[tuple[str, str, str]]:
 def test_a_state_row(api, states, device):
     a, _, _ = states
 
-    response = api.get(URL, {"device": device.pk, "profile": a.pk})
+    response = api.get(URL, {"device": device.external_id, "profile": a.pk})
 
     (row,) = response.json()["results"]
     assert row["device"] == device.external_id
@@ -74,7 +74,7 @@ def test_filter_by_state(api, states):
 
 def test_filter_by_device(api, states):
     _, _, other = states
-    assert rows(api.get(URL, {"device": other.pk})) == [("iPhone-2", "A", "failed")]
+    assert rows(api.get(URL, {"device": other.external_id})) == [("iPhone-2", "A", "failed")]
 
 
 def test_filter_by_profile_and_state(api, states, device):
