@@ -14,6 +14,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # gunicorn ("Request Line is too large"), and clients should use POST (advertised as POSTPKIOperation).
 limit_request_line = 8190
 limit_request_field_size = 8190
+# gunicorn's control socket is one path per user; several instances (tests, a dev server) would collide.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
