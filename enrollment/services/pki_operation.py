@@ -75,6 +75,16 @@ class EnrollmentRefused(scep.ScepFailure):
         self.diagnostic_code = diagnostic_code
         self.reason_code = reason_code
 
+    @classmethod
+    def from_challenge(cls, refused: ChallengeRefused) -> EnrollmentRefused:
+        """A challenge verifier's refusal, as a CertRep FAILURE badRequest."""
+        return cls(
+            scep.FailInfo.BAD_REQUEST,
+            refused.text,
+            diagnostic_code=refused.diagnostic_code,
+            reason_code=refused.reason_code,
+        )
+
 
 @dataclass(frozen=True)
 class ScepReply:
@@ -415,12 +425,7 @@ def _authorise(exchange: _Exchange, password: str, csr: x509.CertificateSigningR
         try:
             grant = verifier.verify(service=exchange.service, challenge=password, csr=csr)
         except ChallengeRefused as refused:
-            raise EnrollmentRefused(
-                scep.FailInfo.BAD_REQUEST,
-                refused.text,
-                diagnostic_code=refused.diagnostic_code,
-                reason_code=refused.reason_code,
-            ) from refused
+            raise EnrollmentRefused.from_challenge(refused) from refused
         if grant is not None:
             return grant
     raise EnrollmentRefused(
@@ -496,12 +501,7 @@ def _submit(  # noqa: PLR0917 - a private step of the pipeline, called twice
             raise
         return _replay(exchange, existing)
     except ChallengeRefused as refused:
-        raise EnrollmentRefused(
-            scep.FailInfo.BAD_REQUEST,
-            refused.text,
-            diagnostic_code=refused.diagnostic_code,
-            reason_code=refused.reason_code,
-        ) from refused
+        raise EnrollmentRefused.from_challenge(refused) from refused
     except (PolicyViolation, AuthorityUnavailable) as exc:
         fail_info = scep.FailInfo.BAD_ALG if exc.code in _BAD_ALG_CODES else scep.FailInfo.BAD_REQUEST
         raise EnrollmentRefused(fail_info, exc.message) from exc

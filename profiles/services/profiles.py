@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -52,15 +52,9 @@ def trusted_root_profile_create(
 
 @transaction.atomic
 def trusted_root_profile_update(*, profile: TrustedRootProfile, **fields: Any) -> TrustedRootProfile:
-    for name, value in fields.items():
-        setattr(profile, name, value)
-    if "authority" in fields and fields["authority"] is not None:
-        profile.certificate_der = fields["authority"].certificate_der
-    profile.full_clean()
-    profile.version = F("version") + 1
-    profile.save()
-    profile.refresh_from_db()
-    return profile
+    if fields.get("authority") is not None:
+        fields["certificate_der"] = fields["authority"].certificate_der
+    return _update_with_new_version(profile, fields)
 
 
 @transaction.atomic
@@ -74,10 +68,17 @@ def scep_profile_create(**fields: Any) -> ScepProfile:
 @transaction.atomic
 def scep_profile_update(*, profile: ScepProfile, **fields: Any) -> ScepProfile:
     """Change settings; the version bump means devices renew to pick the change up."""
+    return _update_with_new_version(profile, fields)
+
+
+_Versioned = TypeVar("_Versioned", ScepProfile, TrustedRootProfile)
+
+
+def _update_with_new_version(profile: _Versioned, fields: dict[str, Any]) -> _Versioned:
     for name, value in fields.items():
         setattr(profile, name, value)
     profile.full_clean()
-    profile.version = F("version") + 1
+    profile.version = F("version") + 1  # an update expression, read back below
     profile.save()
     profile.refresh_from_db()
     return profile
