@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from core.exceptions import ApplicationError, Conflict
 
-__all__ = ["AuthorityUnavailable", "CertificateAlreadyRevoked", "PolicyViolation", "RequestNotPending"]
+__all__ = [
+    "AuthorityUnavailable",
+    "CaQueueUnavailable",
+    "CertificateAlreadyRevoked",
+    "PolicyViolation",
+    "RequestNotPending",
+]
 
 
 class PolicyViolation(ApplicationError):
@@ -31,3 +37,10 @@ class CertificateAlreadyRevoked(Conflict):
 
 class RequestNotPending(Conflict):
     code = "request_not_pending"
+
+
+class CaQueueUnavailable(ApplicationError):
+    """The broker behind the ``ca`` queue cannot be reached: nothing was handed to the CA worker."""
+
+    code = "ca_queue_unavailable"
+    http_status = 503

@@ -12,6 +12,8 @@ import time
 import uuid
 from collections.abc import Sequence
 
+from kombu.exceptions import OperationalError as KombuOperationalError
+
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -24,7 +26,7 @@ from ca.crypto.csr import CsrError, csr_signature_hash, load_csr
 from ca.crypto.extensions import SID_PATTERN
 from ca.crypto.keys import KeyPolicyError, check_request_key, spki_sha256
 from ca.crypto.names import general_name_to_json, name_to_json
-from ca.exceptions import AuthorityUnavailable, PolicyViolation, RequestNotPending
+from ca.exceptions import AuthorityUnavailable, CaQueueUnavailable, PolicyViolation, RequestNotPending
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
 from ca.services.revocation import certificate_revoke_check
 from ca.tasks import certificate_issue_task, certificate_revoke_task
@@ -259,7 +261,14 @@ def certificate_revoke_submit(
     Returns the certificate refreshed: revoked, or (when the worker is slow) not yet.
     """
     certificate_revoke_check(certificate=certificate, reason=reason)
-    result = certificate_revoke_task.apply_async(args=({"certificate_id": certificate.pk, "reason": reason},))
+    try:
+        result = certificate_revoke_task.apply_async(
+            args=({"certificate_id": certificate.pk, "reason": reason},)
+        )
+    except KombuOperationalError as exc:
+        raise CaQueueUnavailable(
+            "the CA queue cannot be reached; the certificate is not revoked, try again"
+        ) from exc
     if not settings.CELERY_TASK_ALWAYS_EAGER and settings.CELERY_RESULT_BACKEND and timeout > 0:
         try:
             result.get(timeout=timeout, propagate=False)
