@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from cryptography import x509
 
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 
 from ca.models import CertificateTemplate, IssuedCertificate
 from ca.services.submission import certificate_revoke_submit
+from ca.tasks import certificate_revoke_task
 
 URL = "/api/v1/certificates/"
 VIEW = "ca.view_issuedcertificate"
@@ -180,3 +182,20 @@ def test_list_query_count_does_not_grow_with_the_rows(pki, issue, viewer):
     with CaptureQueriesContext(connection) as six:
         assert viewer.get(URL).json()["count"] == 6
     assert len(six) == len(one)
+
+
+def test_revoke_answers_503_and_changes_nothing_when_the_ca_queue_is_unreachable(
+    issued, api_client_for, monkeypatch
+):
+    """The broker refusing the task (kombu's OperationalError, as when Redis is down) is a 503, not a 500."""
+
+    def broker_down(*args: object, **kwargs: object) -> None:
+        raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(certificate_revoke_task, "apply_async", broker_down)
+    client = api_client_for(VIEW, REVOKE)
+    response = client.post(f"{URL}{issued.pk}/revoke/", {"reason": "superseded"}, format="json")
+    assert response.status_code == 503
+    assert response.json()["code"] == "ca_queue_unavailable"
+    issued.refresh_from_db()
+    assert issued.revoked_at is None
