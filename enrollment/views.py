@@ -46,6 +46,13 @@ __all__ = ["ScepView"]
 logger = logging.getLogger(__name__)
 
 _OPERATIONS = {name.lower(): name for name in ("GetCACaps", "GetCACert", "GetNextCACert", "PKIOperation")}
+#: What each operation reads of its SCEP service, joined in the one query that loads it.
+_RELATED: dict[str | None, tuple[str, ...]] = {
+    None: ("authority",),
+    "GetCACert": ("registration_authority",),
+    "GetNextCACert": ("registration_authority", "next_registration_authority"),
+    "PKIOperation": ("registration_authority", "authority"),
+}
 
 
 class ScepView(APIView):
@@ -71,8 +78,8 @@ class ScepView(APIView):
         return []
 
     def get(self, request: Request, slug: str | None = None) -> HttpResponse:
-        service = _service(slug)
         operation = _operation(request)
+        service = _service(slug, *_RELATED.get(operation, ()))
         if operation is None:
             if "operation" in request.query_params:
                 return _text(400, f"unknown operation {request.query_params['operation'][:64]!r}")
@@ -98,8 +105,8 @@ class ScepView(APIView):
         return _reply(pki_operation_handle(service=service, der=der, client_address=_client_address(request)))
 
     def post(self, request: Request, slug: str | None = None) -> HttpResponse:
-        service = _service(slug)
         operation = _operation(request)
+        service = _service(slug, *_RELATED.get(operation, ()))
         if operation != "PKIOperation":
             return _text(400, "POST is for operation=PKIOperation only")
         chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
@@ -196,19 +203,19 @@ _known_services: dict[str, ScepService] = {}
 _known_lock = threading.Lock()
 
 
-def _service(slug: str | None) -> ScepService:
+def _service(slug: str | None, *related: str) -> ScepService:
+    """The SCEP service, fresh from the database on every request (configuration changes apply at once).
+
+    Only the relations the operation needs are joined: a wide ``select_related`` cost PostgreSQL more to
+    plan than the rest of a GetCACaps (docs/benchmarks.md); the others load by primary key when used.
+    """
     key = slug or ""
     try:
-        queryset = ScepService.objects.select_related(
-            "authority",
-            "registration_authority",
-            "registration_authority__authority",
-            "next_registration_authority",
-            "general_purpose_template",
-            "signature_template",
-            "encryption_template",
-        )
-        service = queryset.filter(slug=slug).first() if slug else queryset.filter(is_default=True).first()
+        lookup = {"slug": slug} if slug else {"is_default": True}
+        queryset = ScepService.objects.filter(**lookup)
+        if related:  # select_related() with no names would follow every relation
+            queryset = queryset.select_related(*related)
+        service = queryset.first()
     except DatabaseError:
         with _known_lock:
             known = _known_services.get(key)
