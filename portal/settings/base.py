@@ -170,6 +170,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
+    # Proxies in front of the portal whose X-Forwarded-For is trusted for client addresses (rate limits);
+    # 0: use the TCP peer, so that a client cannot pick its own identity with the header.
+    "NUM_PROXIES": env.int("CERTPORTAL_NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "scep_client": env.str("CERTPORTAL_SCEP_RATE_PER_CLIENT", default="120/min"),
         "scep_global": env.str("CERTPORTAL_SCEP_RATE_GLOBAL", default="6000/min"),
