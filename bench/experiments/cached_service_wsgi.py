@@ -25,19 +25,19 @@ def _install() -> None:
     from enrollment import views  # noqa: PLC0415 - only once Django is set up
 
     uncached = views._service
-    cache: dict[str | None, tuple[float, Any]] = {}
+    cache: dict[tuple[str | None, tuple[str, ...]], tuple[float, Any]] = {}
     lock = threading.Lock()
 
-    def cached(slug: str | None) -> ScepService:
+    def cached(slug: str | None, *related: str) -> ScepService:
         now = time.monotonic()
         with lock:
-            hit = cache.get(slug)
+            hit = cache.get((slug, related))
         if hit is not None and now - hit[0] < TTL_SECONDS:
             service: ScepService = hit[1]
             return service
-        service = uncached(slug)
+        service = uncached(slug, *related)
         with lock:
-            cache[slug] = (now, service)
+            cache[(slug, related)] = (now, service)
         return service
 
     views._service = cached
