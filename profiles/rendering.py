@@ -33,6 +33,7 @@ from typing import Final
 from cryptography import x509
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
+from ca.crypto.names import OID_UPN, upn_from_general_name, upn_general_name
 from profiles.variables import (
     VARIABLES,
     CertificateType,
@@ -90,7 +91,7 @@ __all__ = [
 ]
 
 #: szOID_NT_PRINCIPAL_NAME: the otherName type of a Microsoft UPN subject alternative name.
-UPN_OID: Final = ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
+UPN_OID: Final = OID_UPN
 #: KB5014754 strong certificate mapping: the SID is carried as this URI SAN.
 SID_URI_PREFIX: Final = "tag:microsoft.com,2022-09-14:sid:"
 
@@ -586,49 +587,14 @@ def _check_address(value: str, what: str) -> tuple[str, str]:
     return local, domain
 
 
-def _der_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(encoded)]) + encoded
-
-
-# cryptography has no public encoder for a bare UTF8String; this is the whole of DER for it:
-# tag 0x0C, definite length, the UTF-8 bytes.
-def _der_utf8string(text: str) -> bytes:
-    data = text.encode("utf-8")
-    return b"\x0c" + _der_length(len(data)) + data
-
-
-def _decode_der_utf8string(data: bytes) -> str | None:
-    if len(data) < 2 or data[0] != 0x0C:
-        return None
-    first = data[1]
-    if first < 0x80:
-        length, offset = first, 2
-    else:
-        count = first & 0x7F
-        if not 0 < count <= 4 or len(data) < 2 + count:
-            return None
-        length, offset = int.from_bytes(data[2 : 2 + count], "big"), 2 + count
-    if offset + length != len(data):
-        return None
-    try:
-        return data[offset:].decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
 def upn_san(upn: str) -> x509.OtherName:
     """A Microsoft UPN subject alternative name: otherName 1.3.6.1.4.1.311.20.2.3 holding a UTF8String."""
-    return x509.OtherName(UPN_OID, _der_utf8string(upn))
+    return upn_general_name(upn)
 
 
 def upn_from_san(name: x509.GeneralName) -> str | None:
     """The UPN carried by ``name``, or None if it is not a (well-formed) UPN otherName."""
-    if not isinstance(name, x509.OtherName) or name.type_id != UPN_OID:
-        return None
-    return _decode_der_utf8string(name.value)
+    return upn_from_general_name(name)
 
 
 def _render_san(template: SanTemplate, ctx: RenderContext) -> x509.GeneralName:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from asn1crypto.core import UTF8String
 from cryptography import x509
 
 from drf_spectacular.utils import extend_schema_field
@@ -14,7 +13,7 @@ from rest_framework import serializers
 from ca.choices import RevocationReason, TemplatePurpose
 from ca.constants import WELL_KNOWN_EKUS
 from ca.crypto.csr import CsrError, load_csr
-from ca.crypto.names import OID_UPN
+from ca.crypto.names import upn_general_name
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
 from core.serializers import FullCleanMixin
 
@@ -273,7 +272,7 @@ def _parse_san(text: str) -> x509.GeneralName:
         if kind == "ip":
             return x509.IPAddress(ipaddress.ip_address(value))
         if kind == "upn":
-            return x509.OtherName(OID_UPN, UTF8String(value).dump())
+            return upn_general_name(value)
     except ValueError as exc:
         raise serializers.ValidationError(f"{text!r}: {exc}") from exc
     raise serializers.ValidationError(f"{text!r}: unknown type {kind!r}; use DNS, email, URI, UPN or IP")

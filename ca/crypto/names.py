@@ -23,6 +23,8 @@ __all__ = [
     "general_name_to_text",
     "name_from_json",
     "name_to_json",
+    "upn_from_general_name",
+    "upn_general_name",
 ]
 
 #: Microsoft User Principal Name otherName (szOID_NT_PRINCIPAL_NAME).
@@ -111,8 +113,23 @@ def general_name_to_text(name: x509.GeneralName) -> str:
     return repr(name)  # pragma: no cover
 
 
-def _der_utf8(der: bytes) -> str:
+def upn_general_name(upn: str) -> x509.OtherName:
+    """A Microsoft UPN subject alternative name: otherName 1.3.6.1.4.1.311.20.2.3 holding a UTF8String."""
+    return x509.OtherName(OID_UPN, asn1core.UTF8String(upn).dump())
+
+
+def upn_from_general_name(name: x509.GeneralName) -> str | None:
+    """The UPN carried by ``name``; None if it is not a well-formed UPN otherName."""
+    if not isinstance(name, x509.OtherName) or name.type_id != OID_UPN:
+        return None
     try:
-        return str(asn1core.UTF8String.load(der).native)
+        value = str(asn1core.UTF8String.load(name.value, strict=True).native)
     except (ValueError, TypeError):
-        return der.hex()
+        return None
+    # DER only: a re-encoding must give the same bytes (no long-form or padded lengths).
+    return value if asn1core.UTF8String(value).dump() == name.value else None
+
+
+def _der_utf8(der: bytes) -> str:
+    upn = upn_from_general_name(x509.OtherName(OID_UPN, der))
+    return upn if upn is not None else der.hex()
