@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
+from django.db import connection
+
 __all__ = [
     "ec_key",
     "make_csr",
@@ -24,6 +26,7 @@ __all__ = [
     "openssl_text",
     "openssl_verify",
     "require_executable",
+    "require_postgresql",
     "write_pem",
 ]
 
@@ -32,10 +35,22 @@ def require_executable(name: str) -> str:
     """Path of an external program; skip when missing, except in CI (CI=true), where that is a failure."""
     path = shutil.which(name)
     if path is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{name} is required in CI but is not installed")
-        pytest.skip(f"{name} is not installed")
+        _skip_unless_ci(f"{name} is not installed")
+        raise AssertionError("unreachable: skip/fail raised")  # pragma: no cover
     return path
+
+
+def _skip_unless_ci(reason: str) -> None:
+    """Skip a test for a missing service or program; in CI (CI=true) fail instead."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}; CI must provide it")
+    pytest.skip(reason)
+
+
+def require_postgresql() -> None:
+    """Skip unless the test database is PostgreSQL; in CI (CI=true) a missing PostgreSQL is a failure."""
+    if connection.vendor != "postgresql":
+        _skip_unless_ci(f"needs PostgreSQL (DATABASE_URL); the test database is {connection.vendor}")
 
 
 def openssl(

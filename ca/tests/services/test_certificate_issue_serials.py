@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,15 +21,7 @@ from ca.models import CertificateRequest, IssuedCertificate
 from ca.services import issuance, submission
 from ca.services.issuance import certificate_issue
 from ca.services.submission import certificate_request_submit
-from ca.tests.pki import make_csr
-
-
-def require_postgresql() -> None:
-    """Skip unless the test database is PostgreSQL; in CI (CI=true) a missing PostgreSQL is a failure."""
-    if connection.vendor != "postgresql":
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL is required in CI, but the test database is {connection.vendor}")
-        pytest.skip(f"needs PostgreSQL (DATABASE_URL); the test database is {connection.vendor}")
+from ca.tests.pki import make_csr, require_postgresql
 
 
 def _queued_requests(pki, key, count: int, monkeypatch) -> list[CertificateRequest]:

@@ -6,7 +6,6 @@ certificate; the same transactionID with another key or CSR is refused without t
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +20,7 @@ from ca.choices import CertificateRequestStatus
 from ca.models import CertificateRequest, IssuedCertificate
 from ca.services.revocation import certificate_revoke
 from ca.services.submission import certificate_request_approve
+from ca.tests.pki import require_postgresql
 from enrollment import scep
 from enrollment.choices import EventId, TransactionStatus
 from enrollment.models import EnrollmentEvent, ScepTransaction
@@ -302,14 +302,6 @@ def test_retransmission_racing_the_first_copy_gets_the_same_answer(
 
     assert result.status is scep.PkiStatus.PENDING
     assert CertificateRequest.objects.get().status == CertificateRequestStatus.PENDING_APPROVAL
-
-
-def require_postgresql() -> None:
-    """Skip unless the test database is PostgreSQL; with CI=true a missing PostgreSQL is a failure."""
-    if connection.vendor != "postgresql":
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL is required in CI, but the test database is {connection.vendor}")
-        pytest.skip(f"needs PostgreSQL (DATABASE_URL); the test database is {connection.vendor}")
 
 
 @pytest.mark.postgres
