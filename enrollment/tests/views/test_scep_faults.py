@@ -69,10 +69,10 @@ def test_pki_operation_during_a_database_outage_is_503_and_signs_nothing(
 
 def test_pki_operation_is_rate_limited_with_a_plain_text_429(client, scep_service, monkeypatch):
     monkeypatch.setattr(
-        ScepClientThrottle, "THROTTLE_RATES", {"scep_client": "2/min", "scep_global": "100/min"}
+        ScepClientThrottle, "THROTTLE_RATES", {"scep_client": "2/day", "scep_global": "100/day"}
     )
     monkeypatch.setattr(
-        ScepGlobalThrottle, "THROTTLE_RATES", {"scep_client": "2/min", "scep_global": "100/min"}
+        ScepGlobalThrottle, "THROTTLE_RATES", {"scep_client": "2/day", "scep_global": "100/day"}
     )
     cache.clear()
     try:
