@@ -7,7 +7,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import F
 from django.http import HttpRequest
 
 from core.exceptions import ApplicationError
@@ -19,7 +18,11 @@ from profiles.models import (
     ScepProfile,
     TrustedRootProfile,
 )
-from profiles.services.profiles import certificate_der_from_upload
+from profiles.services.profiles import (
+    certificate_der_from_upload,
+    scep_profile_update,
+    trusted_root_profile_update,
+)
 
 
 class ScepAssignmentInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -91,9 +94,9 @@ class TrustedRootProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def save_model(self, request: HttpRequest, obj: TrustedRootProfile, form: Any, change: bool) -> None:
         if change:
-            obj.version = F("version") + 1
-        super().save_model(request, obj, form, change)
-        obj.refresh_from_db(fields=["version"])
+            trusted_root_profile_update(profile=obj)  # the service bumps the version
+        else:
+            super().save_model(request, obj, form, change)
 
 
 @admin.register(ScepProfile)
@@ -113,11 +116,11 @@ class ScepProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     inlines = (ScepAssignmentInline,)
 
     def save_model(self, request: HttpRequest, obj: ScepProfile, form: Any, change: bool) -> None:
-        """As scep_profile_update: every change bumps the version, so devices renew to pick it up."""
+        """Changes go through scep_profile_update: it bumps the version, so devices renew to pick them up."""
         if change:
-            obj.version = F("version") + 1
-        super().save_model(request, obj, form, change)
-        obj.refresh_from_db(fields=["version"])
+            scep_profile_update(profile=obj)
+        else:
+            super().save_model(request, obj, form, change)
 
     fieldsets = (
         (None, {"fields": ("name", "description", "platform", "certificate_type", "version")}),
