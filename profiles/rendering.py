@@ -33,7 +33,7 @@ from typing import Final
 from cryptography import x509
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from ca.crypto.names import OID_UPN, upn_from_general_name, upn_general_name
+from ca.crypto.identities import OID_UPN, upn_from_general_name, upn_general_name
 from profiles.variables import (
     VARIABLES,
     CertificateType,

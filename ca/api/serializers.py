@@ -13,7 +13,7 @@ from rest_framework import serializers
 from ca.choices import RevocationReason, TemplatePurpose
 from ca.constants import WELL_KNOWN_EKUS
 from ca.crypto.csr import CsrError, load_csr
-from ca.crypto.names import upn_general_name
+from ca.crypto.identities import upn_general_name
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
 from core.serializers import FullCleanMixin
 

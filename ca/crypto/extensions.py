@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from asn1crypto import core as asn1core
 from cryptography import x509
 
 from ca.constants import OID_NTDS_CA_SECURITY_EXT, OID_NTDS_OBJECTSID
+from ca.crypto.identities import sid_is_valid
 
-__all__ = ["SID_PATTERN", "ntds_security_extension"]
-
-#: A Windows security identifier in its string form (S-1-5-21-...); use with ``fullmatch``.
-SID_PATTERN = re.compile(r"S-1-\d{1,14}(-\d{1,10}){1,15}")
+__all__ = ["ntds_security_extension"]
 
 
 class _SidOtherName(asn1core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
@@ -32,7 +28,7 @@ def ntds_security_extension(sid: str) -> x509.UnrecognizedExtension:
     Structure, as AD CS writes it: SEQUENCE { [0] IMPLICIT otherName { OID 1.3.6.1.4.1.311.25.2.1,
     [0] EXPLICIT OCTET STRING <the SID in string form, ASCII> } }.
     """
-    if not SID_PATTERN.fullmatch(sid):
+    if not sid_is_valid(sid):
         raise ValueError(f"{sid!r} is not a Windows SID (S-1-5-21-...)")
     value = _NtdsCaSecurityExt(
         {"sid": _SidOtherName({"type_id": OID_NTDS_OBJECTSID.dotted_string, "value": sid.encode("ascii")})}

@@ -11,24 +11,19 @@ import base64
 import ipaddress
 from typing import Any
 
-from asn1crypto import core as asn1core
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ObjectIdentifier
 
+from ca.crypto.identities import OID_UPN, upn_from_general_name
+
 __all__ = [
-    "OID_UPN",
     "general_name_from_json",
     "general_name_to_json",
     "general_name_to_text",
     "name_from_json",
     "name_to_json",
-    "upn_from_general_name",
-    "upn_general_name",
 ]
-
-#: Microsoft User Principal Name otherName (szOID_NT_PRINCIPAL_NAME).
-OID_UPN = ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
 
 JsonName = list[list[dict[str, Any]]]
 
@@ -111,23 +106,6 @@ def general_name_to_text(name: x509.GeneralName) -> str:
     if isinstance(name, x509.DirectoryName):
         return f"dirName:{name.value.rfc4514_string()}"
     return repr(name)  # pragma: no cover
-
-
-def upn_general_name(upn: str) -> x509.OtherName:
-    """A Microsoft UPN subject alternative name: otherName 1.3.6.1.4.1.311.20.2.3 holding a UTF8String."""
-    return x509.OtherName(OID_UPN, asn1core.UTF8String(upn).dump())
-
-
-def upn_from_general_name(name: x509.GeneralName) -> str | None:
-    """The UPN carried by ``name``; None if it is not a well-formed UPN otherName."""
-    if not isinstance(name, x509.OtherName) or name.type_id != OID_UPN:
-        return None
-    try:
-        value = str(asn1core.UTF8String.load(name.value, strict=True).native)
-    except (ValueError, TypeError):
-        return None
-    # DER only: a re-encoding must give the same bytes (no long-form or padded lengths).
-    return value if asn1core.UTF8String(value).dump() == name.value else None
 
 
 def _der_utf8(der: bytes) -> str:

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from ca.choices import CertificateRequestStatus
 from ca.crypto.csr import CsrError, csr_signature_hash, load_csr
-from ca.crypto.extensions import SID_PATTERN
+from ca.crypto.identities import sid_is_valid
 from ca.crypto.keys import KeyPolicyError, check_request_key, spki_sha256
 from ca.crypto.names import general_name_to_json, name_to_json
 from ca.exceptions import AuthorityUnavailable, CaQueueUnavailable, PolicyViolation, RequestNotPending
@@ -97,7 +97,7 @@ def certificate_request_check(
                 f"(the template's validity period)",
                 code="validity_too_long",
             )
-    if sid and not SID_PATTERN.fullmatch(sid):
+    if sid and not sid_is_valid(sid):
         raise PolicyViolation(f"{sid!r} is not a Windows SID", code="sid_invalid")
 
 

@@ -21,7 +21,7 @@ from ca.crypto.builders import (
     build_end_entity_certificate,
     hash_algorithm,
 )
-from ca.crypto.names import OID_UPN
+from ca.crypto.identities import OID_UPN
 from ca.tests.pki import make_csr, openssl_text, openssl_verify
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)

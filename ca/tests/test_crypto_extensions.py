@@ -7,7 +7,8 @@ import pytest
 from asn1crypto import core as asn1core
 from asn1crypto import x509 as asn1x509
 
-from ca.crypto.extensions import SID_PATTERN, ntds_security_extension
+from ca.crypto.extensions import ntds_security_extension
+from ca.crypto.identities import SID_PATTERN
 
 SID = "S-1-5-21-3623811015-3361044348-30300820-1013"
 

@@ -12,8 +12,8 @@ from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
+from ca.crypto.identities import OID_UPN
 from ca.crypto.names import (
-    OID_UPN,
     general_name_from_json,
     general_name_to_json,
     general_name_to_text,

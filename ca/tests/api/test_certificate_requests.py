@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from ca.choices import CertificateRequestStatus
-from ca.crypto.names import OID_UPN
+from ca.crypto.identities import OID_UPN
 from ca.models import CertificateRequest, IssuedCertificate
 from ca.tests.pki import make_csr, openssl_verify
 

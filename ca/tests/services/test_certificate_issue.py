@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from ca.choices import CertificateRequestStatus, TemplatePurpose
 from ca.constants import OID_NTDS_CA_SECURITY_EXT
+from ca.crypto.identities import OID_UPN
 from ca.crypto.keys import KeySpec, spki_sha256
-from ca.crypto.names import OID_UPN
 from ca.exceptions import AuthorityUnavailable, PolicyViolation, RequestNotPending
 from ca.models import CertificateRequest, CertificateTemplate, IssuedCertificate
 from ca.services.authorities import authority_create
