@@ -15,20 +15,14 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from directory.models import Device, DirectoryUser, Group, GroupKind
-from directory.services import DEVICE_FIELDS, USER_FIELDS
-from directory.validators import validate_mac_address, validate_sid
+from directory.services.devices import DEVICE_FIELDS
+from directory.services.users import USER_FIELDS
 
 
 class DirectoryUserAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = DirectoryUser
         fields = list(USER_FIELDS)
-
-    def clean_on_premises_security_identifier(self) -> str:
-        value: str = self.cleaned_data["on_premises_security_identifier"]
-        if value:
-            validate_sid(value)
-        return value
 
 
 @admin.register(DirectoryUser)
@@ -63,12 +57,6 @@ class DeviceAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Device
         fields = list(DEVICE_FIELDS)
-
-    def clean_wifi_mac(self) -> str:
-        value: str = self.cleaned_data["wifi_mac"]
-        if value:
-            validate_mac_address(value)
-        return value
 
 
 @admin.register(Device)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.models import TimestampedModel
+from directory.validators import validate_mac_address, validate_sid, validate_upn
 
 __all__ = ["Device", "DeviceState", "DirectoryUser", "Group", "GroupKind", "Platform"]
 
@@ -47,7 +48,9 @@ class DirectoryUser(TimestampedModel):
     external_id = models.CharField(
         max_length=255, unique=True, help_text="Entra object ID or another stable key"
     )
-    user_principal_name = models.CharField(max_length=255, unique=True, help_text="{{UserPrincipalName}}")
+    user_principal_name = models.CharField(
+        max_length=255, unique=True, validators=[validate_upn], help_text="{{UserPrincipalName}}"
+    )
     user_name = models.CharField(max_length=255, blank=True, help_text="{{UserName}} (default: the UPN)")
     email = models.EmailField(max_length=255, blank=True, help_text="{{EmailAddress}}")
     display_name = models.CharField(max_length=255, blank=True)
@@ -58,10 +61,13 @@ class DirectoryUser(TimestampedModel):
         max_length=1024, blank=True, help_text="{{OnPrem_Distinguished_Name}}"
     )
     on_premises_security_identifier = models.CharField(
-        max_length=184, blank=True, help_text="{{OnPremisesSecurityIdentifier}} (KB5014754 strong mapping)"
+        max_length=184,
+        blank=True,
+        validators=[validate_sid],
+        help_text="{{OnPremisesSecurityIdentifier}} (KB5014754 strong mapping)",
     )
     on_premises_user_principal_name = models.CharField(
-        max_length=255, blank=True, help_text="{{OnPremisesUserPrincipalName}}"
+        max_length=255, blank=True, validators=[validate_upn], help_text="{{OnPremisesUserPrincipalName}}"
     )
     department = models.CharField(max_length=255, blank=True, help_text="{{Department}}")
     enabled = models.BooleanField(default=True)
@@ -89,7 +95,9 @@ class Device(TimestampedModel):
     aad_device_id = models.CharField(
         max_length=64, blank=True, help_text="Entra device ID: {{AAD_Device_ID}}, {{AzureADDeviceId}}"
     )
-    wifi_mac = models.CharField(max_length=32, blank=True, help_text="{{WiFiMacAddress}}")
+    wifi_mac = models.CharField(
+        max_length=32, blank=True, validators=[validate_mac_address], help_text="{{WiFiMacAddress}}"
+    )
     fqdn = models.CharField(
         max_length=255, blank=True, help_text="{{FullyQualifiedDomainName}} (domain-joined Windows)"
     )

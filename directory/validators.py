@@ -1,7 +1,8 @@
-"""Format checks for directory attributes the model fields do not check themselves (SID, MAC address).
+"""Format checks of directory attributes that Django's field types do not know (SID, UPN, MAC address).
 
-Django-style validators (raise ``ValidationError``), used by the services, the import parser, the API
-serializers and the admin forms, so that every way into the directory applies the same rules.
+Django validators (raise ``ValidationError``) set on the model fields, so that ``full_clean`` applies
+them on every way into the directory: the services, the API serializers, the admin forms. The import
+rows check them as well, before any database work (:mod:`directory.imports.rows`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,9 @@ from typing import Final
 
 from django.core.exceptions import ValidationError
 
-__all__ = ["validate_mac_address", "validate_sid"]
+from ca.crypto.identities import sid_is_valid, upn_is_valid
 
-#: ``S-1-<identifier authority>-<sub-authority>...`` (MS-DTYP 2.4.2.1): a 48-bit authority in decimal
-#: or as 0x + 12 hex digits, then 1 to 15 32-bit sub-authorities.
-_SID_RE: Final = re.compile(r"S-1-(?P<authority>\d{1,15}|0x[0-9A-Fa-f]{12})(?P<sub>(?:-\d{1,10}){1,15})")
-_MAX_AUTHORITY: Final = 2**48 - 1
-_MAX_SUB_AUTHORITY: Final = 2**32 - 1
+__all__ = ["validate_mac_address", "validate_sid", "validate_upn"]
 
 #: 00:11:22:aa:bb:cc, 00-11-22-AA-BB-CC, 001122AABBCC (as Intune reports wiFiMacAddress), 0011.22aa.bbcc.
 _MAC_RE: Final = re.compile(
@@ -27,18 +24,26 @@ _MAC_RE: Final = re.compile(
 
 
 def validate_sid(value: str) -> None:
-    """A Windows security identifier (SID) in string form, e.g. ``S-1-5-21-1004336348-1177238915-512``."""
-    match = _SID_RE.fullmatch(value)
-    if match is not None:
-        authority = match["authority"]
-        authority_value = int(authority, 16) if authority.startswith("0x") else int(authority)
-        subs = [int(part) for part in match["sub"][1:].split("-")]
-        if authority_value <= _MAX_AUTHORITY and all(sub <= _MAX_SUB_AUTHORITY for sub in subs):
-            return
-    raise ValidationError(
-        "Enter a security identifier (SID) such as S-1-5-21-1004336348-1177238915-682003330-512.",
-        code="invalid_sid",
-    )
+    """A Windows security identifier (SID) in canonical string form, e.g. ``S-1-5-21-1004336348-...-512``.
+
+    The grammar is :func:`ca.crypto.identities.sid_is_valid`'s, so that the directory never stores a SID
+    that the CA would refuse to put in a certificate.
+    """
+    if not sid_is_valid(value):
+        raise ValidationError(
+            "Enter a security identifier (SID) such as S-1-5-21-1004336348-1177238915-682003330-512.",
+            code="invalid_sid",
+        )
+
+
+def validate_upn(value: str) -> None:
+    """A user principal name ``name@domain``, with :func:`ca.crypto.identities.upn_is_valid`'s grammar (the
+    one the CA and the profiles' UPN SANs use).
+    """
+    if not upn_is_valid(value):
+        raise ValidationError(
+            "Enter a user principal name such as jane@corp.example.com.", code="invalid_upn"
+        )
 
 
 def validate_mac_address(value: str) -> None:

@@ -9,11 +9,12 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from core.serializers import FullCleanMixin
-from directory.imports import KINDS
+from directory.imports.rows import KINDS
 from directory.models import Device, DirectoryUser, Group, GroupKind
 from directory.selectors import Member, member_resolve_many
-from directory.services import DEVICE_FIELDS, GROUP_FIELDS, USER_FIELDS
-from directory.validators import validate_mac_address, validate_sid
+from directory.services.devices import DEVICE_FIELDS
+from directory.services.groups import GROUP_FIELDS
+from directory.services.users import USER_FIELDS
 
 __all__ = [
     "DeviceCheckinTokenSerializer",
@@ -35,7 +36,6 @@ class DirectoryUserSerializer(FullCleanMixin):
         model = DirectoryUser
         fields = ["id", *USER_FIELDS, *_TIMESTAMPS]
         read_only_fields = _TIMESTAMPS
-        extra_kwargs = {"on_premises_security_identifier": {"validators": [validate_sid]}}
 
 
 class DeviceSerializer(FullCleanMixin):
@@ -53,7 +53,6 @@ class DeviceSerializer(FullCleanMixin):
         ]  # fmt: skip
         read_only_fields = ["last_checkin_at", *_TIMESTAMPS]
         extra_kwargs = {
-            "wifi_mac": {"validators": [validate_mac_address]},
             "state": {"help_text": "Set on creation; retire or wipe a device through the profiles API"},
         }
 

@@ -1,6 +1,6 @@
 """Directory API: users, devices, groups (CRUD, members, device check-in tokens) and imports.
 
-Writes go through :mod:`directory.services`; the serializers only parse and validate input.
+Writes go through the :mod:`directory.services` modules; the serializers only parse and validate input.
 """
 
 from __future__ import annotations
@@ -30,25 +30,22 @@ from directory.api.serializers import (
     ImportResultSerializer,
 )
 from directory.exceptions import ImportFileInvalid
-from directory.imports import ImportKind, SourceRow, detect_kind, parse_file
+from directory.imports.files import detect_kind, parse_file
+from directory.imports.rows import ImportKind, SourceRow
 from directory.models import Device, DirectoryUser, Group
 from directory.selectors import group_member_list
-from directory.services import (
-    device_checkin_token_rotate,
-    device_create,
-    device_delete,
-    device_update,
-    directory_import_combined,
+from directory.services.checkin_tokens import device_checkin_token_rotate
+from directory.services.devices import device_create, device_delete, device_update
+from directory.services.groups import (
     group_create,
     group_delete,
     group_members_add,
     group_members_remove,
     group_members_set,
     group_update,
-    user_create,
-    user_delete,
-    user_update,
 )
+from directory.services.imports import directory_import_combined
+from directory.services.users import user_create, user_delete, user_update
 
 __all__ = ["DeviceViewSet", "DirectoryImportViewSet", "DirectoryUserViewSet", "GroupViewSet"]
 
@@ -69,7 +66,7 @@ class DirectoryUserViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
 
     def perform_update(self, serializer: BaseSerializer[DirectoryUser]) -> None:
         assert serializer.instance is not None  # noqa: S101  (an update always has one)
-        serializer.instance = user_update(user=serializer.instance, data=serializer.validated_data)
+        serializer.instance = user_update(user=serializer.instance, data=serializer.validated_data).instance
 
     def perform_destroy(self, instance: DirectoryUser) -> None:
         user_delete(user=instance)
@@ -94,7 +91,9 @@ class DeviceViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
 
     def perform_update(self, serializer: BaseSerializer[Device]) -> None:
         assert serializer.instance is not None  # noqa: S101
-        serializer.instance = device_update(device=serializer.instance, data=serializer.validated_data)
+        serializer.instance = device_update(
+            device=serializer.instance, data=serializer.validated_data
+        ).instance
 
     def perform_destroy(self, instance: Device) -> None:
         device_delete(device=instance)
@@ -147,7 +146,7 @@ class GroupViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
 
     def perform_update(self, serializer: BaseSerializer[Group]) -> None:
         assert serializer.instance is not None  # noqa: S101
-        serializer.instance = group_update(group=serializer.instance, data=serializer.validated_data)
+        serializer.instance = group_update(group=serializer.instance, data=serializer.validated_data).instance
 
     def perform_destroy(self, instance: Group) -> None:
         group_delete(group=instance)

@@ -68,3 +68,15 @@ def test_user_form_checks_the_sid(admin_client):
     )
     assert response.status_code == 200
     assert "on_premises_security_identifier" in response.context["adminform"].form.errors
+
+
+def test_device_form_checks_the_mac(admin_client):
+    response = admin_client.post(
+        "/admin/directory/device/add/",
+        {"external_id": "d1", "name": "PC", "platform": "windows_10", "state": "active", "wifi_mac": "00:11"},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "wifi_mac": ["Enter a MAC address such as 00:11:22:AA:BB:CC, 00-11-22-AA-BB-CC or 001122AABBCC."]
+    }
+    assert not Device.objects.exists()

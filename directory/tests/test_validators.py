@@ -2,7 +2,7 @@ import pytest
 
 from django.core.exceptions import ValidationError
 
-from directory.validators import validate_mac_address, validate_sid
+from directory.validators import validate_mac_address, validate_sid, validate_upn
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,14 @@ def test_mac_refuses(value):
     with pytest.raises(ValidationError) as exc_info:
         validate_mac_address(value)
     assert exc_info.value.code == "invalid_mac_address"
+
+
+@pytest.mark.parametrize("value", ["jane@corp.example.com", "j.doe+x@sub.corp.example"])
+def test_upns_are_accepted(value):
+    validate_upn(value)
+
+
+@pytest.mark.parametrize("value", ["", "jane", "@corp", "jane@", "a@b@c", "jane doe@corp", "jane@corp\n"])
+def test_malformed_upns_are_refused(value):
+    with pytest.raises(ValidationError, match="user principal name"):
+        validate_upn(value)

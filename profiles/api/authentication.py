@@ -10,7 +10,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from directory.models import Device
-from directory.services import device_authenticate
+from directory.services.checkin_tokens import device_authenticate
 
 __all__ = ["DeviceAuthentication", "DevicePrincipal"]
 

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from ca.models import IssuedCertificate
 from ca.tests.pki import openssl, require_executable, write_pem
-from directory.services import device_checkin_token_rotate
+from directory.services.checkin_tokens import device_checkin_token_rotate
 from enrollment.choices import EventId
 from enrollment.models import EnrollmentEvent
 from profiles.choices import CertificateState

@@ -18,8 +18,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from directory.exceptions import ImportFileInvalid
-from directory.imports import KINDS
-from directory.services import directory_import_file
+from directory.imports.rows import KINDS
+from directory.services.imports import directory_import_file
 
 EXIT_ROWS_FAILED = 1
 EXIT_FILE_INVALID = 2

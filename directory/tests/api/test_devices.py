@@ -5,7 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from directory.models import Device, DeviceState, Platform
-from directory.services import device_authenticate
+from directory.services.checkin_tokens import device_authenticate
 from directory.tests.factories import DeviceFactory, DirectoryUserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("directory.tests.urls")]

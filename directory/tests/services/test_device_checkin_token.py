@@ -4,7 +4,11 @@ from django.utils.crypto import salted_hmac
 
 from directory.exceptions import DeviceNotActive
 from directory.models import Device, DeviceState
-from directory.services import CHECKIN_TOKEN_SALT, device_authenticate, device_checkin_token_rotate
+from directory.services.checkin_tokens import (
+    CHECKIN_TOKEN_SALT,
+    device_authenticate,
+    device_checkin_token_rotate,
+)
 from directory.tests.factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 
 from directory.exceptions import ImportFileInvalid
 from directory.models import Device, DeviceState, DirectoryUser, Group, GroupKind, Platform
-from directory.services import directory_import, directory_import_file
+from directory.services.imports import directory_import, directory_import_file
 from directory.tests.factories import DeviceFactory, DirectoryUserFactory, GroupFactory
 
 pytestmark = pytest.mark.django_db
@@ -239,3 +239,20 @@ def test_empty_cells_clear_text_but_keep_booleans():
     assert _counts(result) == (0, 1, 0, 0)
     user = DirectoryUser.objects.get(external_id="u1")
     assert (user.department, user.enabled) == ("", False)
+
+
+def test_a_row_failing_after_its_members_changed_is_rolled_back_alone():
+    first, second = DirectoryUserFactory.create_batch(2)
+    GroupFactory.create(external_id="g1", name="Staff", kind=GroupKind.USER, members=[first])
+    result = directory_import(
+        kind="groups",
+        rows=[
+            {"external_id": "g1", "name": "", "members": second.external_id},  # members first, then the name
+            {"external_id": "g2", "name": "Others", "kind": "user", "members": second.external_id},
+        ],
+    )
+    assert _counts(result) == (1, 0, 0, 1)
+    assert result.errors[0].errors == {"name": ["This field cannot be blank."]}
+    group = Group.objects.get(external_id="g1")
+    assert (group.name, list(group.users.all())) == ("Staff", [first])
+    assert list(Group.objects.get(external_id="g2").users.all()) == [second]

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 
 from directory.exceptions import GroupMemberKindMismatch
 from directory.models import Group, GroupKind
-from directory.services import (
+from directory.services.groups import (
     group_create,
     group_members_add,
     group_members_remove,

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from directory.models import Device, DeviceState
-from directory.services import device_checkin_token_rotate
+from directory.services.checkin_tokens import device_checkin_token_rotate
 from profiles.models import DeviceChallenge
 
 URL = "/api/v1/checkin/"

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from ca.models import IssuedCertificate
 from ca.selectors import crl_get_latest
 from directory.models import Device, DeviceState
-from directory.services import device_checkin_token_rotate
+from directory.services.checkin_tokens import device_checkin_token_rotate
 from profiles.choices import CertificateState
 from profiles.models import DeviceCertificate, DeviceCertificateState, DeviceChallenge, ScepProfile
 from profiles.services.states import device_state_set

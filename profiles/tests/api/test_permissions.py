@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from directory.models import Device, DeviceState
-from directory.services import device_checkin_token_rotate
+from directory.services.checkin_tokens import device_checkin_token_rotate
 from profiles.models import ProfileAssignment, ScepProfile
 
 ENDPOINTS = [
