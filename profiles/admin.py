@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import HttpRequest
 
 from core.exceptions import ApplicationError
@@ -20,9 +22,27 @@ from profiles.models import (
 )
 from profiles.services.profiles import (
     certificate_der_from_upload,
+    scep_profile_create,
     scep_profile_update,
+    trusted_root_profile_create,
+    trusted_root_profile_derived,
     trusted_root_profile_update,
 )
+from profiles.validation import scep_profile_relation_errors
+
+
+def _form_values(form: forms.ModelForm, *, changed_only: bool) -> dict[str, Any]:  # type: ignore[type-arg]
+    """The form's values of model fields, as the services take them: all of them, or only the changed ones."""
+    names = form.changed_data if changed_only else list(form.cleaned_data)
+    model_fields = {field.name for field in form.instance._meta.concrete_fields}
+    return {name: form.cleaned_data[name] for name in names if name in model_fields}
+
+
+def _adopt(obj: models.Model, saved: models.Model) -> None:
+    """Make the admin's object the row the service saved: the admin saves the inlines against ``obj``."""
+    obj.pk = saved.pk
+    obj._state.adding = False
+    obj.refresh_from_db()
 
 
 class ScepAssignmentInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -72,6 +92,29 @@ class TrustedRootProfileForm(forms.ModelForm):  # type: ignore[type-arg]
             self.add_error("certificate_file", "upload the CA certificate or choose one of our CAs")
         return cleaned
 
+    def _post_clean(self) -> None:
+        """The model's rules, then its constraints with the values the service derives from the certificate
+        (thumbprint, subject, expiry): the same root twice for one platform is a form error, not a 500.
+        """
+        super()._post_clean()  # type: ignore[misc]  # private ModelForm method, not in django-stubs
+        if self.errors:
+            return
+        instance = self.instance
+        derived = trusted_root_profile_derived(
+            certificate_der=instance.certificate_der,
+            name=instance.name,
+            platform=instance.platform,
+            certificate_file_name=instance.certificate_file_name,
+            destination_store=instance.destination_store,
+        )
+        candidate = copy.copy(instance)
+        for name, value in derived.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.validate_constraints()
+        except ValidationError as exc:
+            self._update_errors(exc)
+
     def _update_errors(self, errors: ValidationError) -> None:
         """The model reports certificate problems on its certificate_der field, shown here as the upload."""
         if hasattr(errors, "error_dict") and "certificate_der" in errors.error_dict:
@@ -93,10 +136,29 @@ class TrustedRootProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     inlines = (RootAssignmentInline,)
 
     def save_model(self, request: HttpRequest, obj: TrustedRootProfile, form: Any, change: bool) -> None:
+        """Through the services: they set the fields that follow from the certificate and bump the version."""
+        values = _form_values(form, changed_only=change)
+        certificate_der = bytes(obj.certificate_der)  # the upload or the CA's certificate (form.clean)
         if change:
-            trusted_root_profile_update(profile=obj)  # the service bumps the version
+            saved = trusted_root_profile_update(
+                profile=TrustedRootProfile.objects.get(pk=obj.pk), certificate_der=certificate_der, **values
+            )
         else:
-            super().save_model(request, obj, form, change)
+            saved = trusted_root_profile_create(certificate_der=certificate_der, **values)
+        _adopt(obj, saved)
+
+
+class ScepProfileForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The model's rules, and those that read other rows (template, CA, trusted certificate profile), as
+    field errors: the ones ``scep_profile_create`` / ``scep_profile_update`` would raise when saving.
+    (``ScepProfileAdmin`` gives the model and the fields.)
+    """
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # private ModelForm method, not in django-stubs
+        errors = scep_profile_relation_errors(self.instance)
+        if errors:
+            self._update_errors(ValidationError(errors))  # type: ignore[attr-defined]
 
 
 @admin.register(ScepProfile)
@@ -114,13 +176,17 @@ class ScepProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name", "description", "subject_name_format_string")
     readonly_fields = ("version",)
     inlines = (ScepAssignmentInline,)
+    form = ScepProfileForm
 
     def save_model(self, request: HttpRequest, obj: ScepProfile, form: Any, change: bool) -> None:
-        """Changes go through scep_profile_update: it bumps the version, so devices renew to pick them up."""
+        """Through the services: a change bumps the version, so devices renew to pick it up."""
         if change:
-            scep_profile_update(profile=obj)
+            saved = scep_profile_update(
+                profile=ScepProfile.objects.get(pk=obj.pk), **_form_values(form, changed_only=True)
+            )
         else:
-            super().save_model(request, obj, form, change)
+            saved = scep_profile_create(**_form_values(form, changed_only=False))
+        _adopt(obj, saved)
 
     fieldsets = (
         (None, {"fields": ("name", "description", "platform", "certificate_type", "version")}),

@@ -1,50 +1,23 @@
-"""Choices of certificate profiles: Intune's enums (Graph names as values), and device certificate states."""
+"""Choices of certificate profiles: Intune's enums (Graph names as values), and device certificate states.
+
+The certificate type and the subject name format are part of the pure naming package
+(:class:`profiles.naming.variables.CertificateType`, :class:`profiles.naming.subject.SubjectNameFormat`);
+the model fields take their choices from those enums.
+"""
 
 from __future__ import annotations
 
 from django.db import models
 
-from profiles.rendering import SubjectNameFormat
-
 __all__ = [
     "AssignmentIntent",
     "AssignmentTarget",
     "CertificateState",
-    "CertificateType",
     "DestinationStore",
     "HashAlgorithm",
     "KeyStorageProvider",
-    "SubjectNameFormatChoice",
     "ValidityScale",
 ]
-
-
-class CertificateType(models.TextChoices):
-    USER = "user", "User"
-    DEVICE = "device", "Device"
-
-
-class SubjectNameFormatChoice(models.TextChoices):
-    """Intune's subject name format; values are ``profiles.rendering.SubjectNameFormat`` (Graph names)."""
-
-    NOT_CONFIGURED = SubjectNameFormat.NOT_CONFIGURED.value, "Not configured"
-    COMMON_NAME = SubjectNameFormat.COMMON_NAME.value, "Common name"
-    COMMON_NAME_INCLUDING_EMAIL = (
-        SubjectNameFormat.COMMON_NAME_INCLUDING_EMAIL.value,
-        "Common name including email",
-    )
-    COMMON_NAME_AS_EMAIL = SubjectNameFormat.COMMON_NAME_AS_EMAIL.value, "Common name as email"
-    COMMON_NAME_AS_IMEI = SubjectNameFormat.COMMON_NAME_AS_IMEI.value, "IMEI"
-    COMMON_NAME_AS_SERIAL_NUMBER = SubjectNameFormat.COMMON_NAME_AS_SERIAL_NUMBER.value, "Serial number"
-    COMMON_NAME_AS_AAD_DEVICE_ID = (
-        SubjectNameFormat.COMMON_NAME_AS_AAD_DEVICE_ID.value,
-        "Common name as Entra device ID",
-    )
-    COMMON_NAME_AS_INTUNE_DEVICE_ID = (
-        SubjectNameFormat.COMMON_NAME_AS_INTUNE_DEVICE_ID.value,
-        "Common name as Intune device ID",
-    )
-    CUSTOM = SubjectNameFormat.CUSTOM.value, "Custom"
 
 
 class ValidityScale(models.TextChoices):

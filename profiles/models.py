@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from functools import cached_property
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -20,16 +20,16 @@ from profiles.choices import (
     AssignmentIntent,
     AssignmentTarget,
     CertificateState,
-    CertificateType,
     DestinationStore,
     KeyStorageProvider,
-    SubjectNameFormatChoice,
     ValidityScale,
 )
+from profiles.constants import DEVICE_CERTIFICATE_PLATFORM_NAMES
+from profiles.naming.subject import SubjectNameFormat
+from profiles.naming.variables import CertificateType
 from profiles.validation import scep_profile_errors
 
 __all__ = [
-    "DEVICE_CERTIFICATE_PLATFORMS",
     "DeviceCertificate",
     "DeviceCertificateState",
     "DeviceChallenge",
@@ -37,9 +37,6 @@ __all__ = [
     "ScepProfile",
     "TrustedRootProfile",
 ]
-
-#: Platforms on which Intune offers the Device certificate type.
-DEVICE_CERTIFICATE_PLATFORMS = frozenset({Platform.IOS, Platform.WINDOWS_81, Platform.WINDOWS_10})
 
 _DAYS_PER_SCALE_BY_VALUE: dict[str, int] = {
     ValidityScale.DAYS.value: 1,
@@ -50,6 +47,11 @@ _DAYS_PER_SCALE_BY_VALUE: dict[str, int] = {
 
 def _default_ekus() -> list[dict[str, str]]:
     return [{"name": "Client Authentication", "oid": "1.3.6.1.5.5.7.3.2"}]
+
+
+def _choices(members: Iterable[CertificateType] | Iterable[SubjectNameFormat]) -> list[tuple[str, str]]:
+    """A model field's choices from one of the naming package's enums (values and labels)."""
+    return [(member.value, member.label) for member in members]
 
 
 class TrustedRootProfile(TimestampedModel):
@@ -93,6 +95,9 @@ class TrustedRootProfile(TimestampedModel):
         return x509.load_der_x509_certificate(bytes(self.certificate_der))
 
     def clean(self) -> None:
+        """Checks of this row only. The fields that follow from the certificate (thumbprint, subject,
+        expiry) and the defaults of file name and destination store are set by the services.
+        """
         try:
             certificate = x509.load_der_x509_certificate(bytes(self.certificate_der or b""))
         except ValueError as exc:
@@ -105,15 +110,8 @@ class TrustedRootProfile(TimestampedModel):
             raise ValidationError(
                 {"certificate_der": "a trusted certificate profile carries a CA certificate (CA:TRUE)"}
             )
-        self.thumbprint_sha1 = certificate.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - thumbprint
-        self.subject = certificate.subject.rfc4514_string()
-        self.not_after = certificate.not_valid_after_utc
-        if not self.certificate_file_name:
-            self.certificate_file_name = f"{self.name or 'root'}.cer"
         if self.destination_store and self.platform not in Platform.windows():
             raise ValidationError({"destination_store": "the destination store applies to Windows only"})
-        if self.platform in Platform.windows() and not self.destination_store:
-            self.destination_store = DestinationStore.COMPUTER_ROOT
 
 
 class ScepProfile(TimestampedModel):
@@ -124,12 +122,12 @@ class ScepProfile(TimestampedModel):
     platform = models.CharField(max_length=32, choices=Platform.choices, db_index=True)
     certificate_type = models.CharField(
         max_length=8,
-        choices=CertificateType.choices,
-        default=CertificateType.USER,
-        help_text="Device certificates only on iOS, Windows 8.1 and later, Windows 10 and later",
+        choices=_choices(CertificateType),
+        default=CertificateType.USER.value,
+        help_text=f"Device certificates only on {DEVICE_CERTIFICATE_PLATFORM_NAMES}",
     )
     subject_name_format = models.CharField(
-        max_length=40, choices=SubjectNameFormatChoice.choices, default=SubjectNameFormatChoice.COMMON_NAME
+        max_length=40, choices=_choices(SubjectNameFormat), default=SubjectNameFormat.COMMON_NAME.value
     )
     subject_name_format_string = models.CharField(
         max_length=1024,
@@ -198,6 +196,9 @@ class ScepProfile(TimestampedModel):
         return self.validity_value * days_per_unit
 
     def clean(self) -> None:
+        """The rules on this row's own values; the rules that read other rows (template, CA, trusted
+        certificate profile) are checked by the services (``profiles.services.profiles``).
+        """
         errors = scep_profile_errors(self)
         if errors:
             raise ValidationError(errors)

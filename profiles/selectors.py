@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 
 from directory.models import Device, DeviceState
-from profiles.choices import AssignmentIntent, AssignmentTarget, CertificateType
+from profiles.choices import AssignmentIntent, AssignmentTarget
 from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfile, TrustedRootProfile
-from profiles.rendering import RenderContext
+from profiles.naming.variables import CertificateType, RenderContext
 
 __all__ = [
     "AppliedScepProfile",

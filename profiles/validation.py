@@ -5,6 +5,10 @@ parse (unknown variables, stray curly brackets, pipes and semicolons are errors)
 the CA template lets the requester choose one, never above it, and never for iOS/macOS; the root
 profile must hold the root of the issuing CA's chain, on the same platform; the template must be one
 the CA issues, with key size and EKUs the profile asks for.
+
+Two sets: :func:`scep_profile_errors` reads only the profile's own values (``ScepProfile.clean``);
+:func:`scep_profile_relation_errors` reads the rows it refers to (template, CA, trusted certificate
+profile) and is checked by the services (``profiles.services.profiles``) and the admin's form.
 """
 
 from __future__ import annotations
@@ -16,23 +20,25 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from directory.models import Platform
-from profiles.choices import CertificateType, HashAlgorithm, KeyStorageProvider, SubjectNameFormatChoice
-from profiles.rendering import (
-    SanType,
-    TemplateError,
-    parse_san_entries,
-    parse_subject_format,
-    subject_format_for,
-)
+from profiles.choices import HashAlgorithm, KeyStorageProvider
+from profiles.constants import DEVICE_CERTIFICATE_PLATFORM_NAMES, DEVICE_CERTIFICATE_PLATFORMS
+from profiles.naming.sans import SanType, parse_san_entries
+from profiles.naming.subject import SubjectNameFormat, parse_subject_format, subject_format_for
+from profiles.naming.variables import CertificateType, TemplateError
 
 if TYPE_CHECKING:
     from profiles.models import ScepProfile
 
-__all__ = ["SAN_TYPES", "san_entries", "scep_profile_errors", "subject_format_text"]
+__all__ = [
+    "SAN_TYPES",
+    "san_entries",
+    "scep_profile_errors",
+    "scep_profile_relation_errors",
+    "subject_format_text",
+]
 
 SAN_TYPES = {"email": SanType.EMAIL, "upn": SanType.UPN, "dns": SanType.DNS, "uri": SanType.URI}
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
-_DEVICE_PLATFORMS = frozenset({Platform.IOS, Platform.WINDOWS_81, Platform.WINDOWS_10})
 #: Intune offers a hash algorithm choice on Android, Windows and macOS, not on iOS.
 _HASH_PLATFORMS = frozenset(Platform.values) - {Platform.IOS}
 
@@ -63,7 +69,8 @@ def san_entries(profile: ScepProfile) -> list[tuple[SanType, str]]:
     return result
 
 
-def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: PLR0915
+def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:
+    """Errors in the profile's own values, by field (no other row is read)."""
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
@@ -72,22 +79,16 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
     platform = profile.platform
     apple = platform in Platform.apple()
     windows = platform in Platform.windows()
-    if profile.certificate_type == CertificateType.DEVICE and platform not in _DEVICE_PLATFORMS:
-        add(
-            "certificate_type",
-            "device certificates are available on iOS, Windows 8.1 and later, Windows 10 and later",
-        )
-    if (
-        profile.subject_name_format == SubjectNameFormatChoice.CUSTOM
-        and not profile.subject_name_format_string
-    ):
+    if profile.certificate_type == CertificateType.DEVICE and platform not in DEVICE_CERTIFICATE_PLATFORMS:
+        add("certificate_type", f"device certificates are available on {DEVICE_CERTIFICATE_PLATFORM_NAMES}")
+    if profile.subject_name_format == SubjectNameFormat.CUSTOM and not profile.subject_name_format_string:
         add("subject_name_format_string", "enter the custom subject name format")
     try:
         parse_subject_format(subject_format_text(profile), certificate_type=profile.certificate_type)
     except TemplateError as exc:
         field = (
             "subject_name_format_string"
-            if profile.subject_name_format == SubjectNameFormatChoice.CUSTOM
+            if profile.subject_name_format == SubjectNameFormat.CUSTOM
             else "subject_name_format"
         )
         add(field, str(exc))
@@ -132,29 +133,32 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
             except ValidationError:
                 add("scep_server_urls", f"{url!r} is not an http(s) URL")
 
-    ekus = profile.extended_key_usages
-    eku_oids: list[str] = []
-    if not isinstance(ekus, list) or not all(
-        isinstance(e, dict) and _OID.match(str(e.get("oid", ""))) for e in ekus
-    ):
+    if not _eku_oids_are_valid(profile.extended_key_usages):
         add("extended_key_usages", 'enter a list of {"name": ..., "oid": "1.3.6.1.5.5.7.3.2"}')
-    else:
-        eku_oids = [str(e["oid"]) for e in ekus]
 
     if (profile.validity_value is None) != (not profile.validity_scale):
         add("validity_value", "enter both the validity period and its unit, or neither")
+    elif profile.validity_days is not None and apple:
+        add("validity_value", "iOS and macOS always use the validity period of the certificate template")
+    return errors
 
+
+def scep_profile_relation_errors(profile: ScepProfile) -> dict[str, list[str]]:
+    """Errors between the profile and the rows it refers to, by field: the template (validity, key size,
+    EKUs, non-repudiation, published by the CA) and the trusted certificate profile (platform, root).
+    """
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    apple = profile.platform in Platform.apple()
     authority = profile.authority if profile.authority_id else None
     template = profile.template if profile.template_id else None
     if template is not None:
         days = profile.validity_days
-        if days is not None:
-            if apple:
-                add(
-                    "validity_value",
-                    "iOS and macOS always use the validity period of the certificate template",
-                )
-            elif not template.allow_requester_validity:
+        if days is not None and not apple:  # iOS/macOS: refused by scep_profile_errors
+            if not template.allow_requester_validity:
                 add(
                     "validity_value",
                     f"template {template.name} does not let the requester choose the validity",
@@ -171,6 +175,11 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
                 "key_size",
                 f"template {template.name} requires RSA keys of at least {template.min_rsa_key_size} bits",
             )
+        eku_oids = (
+            [str(e["oid"]) for e in profile.extended_key_usages]
+            if _eku_oids_are_valid(profile.extended_key_usages)
+            else []
+        )
         missing = [oid for oid in eku_oids if oid not in template.application_policies]
         if missing:
             add(
@@ -184,7 +193,7 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
 
     root = profile.root_profile if profile.root_profile_id else None
     if root is not None:
-        if root.platform != platform:
+        if root.platform != profile.platform:
             add("root_profile", f"the trusted certificate profile is for {root.get_platform_display()}")
         if authority is not None and root.thumbprint_sha1 != authority.root().fingerprint_sha1:
             add(
@@ -192,3 +201,10 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:  # noqa: 
                 f"its certificate is not the root of {authority}'s chain ({authority.root().subject})",
             )
     return errors
+
+
+def _eku_oids_are_valid(ekus: object) -> bool:
+    """True for a list of ``{"name": ..., "oid": "<dotted OID>"}`` entries."""
+    return isinstance(ekus, list) and all(
+        isinstance(e, dict) and _OID.match(str(e.get("oid", ""))) for e in ekus
+    )

@@ -99,7 +99,12 @@ def _certificate_der(text: str) -> bytes:
         raise serializers.ValidationError({"certificate": exc.message}) from exc
 
 
-class ScepProfileSerializer(FullCleanMixin):
+class ScepProfileSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """Field types only: ``scep_profile_create`` / ``scep_profile_update`` check the profile as a whole (its
+    own rules and those that read the template, the CA and the root profile) and their ``ValidationError``
+    answers as 400 field errors (``portal.api.exceptions``), all of them in one answer.
+    """
+
     authority = serializers.SlugRelatedField(slug_field="slug", queryset=CertificateAuthority.objects.all())
     template = serializers.SlugRelatedField(slug_field="name", queryset=CertificateTemplate.objects.all())
     validity_days = serializers.IntegerField(read_only=True)

@@ -27,7 +27,7 @@ from profiles.api.serializers import (
     TrustedRootProfileSerializer,
 )
 from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfile, TrustedRootProfile
-from profiles.rendering import RenderError
+from profiles.naming.variables import RenderError
 from profiles.services.checkin import CheckinResult, device_checkin, scep_profile_render
 from profiles.services.devices import device_retire, device_wipe
 from profiles.services.payloads import checkin_as_json, checkin_as_mobileconfig, checkin_as_windows_csp

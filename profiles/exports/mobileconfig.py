@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from ca.crypto.identities import upn_from_general_name
 from profiles.exports.common import (
     ExportError,
     check_identifier,
@@ -29,7 +30,6 @@ from profiles.exports.common import (
     check_unique,
     sha1_fingerprint,
 )
-from profiles.rendering import upn_from_san
 
 __all__ = [
     "KEY_USAGE_DIGITAL_SIGNATURE",
@@ -147,7 +147,7 @@ def apple_subject_alt_names(names: Iterable[x509.GeneralName]) -> dict[str, str 
         elif isinstance(name, x509.UniformResourceIdentifier):
             key, value = "uniformResourceIdentifier", name.value
         else:
-            upn = upn_from_san(name)
+            upn = upn_from_general_name(name)
             if upn is None:
                 raise ExportError(
                     f"the Apple SCEP payload cannot carry the subject alternative name {name!r}"

@@ -22,7 +22,7 @@ Decisions where the sources are uncertain or disagree:
 * ``SubjectAlternativeNames`` type numbers are CertEnroll's ``AlternativeNameType``: 2 RFC 822 name,
   3 DNS name, 7 URL, 11 UPN (3 and 11 observed in Intune SyncML). A value containing ``;`` would split
   into a second SAN on the device and is refused.
-* ``SubjectName`` uses the CertStrToName syntax of :func:`profiles.rendering.x500_subject_string`
+* ``SubjectName`` uses the CertStrToName syntax of :func:`profiles.exports.x500.x500_subject_string`
   (values quoted, not backslash-escaped; dotted OIDs for attributes outside the documented key table).
 """
 
@@ -38,8 +38,10 @@ from typing import Final
 
 from cryptography import x509
 
+from ca.crypto.identities import upn_from_general_name
 from profiles.exports.common import ExportError, check_key_size, check_key_usage, sha1_fingerprint
-from profiles.rendering import CertificateType, RenderError, upn_from_san, x500_subject_string
+from profiles.exports.x500 import x500_subject_string
+from profiles.naming.variables import CertificateType, RenderError
 
 __all__ = [
     "HASH_ALGORITHM_SEPARATOR",
@@ -197,7 +199,7 @@ def subject_alternative_names_value(names: Iterable[x509.GeneralName]) -> str:
         elif isinstance(name, x509.UniformResourceIdentifier):
             kind, value = SAN_TYPE_URI, name.value
         else:
-            upn = upn_from_san(name)
+            upn = upn_from_general_name(name)
             if upn is None:
                 raise ExportError(f"the Windows SCEP CSP cannot carry the subject alternative name {name!r}")
             kind, value = SAN_TYPE_UPN, upn

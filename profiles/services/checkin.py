@@ -12,23 +12,19 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from ca.crypto.names import general_name_to_json, name_to_json
 from directory.models import Device
-from profiles.choices import CertificateState, CertificateType
+from profiles.choices import CertificateState
+from profiles.conf import profiles_settings
 from profiles.models import DeviceCertificateState, DeviceChallenge, ScepProfile, TrustedRootProfile
-from profiles.rendering import (
-    RenderedRequest,
-    RenderError,
-    TemplateError,
-    parse_san_entries,
-    parse_subject_format,
-    render_request,
-)
+from profiles.naming.request import RenderedRequest, render_request
+from profiles.naming.sans import parse_san_entries
+from profiles.naming.subject import parse_subject_format
+from profiles.naming.variables import CertificateType, RenderError, TemplateError
 from profiles.selectors import device_render_context, profile_resolve_for_device
 from profiles.services.states import device_state_set
 from profiles.validation import san_entries, subject_format_text
@@ -98,7 +94,7 @@ def challenge_issue(
 ) -> tuple[str, DeviceChallenge]:
     """Create a one-time challenge for exactly this request; return the challenge text and its record."""
     secret = secrets.token_urlsafe(24)
-    ttl = dt.timedelta(minutes=settings.CERTPORTAL_CHALLENGE_TTL_MINUTES)
+    ttl = dt.timedelta(minutes=profiles_settings().CHALLENGE_TTL_MINUTES)
     user = device.primary_user if profile.certificate_type == CertificateType.USER else None
     sid = ""
     if profile.include_sid_extension and user is not None:

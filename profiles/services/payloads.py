@@ -10,8 +10,8 @@ from ca.crypto.names import general_name_to_text
 from directory.models import Platform
 from profiles.choices import KeyStorageProvider
 from profiles.exports import mobileconfig, windows_csp
-from profiles.rendering import CertificateType as RenderCertificateType
-from profiles.rendering import x500_subject_string
+from profiles.exports.x500 import x500_subject_string
+from profiles.naming.variables import CertificateType
 from profiles.services.checkin import CheckinResult, ScepDelivery
 
 __all__ = ["checkin_as_json", "checkin_as_mobileconfig", "checkin_as_windows_csp"]
@@ -127,7 +127,7 @@ def checkin_as_windows_csp(result: CheckinResult) -> str:
         validity = profile.validity_days
         payload = windows_csp.WindowsScepPayload(
             unique_id=f"certportal_{profile.pk}",
-            certificate_type=RenderCertificateType(profile.certificate_type),
+            certificate_type=CertificateType(profile.certificate_type),
             server_urls=tuple(profile.scep_server_urls),
             challenge=delivery.challenge,
             subject=delivery.rendered.subject,

@@ -1,27 +1,60 @@
-"""Creating and changing profiles and assignments; every change of a profile bumps its version."""
+"""Creating and changing profiles and assignments; every change of a profile bumps its version.
+
+A SCEP profile is validated as a whole before it is saved: its model's own rules (``full_clean``) and
+the rules that read the rows it refers to (:func:`profiles.validation.scep_profile_relation_errors`),
+in one ``ValidationError`` keyed by field, as the API and the admin show it. A trusted certificate
+profile's thumbprint, subject and expiry follow from its certificate and are set here, before saving.
+"""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import copy
+from typing import Any, Final
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
 from ca.models import CertificateAuthority
 from core.exceptions import ApplicationError
+from core.services import model_update
+from directory.models import Platform
+from profiles.choices import DestinationStore
 from profiles.models import ProfileAssignment, ScepProfile, TrustedRootProfile
+from profiles.validation import scep_profile_relation_errors
 
 __all__ = [
     "assignment_create",
     "certificate_der_from_upload",
     "scep_profile_create",
     "scep_profile_update",
+    "scep_profile_validate",
     "trusted_root_profile_create",
+    "trusted_root_profile_derived",
     "trusted_root_profile_update",
 ]
+
+#: What the update services change; ``version`` and the timestamps are theirs alone.
+_SCEP_PROFILE_FIELDS: Final = tuple(
+    field.name
+    for field in ScepProfile._meta.concrete_fields
+    if field.editable and not field.primary_key and field.name not in {"created_at", "updated_at"}
+)
+_TRUSTED_ROOT_DERIVED_FIELDS: Final = ("thumbprint_sha1", "subject", "not_after")
+_TRUSTED_ROOT_PROFILE_FIELDS: Final = (
+    "name",
+    "description",
+    "platform",
+    "authority",
+    "certificate_der",
+    "certificate_file_name",
+    "destination_store",
+    *_TRUSTED_ROOT_DERIVED_FIELDS,
+)
 
 
 def certificate_der_from_upload(data: bytes) -> bytes:
@@ -36,6 +69,33 @@ def certificate_der_from_upload(data: bytes) -> bytes:
         ) from exc
 
 
+def trusted_root_profile_derived(
+    *,
+    certificate_der: bytes | memoryview,
+    name: str,
+    platform: str,
+    certificate_file_name: str,
+    destination_store: str,
+) -> dict[str, Any]:
+    """The values that follow from the certificate, and the defaults of file name and destination store.
+
+    A certificate that does not parse gives no certificate values: ``full_clean`` reports it.
+    """
+    derived: dict[str, Any] = {}
+    if not certificate_file_name:
+        derived["certificate_file_name"] = f"{name or 'root'}.cer"
+    if platform in Platform.windows() and not destination_store:
+        derived["destination_store"] = DestinationStore.COMPUTER_ROOT.value
+    try:
+        certificate = x509.load_der_x509_certificate(bytes(certificate_der or b""))
+    except ValueError:
+        return derived
+    derived["thumbprint_sha1"] = certificate.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - thumbprint
+    derived["subject"] = certificate.subject.rfc4514_string()
+    derived["not_after"] = certificate.not_valid_after_utc
+    return derived
+
+
 @transaction.atomic
 def trusted_root_profile_create(
     *, authority: CertificateAuthority | None = None, certificate_der: bytes | None = None, **fields: Any
@@ -45,6 +105,15 @@ def trusted_root_profile_create(
         raise ApplicationError("choose one of our CAs or upload a certificate", code="certificate_missing")
     der = authority.certificate_der if authority is not None else certificate_der
     profile = TrustedRootProfile(authority=authority, certificate_der=der, **fields)
+    derived = trusted_root_profile_derived(
+        certificate_der=profile.certificate_der,
+        name=profile.name,
+        platform=profile.platform,
+        certificate_file_name=profile.certificate_file_name,
+        destination_store=profile.destination_store,
+    )
+    for name, value in derived.items():
+        setattr(profile, name, value)
     profile.full_clean()
     profile.save()
     return profile
@@ -52,36 +121,69 @@ def trusted_root_profile_create(
 
 @transaction.atomic
 def trusted_root_profile_update(*, profile: TrustedRootProfile, **fields: Any) -> TrustedRootProfile:
+    """Change settings or the certificate (one of our CAs: its certificate); bumps the version if any
+    value changed.
+    """
     if fields.get("authority") is not None:
         fields["certificate_der"] = fields["authority"].certificate_der
-    return _update_with_new_version(profile, fields)
+    derived = trusted_root_profile_derived(
+        certificate_der=fields.get("certificate_der", profile.certificate_der),
+        name=fields.get("name", profile.name),
+        platform=fields.get("platform", profile.platform),
+        certificate_file_name=fields.get("certificate_file_name", profile.certificate_file_name),
+        destination_store=fields.get("destination_store", profile.destination_store),
+    )
+    update = model_update(instance=profile, data={**fields, **derived}, fields=_TRUSTED_ROOT_PROFILE_FIELDS)
+    if update.has_changed:
+        _version_bump(profile)
+    return profile
+
+
+def scep_profile_validate(*, profile: ScepProfile) -> None:
+    """Every rule of a SCEP profile: its own (``full_clean``) and those that read the rows it refers to.
+
+    Raises:
+        ValidationError: all the errors, keyed by field.
+    """
+    errors: dict[str, Any] = {}
+    try:
+        profile.full_clean()
+    except ValidationError as exc:
+        exc.update_error_dict(errors)
+    relation_errors = scep_profile_relation_errors(profile)
+    if relation_errors:
+        ValidationError(relation_errors).update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
 def scep_profile_create(**fields: Any) -> ScepProfile:
     profile = ScepProfile(**fields)
-    profile.full_clean()
+    scep_profile_validate(profile=profile)
     profile.save()
     return profile
 
 
 @transaction.atomic
 def scep_profile_update(*, profile: ScepProfile, **fields: Any) -> ScepProfile:
-    """Change settings; the version bump means devices renew to pick the change up."""
-    return _update_with_new_version(profile, fields)
+    """Change settings; if any value changed, the version is bumped, so devices renew to pick it up.
 
-
-_Versioned = TypeVar("_Versioned", ScepProfile, TrustedRootProfile)
-
-
-def _update_with_new_version(profile: _Versioned, fields: dict[str, Any]) -> _Versioned:
+    The profile with the new values is validated as a whole before anything is saved.
+    """
+    candidate = copy.copy(profile)  # as ``profile`` will be, checked before ``profile`` changes
     for name, value in fields.items():
-        setattr(profile, name, value)
-    profile.full_clean()
-    profile.version = F("version") + 1  # an update expression, read back below
-    profile.save()
-    profile.refresh_from_db()
+        setattr(candidate, name, value)
+    scep_profile_validate(profile=candidate)
+    update = model_update(instance=profile, data=fields, fields=_SCEP_PROFILE_FIELDS, clean=False)
+    if update.has_changed:
+        _version_bump(profile)
     return profile
+
+
+def _version_bump(profile: ScepProfile | TrustedRootProfile) -> None:
+    type(profile)._default_manager.filter(pk=profile.pk).update(version=F("version") + 1)
+    profile.refresh_from_db(fields=["version"])
 
 
 @transaction.atomic

@@ -9,7 +9,6 @@ rows are written again for each test, so no RSA key is generated per test.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import itertools
 import os
 from collections.abc import Callable, Sequence
@@ -34,8 +33,10 @@ from directory.tests.factories import DeviceFactory, DirectoryUserFactory, Group
 from enrollment import scep
 from enrollment.models import RegistrationAuthority, ScepService
 from enrollment.services.registration import registration_authority_create, scep_service_create
-from profiles.choices import AssignmentIntent, AssignmentTarget, CertificateType, SubjectNameFormatChoice
+from profiles.choices import AssignmentIntent, AssignmentTarget
 from profiles.models import ProfileAssignment, ScepProfile, TrustedRootProfile
+from profiles.naming.subject import SubjectNameFormat
+from profiles.naming.variables import CertificateType
 from profiles.services.checkin import ScepDelivery, device_checkin
 from profiles.services.profiles import assignment_create, scep_profile_create, trusted_root_profile_create
 
@@ -55,7 +56,6 @@ __all__ = [
     "scep_enroll",
     "scep_profile",
     "scep_service",
-    "self_signed_leaf",
     "user",
     "user_group",
 ]
@@ -187,7 +187,7 @@ def profile_fields(pki: Pki, root_profile: TrustedRootProfile, **overrides: Any)
         "name": "iOS user certificate",
         "platform": Platform.IOS,
         "certificate_type": CertificateType.USER,
-        "subject_name_format": SubjectNameFormatChoice.CUSTOM,
+        "subject_name_format": SubjectNameFormat.CUSTOM,
         "subject_name_format_string": "CN={{UserName}},O=certportal tests",
         "subject_alternative_names": [{"type": "upn", "value": "{{UserPrincipalName}}"}],
         "hash_algorithms": [],
@@ -280,23 +280,6 @@ def build_csr(
     if challenge is not None:
         builder = builder.add_attribute(x509.oid.AttributeOID.CHALLENGE_PASSWORD, challenge.encode("utf-8"))
     return builder.sign(key, hashes.SHA256())
-
-
-def self_signed_leaf(key: rsa.RSAPrivateKey, common_name: str = "not a CA") -> x509.Certificate:
-    """A self-signed end-entity certificate (CA:FALSE)."""
-    now = dt.datetime.now(tz=dt.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 
 from django.apps import apps
 
-from ca.models import IssuedCertificate
+from ca.models import CertificateTemplate, IssuedCertificate
 from directory.models import Platform
 from profiles.choices import CertificateState
 from profiles.models import (
@@ -186,6 +186,28 @@ def test_create_a_trusted_root_profile_from_one_of_our_cas(admin_client, pki, us
     assert ProfileAssignment.objects.get().trusted_root_profile == profile
 
 
+def test_the_same_root_twice_for_a_platform_is_a_form_error_not_a_500(admin_client, pki):
+    data = {
+        "name": "Root (iOS)",
+        "description": "",
+        "platform": Platform.IOS,
+        "authority": str(pki.root.pk),
+        "certificate_file_name": "",
+        "destination_store": "",
+        "assignments-TOTAL_FORMS": "0",
+        "assignments-INITIAL_FORMS": "0",
+    }
+    assert admin_client.post("/admin/profiles/trustedrootprofile/add/", data).status_code == 302
+
+    again = admin_client.post("/admin/profiles/trustedrootprofile/add/", {**data, "name": "Root again"})
+
+    assert again.status_code == 200
+    assert again.context["adminform"].form.errors == {
+        "__all__": ["Trusted certificate profile with this Platform and Thumbprint sha1 already exists."]
+    }
+    assert TrustedRootProfile.objects.count() == 1
+
+
 def test_changing_a_scep_profile_in_the_admin_bumps_its_version(
     admin_client, pki, root_profile, scep_profile
 ):
@@ -197,3 +219,71 @@ def test_changing_a_scep_profile_in_the_admin_bumps_its_version(
     assert response.status_code == 302, form_errors(response)
     scep_profile.refresh_from_db()
     assert (scep_profile.key_size, scep_profile.version) == (4096, 2)
+
+
+def test_a_rule_on_the_template_shows_the_field_error(admin_client, pki, root_profile):
+    response = admin_client.post(
+        "/admin/profiles/scepprofile/add/", profile_form(pki, root_profile, key_size="1024")
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "key_size": ["template TestClientAuth requires RSA keys of at least 2048 bits"]
+    }
+    assert not ScepProfile.objects.exists()
+
+
+def test_changing_to_a_template_the_ca_does_not_issue_shows_the_field_error(
+    admin_client, pki, root_profile, scep_profile
+):
+    unpublished = CertificateTemplate.objects.create(name="Unpublished", display_name="Not on the CA")
+    response = admin_client.post(
+        f"/admin/profiles/scepprofile/{scep_profile.pk}/change/",
+        profile_form(pki, root_profile, name=scep_profile.name, template=str(unpublished.pk)),
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "template": ["CA Test Issuing CA does not issue template Unpublished"]
+    }
+    scep_profile.refresh_from_db()
+    assert (scep_profile.template_id, scep_profile.version) == (pki.template.pk, 1)
+
+
+def test_saving_a_scep_profile_unchanged_in_the_admin_keeps_its_version(
+    admin_client, pki, root_profile, scep_profile
+):
+    response = admin_client.post(
+        f"/admin/profiles/scepprofile/{scep_profile.pk}/change/",
+        profile_form(
+            pki,
+            root_profile,
+            name=scep_profile.name,
+            subject_name_format_string=scep_profile.subject_name_format_string,
+        ),
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    scep_profile.refresh_from_db()
+    assert scep_profile.version == 1
+
+
+def test_changing_a_trusted_root_profile_in_the_admin_bumps_its_version(admin_client, pki, root_profile):
+    response = admin_client.post(
+        f"/admin/profiles/trustedrootprofile/{root_profile.pk}/change/",
+        {
+            "name": root_profile.name,
+            "description": "the corporate root",
+            "platform": Platform.IOS,
+            "authority": str(pki.root.pk),
+            "certificate_file_name": root_profile.certificate_file_name,
+            "destination_store": "",
+            "assignments-TOTAL_FORMS": "0",
+            "assignments-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    root_profile.refresh_from_db()
+    assert (root_profile.description, root_profile.version) == ("the corporate root", 2)
+    assert root_profile.thumbprint_sha1 == pki.root.fingerprint_sha1

@@ -13,11 +13,11 @@ from cryptography.x509.oid import NameOID
 
 from django.utils import timezone
 
+from ca.crypto.identities import upn_general_name
 from ca.models import IssuedCertificate
 from directory.models import Device
 from profiles.choices import CertificateState
 from profiles.models import DeviceCertificateState, DeviceChallenge
-from profiles.rendering import upn_san
 from profiles.services.checkin import challenge_digest, device_checkin
 from profiles.services.states import device_state_set
 from profiles.tests.fixtures import assign, delivery_for
@@ -49,7 +49,7 @@ def test_checkin_returns_the_roots_and_the_rendered_request_with_a_challenge(
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "certportal tests"),
         ]
     )
-    assert delivery.rendered.sans == (upn_san("jdoe@corp.example.com"),)
+    assert delivery.rendered.sans == (upn_general_name("jdoe@corp.example.com"),)
     match = CHALLENGE.match(delivery.challenge)
     assert match is not None, delivery.challenge
     assert delivery.challenge_expires_at == NOW + dt.timedelta(minutes=60)

@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 
 from directory.models import Device, DeviceState, Group, GroupKind, Platform
 from directory.tests.factories import DeviceFactory, DirectoryUserFactory, GroupFactory
-from profiles.choices import AssignmentIntent, AssignmentTarget, CertificateState, CertificateType
+from profiles.choices import AssignmentIntent, AssignmentTarget, CertificateState
 from profiles.models import DeviceCertificateState, ScepProfile, TrustedRootProfile
+from profiles.naming.variables import CertificateType
 from profiles.selectors import Resolution, profile_resolve_for_device
 from profiles.services.checkin import device_checkin
 from profiles.tests.fixtures import assign

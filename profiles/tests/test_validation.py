@@ -1,4 +1,6 @@
-"""Save-time rules of SCEP and trusted certificate profiles (``full_clean``: profiles.validation, models)."""
+"""Save-time rules of SCEP profiles (profiles.validation): the model's own (``full_clean``) and those that
+read the rows a profile refers to, as ``scep_profile_validate`` (the services) reports them together.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from django.core.exceptions import ValidationError
 
 from ca.models import CertificateTemplate
 from directory.models import Platform
-from profiles.choices import CertificateType, KeyStorageProvider, ValidityScale
+from profiles.choices import KeyStorageProvider, ValidityScale
 from profiles.models import ScepProfile, TrustedRootProfile
-from profiles.services.profiles import scep_profile_update, trusted_root_profile_create
-from profiles.tests.fixtures import profile_fields, self_signed_leaf
+from profiles.naming.variables import CertificateType
+from profiles.services.profiles import scep_profile_validate, trusted_root_profile_create
+from profiles.tests.fixtures import profile_fields
 
 DEVICE_PLATFORMS_MESSAGE = (
     "device certificates are available on iOS, Windows 8.1 and later, Windows 10 and later"
@@ -23,9 +26,10 @@ DEVICE_PLATFORMS_MESSAGE = (
 APPLE_VALIDITY_MESSAGE = "iOS and macOS always use the validity period of the certificate template"
 
 
-def errors(instance: ScepProfile | TrustedRootProfile) -> dict[str, list[str]]:
+def errors(profile: ScepProfile) -> dict[str, list[str]]:
+    """What scep_profile_create / scep_profile_update would refuse ``profile`` with, by field."""
     try:
-        instance.full_clean()
+        scep_profile_validate(profile=profile)
     except ValidationError as exc:
         return exc.message_dict
     return {}
@@ -283,6 +287,22 @@ def test_non_repudiation_template_is_accepted_for_windows(pki):
     assert errors(profile) == {}
 
 
+def test_the_model_checks_its_own_values_and_the_services_the_rows_it_refers_to(pki, root_profile):
+    unpublished = CertificateTemplate.objects.create(name="Unpublished", display_name="Not on the CA")
+    profile = scep_profile(
+        pki, root_profile, template=unpublished, key_storage_provider=KeyStorageProvider.SOFTWARE
+    )
+    with pytest.raises(ValidationError) as model:
+        profile.full_clean()
+    assert model.value.message_dict == {
+        "key_storage_provider": ["the key storage provider applies to Windows only"]
+    }
+    assert errors(profile) == {
+        "key_storage_provider": ["the key storage provider applies to Windows only"],
+        "template": ["CA Test Issuing CA does not issue template Unpublished"],
+    }
+
+
 def test_root_profile_of_another_platform_is_refused(pki):
     profile = scep_profile(pki, root_for(pki, Platform.WINDOWS_10))
     assert errors(profile) == {
@@ -328,69 +348,3 @@ def test_strong_mapping_needs_a_user_certificate(pki, root_profile):
     assert errors(profile) == {
         "include_sid_extension": ["the SID of strong mapping is a user attribute: use a user certificate"]
     }
-
-
-def test_updating_a_scep_profile_bumps_its_version(scep_profile):
-    assert scep_profile.version == 1
-    first = scep_profile_update(profile=scep_profile, description="now with a description").version
-    second = scep_profile_update(profile=scep_profile, key_size=4096).version
-    assert (first, second) == (2, 3)
-    assert ScepProfile.objects.get(pk=scep_profile.pk).version == 3
-
-
-def test_an_invalid_update_neither_saves_nor_bumps_the_version(scep_profile):
-    with pytest.raises(ValidationError):
-        scep_profile_update(profile=scep_profile, key_size=1024)
-    scep_profile.refresh_from_db()
-    assert (scep_profile.version, scep_profile.key_size) == (1, 2048)
-
-
-# --- trusted certificate profiles -----------------------------------------------------------------------
-
-
-def test_trusted_root_profile_records_the_certificate(pki):
-    profile = trusted_root_profile_create(authority=pki.root, name="Root", platform=Platform.WINDOWS_10)
-    assert profile.thumbprint_sha1 == pki.root.fingerprint_sha1
-    assert profile.subject == "CN=Test Root CA,O=certportal tests"
-    assert profile.not_after == pki.root.not_after
-    assert profile.certificate_file_name == "Root.cer"
-    assert profile.destination_store == "computerCertStoreRoot"
-
-
-def test_trusted_root_profile_refuses_a_non_ca_certificate(db, rsa2048_key):
-    leaf = self_signed_leaf(rsa2048_key)
-    profile = TrustedRootProfile(
-        name="Leaf", platform=Platform.IOS, certificate_der=leaf.public_bytes(Encoding.DER)
-    )
-    assert errors(profile) == {
-        "certificate_der": ["a trusted certificate profile carries a CA certificate (CA:TRUE)"]
-    }
-
-
-def test_trusted_root_profile_refuses_bytes_that_are_not_a_certificate(db):
-    profile = TrustedRootProfile(name="Junk", platform=Platform.IOS, certificate_der=b"not a certificate")
-    (message,) = errors(profile)["certificate_der"]
-    assert message.startswith("not a DER X.509 certificate: ")
-
-
-def test_one_trusted_root_profile_per_platform_and_root(pki, root_profile):
-    duplicate = TrustedRootProfile(
-        name="Same root again", platform=Platform.IOS, certificate_der=pki.root.certificate_der
-    )
-    other_platform = TrustedRootProfile(
-        name="Same root, Android", platform=Platform.ANDROID, certificate_der=pki.root.certificate_der
-    )
-    assert errors(duplicate) == {
-        "__all__": ["Trusted certificate profile with this Platform and Thumbprint sha1 already exists."]
-    }
-    assert errors(other_platform) == {}
-
-
-def test_destination_store_is_windows_only(pki):
-    profile = TrustedRootProfile(
-        name="Root",
-        platform=Platform.IOS,
-        certificate_der=pki.root.certificate_der,
-        destination_store="computerCertStoreRoot",
-    )
-    assert errors(profile) == {"destination_store": ["the destination store applies to Windows only"]}

@@ -156,6 +156,19 @@ def test_rules_answer_as_400_field_errors(api, payload, change, errors):
     assert not ScepProfile.objects.exists()
 
 
+def test_the_rules_on_the_profile_and_on_its_template_answer_together(api, payload):
+    response = api.post(
+        URL, {**payload, "key_storage_provider": "useSoftwareKsp", "key_size": 1024}, format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "key_storage_provider": ["the key storage provider applies to Windows only"],
+        "key_size": ["template TestClientAuth requires RSA keys of at least 2048 bits"],
+    }
+    assert not ScepProfile.objects.exists()
+
+
 def test_malformed_hash_algorithms_are_a_400_not_a_500(api, payload):
     response = api.post(URL, {**payload, "platform": "android", "hash_algorithms": [["sha2"]]}, format="json")
     assert response.status_code == 400

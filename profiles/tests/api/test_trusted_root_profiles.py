@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from rest_framework.test import APIClient
 
 from profiles.models import TrustedRootProfile
-from profiles.tests.fixtures import self_signed_leaf
+from profiles.tests.certificates import self_signed_leaf
 
 URL = "/api/v1/trusted-root-profiles/"
 

@@ -2,9 +2,9 @@
 
 Pure module: no Django. The catalogue is the single place that knows which variables exist, whether
 they describe the *user* or the *device*, and which :class:`RenderContext` attribute supplies the value.
-It also holds the pieces :mod:`profiles.rendering` builds on: :class:`ValueTemplate` (static text
-interleaved with variables), its parser and substitution, and the error classes. Import them from
-:mod:`profiles.rendering`, which re-exports everything callers need.
+It also holds the pieces :mod:`profiles.naming.subject` and :mod:`profiles.naming.sans` build on:
+:class:`CertificateType`, :class:`ValueTemplate` (static text interleaved with variables), its parser
+and substitution, and the error classes.
 
 Rules encoded here (Intune "Configure and use SCEP certificates", see ``shared/reference``):
 
@@ -49,10 +49,18 @@ __all__ = [
 
 
 class CertificateType(enum.StrEnum):
-    """Intune's "Certificate type" (Graph ``certificateStore``: user / machine)."""
+    """Intune's "Certificate type" (Graph ``certificateStore``: user / machine).
+
+    The one definition: ``ScepProfile.certificate_type`` takes its choices from the members and labels.
+    """
 
     USER = "user"
     DEVICE = "device"
+
+    @property
+    def label(self) -> str:
+        """The name the admin sees (the model field's choice label)."""
+        return {"user": "User", "device": "Device"}[self.value]
 
     @classmethod
     def _missing_(cls, value: object) -> CertificateType | None:
@@ -77,7 +85,7 @@ class RenderContext:
     """Attribute values of one user and one device, as plain strings (no ORM objects).
 
     Every attribute is optional; a variable whose attribute is ``None``, empty or only whitespace is
-    *missing* and rendering fails with :class:`profiles.rendering.MissingVariable`, as Intune fails the
+    *missing* and rendering fails with :class:`MissingVariable`, as Intune fails the
     profile installation when a device lacks, for example, an IMEI.
     """
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import plistlib
 import uuid
@@ -12,11 +11,11 @@ import pytest
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
+from ca.crypto.identities import upn_general_name
 from profiles.exports.mobileconfig import (
     PAYLOAD_UUID_NAMESPACE,
     ExportError,
@@ -28,44 +27,18 @@ from profiles.exports.mobileconfig import (
     build_mobileconfig,
     payload_uuid,
 )
-from profiles.rendering import (
-    CertificateType,
-    RenderContext,
-    SanType,
-    parse_san_entries,
-    parse_subject_format,
-    render_request,
-    upn_san,
-)
+from profiles.naming.request import render_request
+from profiles.naming.sans import SanType, parse_san_entries
+from profiles.naming.subject import parse_subject_format
+from profiles.naming.variables import CertificateType, RenderContext
+from profiles.tests.certificates import self_signed_ca
 
 PROFILE = ProfileInfo(identifier="com.example.certportal.wifi", display_name="Wi-Fi certificates")
 
 
-def _make_root(common_name: str) -> x509.Certificate:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-
-
-@pytest.fixture(scope="module")
-def root() -> x509.Certificate:
-    return _make_root("certportal Test Root")
-
-
 @pytest.fixture(scope="module")
 def intermediate() -> x509.Certificate:
-    return _make_root("certportal Test Intermediate")
+    return self_signed_ca("certportal Test Intermediate")
 
 
 SUBJECT = x509.Name(
@@ -119,7 +92,7 @@ def test_full_profile(root):
             x509.DNSName("phone.contoso.com"),
             x509.DNSName("alt.contoso.com"),
             x509.UniformResourceIdentifier("tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-1001"),
-            upn_san("jane@corp.contoso.com"),
+            upn_general_name("jane@corp.contoso.com"),
         ),
         allow_all_apps_access=True,
         key_is_extractable=False,

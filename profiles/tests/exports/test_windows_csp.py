@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime
 import ipaddress
 import xml.etree.ElementTree as ET
 
@@ -12,11 +11,11 @@ import pytest
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
+from ca.crypto.identities import upn_general_name
 from profiles.exports.windows_csp import (
     KEY_PROTECTION,
     CspScope,
@@ -32,37 +31,13 @@ from profiles.exports.windows_csp import (
     scep_node_uri,
     subject_alternative_names_value,
 )
-from profiles.rendering import (
-    CertificateType,
-    RenderContext,
-    SanType,
-    parse_san_entries,
-    parse_subject_format,
-    render_request,
-    render_subject,
-    upn_san,
-)
+from profiles.naming.request import render_request
+from profiles.naming.sans import SanType, parse_san_entries
+from profiles.naming.subject import parse_subject_format, render_subject
+from profiles.naming.variables import CertificateType, RenderContext
 
 UNIQUE_ID = "ModelName_AC_0123_LogicalName_abc_def_Hash_42"
 FORMAT = "{syncml:metinf}Format"
-
-
-@pytest.fixture(scope="module")
-def root() -> x509.Certificate:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "certportal Test Root")])
-    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
 
 
 def _payload(root: x509.Certificate, **overrides: object) -> WindowsScepPayload:
@@ -129,7 +104,7 @@ def test_full_payload(root):
         key_length=4096,
         hash_algorithms=(HashAlgorithm.SHA2, HashAlgorithm.SHA1),
         subject_alt_names=(
-            upn_san("jane@corp.contoso.com"),
+            upn_general_name("jane@corp.contoso.com"),
             x509.RFC822Name("jane@contoso.com"),
             x509.DNSName("pc.contoso.com"),
             x509.UniformResourceIdentifier("tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-1001"),
@@ -304,8 +279,8 @@ def test_valid_period(root, scale, units, expected):
         ([x509.RFC822Name("a@b.c")], "2+a@b.c"),
         ([x509.DNSName("pc.example")], "3+pc.example"),
         ([x509.UniformResourceIdentifier("urn:x")], "7+urn:x"),
-        ([upn_san("jane@contoso.com")], "11+jane@contoso.com"),
-        ([upn_san("first+last@contoso.com")], "11+first+last@contoso.com"),
+        ([upn_general_name("jane@contoso.com")], "11+jane@contoso.com"),
+        ([upn_general_name("first+last@contoso.com")], "11+first+last@contoso.com"),
         ([x509.DNSName("a"), x509.DNSName("b")], "3+a;3+b"),
         ([], ""),
     ],
@@ -318,7 +293,7 @@ def test_subject_alternative_names_value(names, expected):
     ("names", "message"),
     [
         ([x509.UniformResourceIdentifier("urn:a;b")], "contains ';'"),
-        ([upn_san("a;3+evil.example@contoso.com")], "contains ';'"),
+        ([upn_general_name("a;3+evil.example@contoso.com")], "contains ';'"),
         ([x509.IPAddress(ipaddress.ip_address("192.0.2.1"))], "cannot carry"),
         ([x509.OtherName(x509.ObjectIdentifier("1.2.3"), b"\x0c\x01a")], "cannot carry"),
     ],

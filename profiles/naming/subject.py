@@ -1,107 +1,65 @@
-r"""Subject-name and SAN templates with Intune-style ``{{Variable}}`` placeholders.
+r"""Subject name formats: Intune's choices, and the CertStrToName-style parser and renderer.
 
-Pure functions over plain dataclasses and ``cryptography.x509`` objects (no Django, no ORM).
+Pure functions over plain dataclasses and ``cryptography.x509`` objects (no Django, no ORM). An admin
+saves a profile -> :func:`subject_format_for` picks the format text of the profile's choice and
+:func:`parse_subject_format` validates it (every error is a :class:`SubjectFormatError` with a message
+meant for the admin). When a device checks in -> :func:`render_subject` substitutes the user's and the
+device's attributes (:class:`RenderContext`) and returns an ``x509.Name``.
 
-Flow: an admin saves a profile -> :func:`parse_subject_format` / :func:`parse_san_entries` validate the
-template (every error is a :class:`TemplateError` with a message meant for the admin). When a device
-asks for a challenge -> :func:`render_subject` / :func:`render_sans` substitute the user's and the
-device's attributes (:class:`RenderContext`) and return ``x509`` objects; :class:`RenderedRequest` adds
-the canonical forms the challenge is bound to and that are compared with the device's CSR.
-
-Subject injection defence: the format is split into RDNs and attributes *before* any substitution, and a
+Injection defence: the format is split into RDNs and attributes *before* any substitution, and a
 variable's value only ever becomes (part of) one attribute value. A display name such as
 ``Eve, CN=Administrator`` therefore stays one CN; it can never add, remove or change RDNs.
 
-Subject syntax (CertStrToName, as Intune documents it): RDNs are separated by ``,`` or ``;`` outside
-quotes, ``+`` joins the attributes of a multi-valued RDN, each attribute is ``KEY=value``, a value may be
+Syntax (CertStrToName, as Intune documents it): RDNs are separated by ``,`` or ``;`` outside quotes,
+``+`` joins the attributes of a multi-valued RDN, each attribute is ``KEY=value``, a value may be
 enclosed in double quotes with ``""`` standing for one ``"``, and whitespace around keys and values is
 ignored. Backslash is *not* an escape character (Intune: ``\,`` breaks challenge validation; quote the
 value instead). RDNs keep the order in which they are written: the first one written is the first one
 in the encoded ``Name`` (CertStrToName without ``CERT_NAME_STR_REVERSE_FLAG``, and Apple's ``Subject``
-array; note that RFC 4514 strings are written the other way round).
+array; note that RFC 4514 strings are written the other way round). :func:`quote_value` is the quoting
+half of the syntax, for code that writes such strings.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from ca.crypto.identities import OID_UPN, upn_from_general_name, upn_general_name
-from profiles.variables import (
-    VARIABLES,
+from profiles.naming.variables import (
     CertificateType,
-    MissingVariable,
     RenderContext,
     RenderError,
-    SanFormatError,
     SubjectFormatError,
-    TemplateError,
     ValueTemplate,
     Variable,
-    VariableScope,
     check_characters,
     check_scope,
-    lookup_variable,
     parse_value_template,
     substitute,
 )
 
 __all__ = [
-    "SID_URI_PREFIX",
-    "UPN_OID",
-    "VARIABLES",
     "AttributeTemplate",
-    "CertificateType",
-    "MissingVariable",
     "RdnTemplate",
-    "RenderContext",
-    "RenderError",
-    "RenderedRequest",
-    "SanFormatError",
-    "SanTemplate",
-    "SanType",
     "SubjectFormat",
-    "SubjectFormatError",
     "SubjectNameFormat",
-    "TemplateError",
-    "ValueTemplate",
-    "Variable",
-    "VariableScope",
-    "canonical_sans",
-    "canonical_subject",
-    "lookup_variable",
-    "parse_san_entries",
     "parse_subject_format",
-    "render_request",
-    "render_sans",
+    "quote_value",
     "render_subject",
-    "sid_san",
     "subject_format_for",
-    "upn_from_san",
-    "upn_san",
-    "validate_sid",
-    "x500_subject_string",
 ]
-
-#: szOID_NT_PRINCIPAL_NAME: the otherName type of a Microsoft UPN subject alternative name.
-UPN_OID: Final = OID_UPN
-#: KB5014754 strong certificate mapping: the SID is carried as this URI SAN.
-SID_URI_PREFIX: Final = "tag:microsoft.com,2022-09-14:sid:"
-
-
-# --------------------------------------------------------------------------------------------------
-# subject
 
 
 class SubjectNameFormat(enum.StrEnum):
-    """Intune's subject name format choices (Graph ``subjectNameFormat`` / ``appleSubjectNameFormat``)."""
+    """Intune's subject name format choices (Graph ``subjectNameFormat`` / ``appleSubjectNameFormat``).
+
+    The one definition: ``ScepProfile.subject_name_format`` takes its choices from the members and labels.
+    """
 
     NOT_CONFIGURED = "notConfigured"
     COMMON_NAME = "commonName"
@@ -113,6 +71,23 @@ class SubjectNameFormat(enum.StrEnum):
     COMMON_NAME_AS_INTUNE_DEVICE_ID = "commonNameAsIntuneDeviceId"
     CUSTOM = "custom"
 
+    @property
+    def label(self) -> str:
+        """The name the admin sees (the model field's choice label)."""
+        return _LABELS[self]
+
+
+_LABELS: Final[dict[SubjectNameFormat, str]] = {
+    SubjectNameFormat.NOT_CONFIGURED: "Not configured",
+    SubjectNameFormat.COMMON_NAME: "Common name",
+    SubjectNameFormat.COMMON_NAME_INCLUDING_EMAIL: "Common name including email",
+    SubjectNameFormat.COMMON_NAME_AS_EMAIL: "Common name as email",
+    SubjectNameFormat.COMMON_NAME_AS_IMEI: "IMEI",
+    SubjectNameFormat.COMMON_NAME_AS_SERIAL_NUMBER: "Serial number",
+    SubjectNameFormat.COMMON_NAME_AS_AAD_DEVICE_ID: "Common name as Entra device ID",
+    SubjectNameFormat.COMMON_NAME_AS_INTUNE_DEVICE_ID: "Common name as Intune device ID",
+    SubjectNameFormat.CUSTOM: "Custom",
+}
 
 _STANDARD_FORMATS: Final[dict[SubjectNameFormat, str]] = {
     SubjectNameFormat.NOT_CONFIGURED: "",
@@ -181,24 +156,6 @@ _KEYS: Final[dict[str, ObjectIdentifier]] = {
     "SERIALNUMBER": NameOID.SERIAL_NUMBER,
 }
 
-# Key written by x500_subject_string. Only keys of the CertStrToName table; anything else (including
-# serialNumber, whose CertStrToName key is unverified) is written as a dotted OID, which it accepts.
-_X500_KEYS: Final[dict[ObjectIdentifier, str]] = {
-    NameOID.COMMON_NAME: "CN",
-    NameOID.LOCALITY_NAME: "L",
-    NameOID.ORGANIZATION_NAME: "O",
-    NameOID.ORGANIZATIONAL_UNIT_NAME: "OU",
-    NameOID.EMAIL_ADDRESS: "E",
-    NameOID.COUNTRY_NAME: "C",
-    NameOID.STATE_OR_PROVINCE_NAME: "S",
-    NameOID.STREET_ADDRESS: "STREET",
-    NameOID.TITLE: "T",
-    NameOID.GIVEN_NAME: "G",
-    NameOID.INITIALS: "I",
-    NameOID.SURNAME: "SN",
-    NameOID.DOMAIN_COMPONENT: "DC",
-}
-
 # RFC 5280 appendix A upper bounds (characters).
 _MAX_LENGTH: Final[dict[ObjectIdentifier, int]] = {
     NameOID.COMMON_NAME: 64,
@@ -216,11 +173,15 @@ _PRINTABLE_ATTRIBUTES: Final = frozenset({NameOID.COUNTRY_NAME, NameOID.SERIAL_N
 _PRINTABLE_RE: Final = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]*")
 _OID_RE: Final = re.compile(r"[0-2](?:\.(?:0|[1-9][0-9]*))+")
 
-_X500_QUOTE_TRIGGERS: Final = frozenset(',=+;"<>#\r\n')
+_QUOTE_TRIGGERS: Final = frozenset(',=+;"<>#\r\n')
 
 
-def _x500_value(value: str) -> str:
-    if not value or value != value.strip() or any(char in _X500_QUOTE_TRIGGERS for char in value):
+def quote_value(value: str) -> str:
+    """``value`` as it is written after ``KEY=``: double-quoted (``""`` for ``"``) when it is empty, has
+    leading or trailing whitespace or any of ``, = + ; " < > #`` or a line break; else unchanged.
+    (Intune: quote rather than backslash-escape.)
+    """
+    if not value or value != value.strip() or any(char in _QUOTE_TRIGGERS for char in value):
         return '"' + value.replace('"', '""') + '"'
     return value
 
@@ -232,7 +193,7 @@ class AttributeTemplate:
     value: ValueTemplate
 
     def __str__(self) -> str:
-        return f"{self.key}={_x500_value(str(self.value))}"
+        return f"{self.key}={quote_value(str(self.value))}"
 
 
 @dataclass(frozen=True)
@@ -462,292 +423,3 @@ def render_subject(fmt: SubjectFormat, ctx: RenderContext) -> x509.Name:
         except ValueError as exc:
             raise RenderError(f"the multi-valued RDN {rdn} renders two identical attributes") from exc
     return x509.Name(rdns)
-
-
-# --------------------------------------------------------------------------------------------------
-# subject alternative names
-
-
-class SanType(enum.IntEnum):
-    """SAN attribute types, valued as Graph's ``subjectAlternativeNameType`` flags."""
-
-    EMAIL = 1
-    UPN = 2
-    DNS = 8
-    URI = 16
-
-    @property
-    def label(self) -> str:
-        return {1: "email", 2: "UPN", 8: "DNS", 16: "URI"}[self.value]
-
-
-@dataclass(frozen=True)
-class SanTemplate:
-    san_type: SanType
-    value: ValueTemplate
-
-    @property
-    def is_sid_uri(self) -> bool:
-        """True for the URI entry that is exactly ``{{OnPremisesSecurityIdentifier}}``."""
-        return (
-            self.san_type is SanType.URI
-            and len(self.value.parts) == 1
-            and isinstance(self.value.parts[0], Variable)
-            and self.value.parts[0].uri_only
-        )
-
-    def __str__(self) -> str:
-        return f"{self.san_type.label}:{self.value}"
-
-
-def parse_san_entries(
-    entries: Sequence[tuple[SanType | int, str]],
-    *,
-    certificate_type: CertificateType | str,
-) -> tuple[SanTemplate, ...]:
-    """Validate the SAN table of a profile.
-
-    In the static text ``{``, ``}``, ``|`` and ``;`` are errors (Intune: they "don't work");
-    ``{{OnPremisesSecurityIdentifier}}`` must be the whole value of a URI entry.
-
-    Raises:
-        SanFormatError: with a message naming the entry.
-    """
-    ctype = CertificateType(certificate_type)
-    templates: list[SanTemplate] = []
-    for number, (raw_type, text) in enumerate(entries, start=1):
-        try:
-            san_type = SanType(raw_type)
-        except ValueError:
-            raise SanFormatError(
-                f"unknown subject alternative name type {raw_type!r} (entry {number})"
-            ) from None
-        where = f"the {san_type.label} subject alternative name (entry {number})"
-        value = text.strip()
-        if not value:
-            raise SanFormatError(f"empty value for {where}")
-        template = parse_value_template(value, where=where, forbidden="|;", error=SanFormatError, offset=None)
-        check_scope(template, ctype, where=where, error=SanFormatError)
-        for variable in template.variables:
-            if variable.uri_only and san_type is not SanType.URI:
-                raise SanFormatError(
-                    f"{variable.placeholder} can only be used in a URI subject alternative name, "
-                    f"not in {where}"
-                )
-            if variable.uri_only and template.parts != (variable,):
-                raise SanFormatError(
-                    f"{variable.placeholder} must be the whole value of {where} "
-                    f"(it is rendered as {SID_URI_PREFIX}<SID>)"
-                )
-        templates.append(SanTemplate(san_type=san_type, value=template))
-    return tuple(templates)
-
-
-_SID_RE: Final = re.compile(r"[Ss]-1-([0-9]{1,15})((?:-[0-9]{1,10}){1,15})")
-
-
-def validate_sid(sid: str) -> str:
-    """Check a Windows security identifier (``S-1-5-21-...``) and return it with an upper-case ``S``.
-
-    Raises:
-        RenderError: not a SID.
-    """
-    match = _SID_RE.fullmatch(sid)
-    if match is None:
-        raise RenderError(f"{sid!r} is not a Windows security identifier (expected S-1-<authority>-<sub>...)")
-    if int(match.group(1)) >= 1 << 48 or any(int(sub) >= 1 << 32 for sub in match.group(2)[1:].split("-")):
-        raise RenderError(f"{sid!r} is not a Windows security identifier (a component is out of range)")
-    return "S" + sid[1:]
-
-
-def sid_san(sid: str) -> x509.UniformResourceIdentifier:
-    """The KB5014754 strong-mapping SAN: ``tag:microsoft.com,2022-09-14:sid:<SID>``."""
-    return x509.UniformResourceIdentifier(SID_URI_PREFIX + validate_sid(sid))
-
-
-_DNS_LABEL_RE: Final = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-_URI_SCHEME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:.+", re.DOTALL)
-
-
-def _dns_name(value: str, what: str) -> str:
-    name = value.lower()
-    if not name.isascii():
-        raise RenderError(
-            f"{what} {value!r} is not an ASCII DNS name (internationalised names are not supported)"
-        )
-    if len(name) > 253 or not all(_DNS_LABEL_RE.fullmatch(label) for label in name.split(".")):
-        raise RenderError(f"{what} {value!r} is not a valid DNS name")
-    return name
-
-
-def _check_address(value: str, what: str) -> tuple[str, str]:
-    local, at, domain = value.partition("@")
-    if not at or not local or not domain or "@" in domain or any(char.isspace() for char in value):
-        raise RenderError(f"{what} {value!r} is not of the form name@domain")
-    return local, domain
-
-
-def upn_san(upn: str) -> x509.OtherName:
-    """A Microsoft UPN subject alternative name: otherName 1.3.6.1.4.1.311.20.2.3 holding a UTF8String."""
-    return upn_general_name(upn)
-
-
-def upn_from_san(name: x509.GeneralName) -> str | None:
-    """The UPN carried by ``name``, or None if it is not a (well-formed) UPN otherName."""
-    return upn_from_general_name(name)
-
-
-def _render_san(template: SanTemplate, ctx: RenderContext) -> x509.GeneralName:
-    where = f"the {template.san_type.label} subject alternative name"
-    value = substitute(template.value, ctx, where=where)
-    check_characters(value, what=where)
-    try:
-        if template.san_type is SanType.EMAIL:
-            _local, domain = _check_address(value, where)
-            if not value.isascii():
-                raise RenderError(f"{where} {value!r} must be ASCII")
-            _dns_name(domain, f"the domain of {where}")
-            return x509.RFC822Name(value)
-        if template.san_type is SanType.UPN:
-            _check_address(value, where)
-            return upn_san(value)
-        if template.san_type is SanType.DNS:
-            return x509.DNSName(_dns_name(value, where))
-        if template.is_sid_uri:
-            return sid_san(value)
-        if (
-            not value.isascii()
-            or any(char.isspace() for char in value)
-            or not _URI_SCHEME_RE.fullmatch(value)
-        ):
-            raise RenderError(f"{where} {value!r} is not an absolute ASCII URI (scheme:...)")
-        return x509.UniformResourceIdentifier(value)
-    except ValueError as exc:  # cryptography refused the value
-        raise RenderError(f"{where} {value!r} is not accepted: {exc}") from exc
-
-
-def render_sans(templates: Iterable[SanTemplate], ctx: RenderContext) -> list[x509.GeneralName]:
-    """Render SAN templates, in order.
-
-    EMAIL -> RFC822Name, UPN -> OtherName(UPN, UTF8String), DNS -> DNSName (validated, lower-cased),
-    URI -> UniformResourceIdentifier (``{{OnPremisesSecurityIdentifier}}`` -> the KB5014754 SID URI).
-
-    Raises:
-        MissingVariable: the context lacks a value a variable needs.
-        RenderError: the rendered value is not a valid name of its type.
-    """
-    return [_render_san(template, ctx) for template in templates]
-
-
-# --------------------------------------------------------------------------------------------------
-# canonical forms
-
-
-_CANONICAL_SPECIAL: Final = frozenset('\\,+="<>;#')
-
-
-def _canonical_value(value: str | bytes) -> str:
-    if isinstance(value, bytes):
-        return "#" + value.hex()
-    out: list[str] = []
-    for char in value:
-        if char in _CANONICAL_SPECIAL or ord(char) < 0x20 or ord(char) == 0x7F:
-            out.extend(f"\\{byte:02X}" for byte in char.encode("utf-8"))
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def canonical_subject(name: x509.Name) -> str:
-    r"""A stable, encoding-independent string for ``name``.
-
-    ``<dotted-oid>=<value>`` per attribute, attributes of a multi-valued RDN sorted and joined with ``+``,
-    RDNs joined with ``,`` in their encoded order. Specials and control characters are ``\XX``-escaped, so
-    the form is unambiguous. The ASN.1 string type (PrintableString, UTF8String, IA5String, ...) is
-    ignored; case and whitespace are significant.
-    """
-    rdns: list[str] = []
-    for rdn in name.rdns:
-        attributes = sorted(
-            (attribute.oid.dotted_string, _canonical_value(attribute.value)) for attribute in rdn
-        )
-        rdns.append("+".join(f"{oid}={value}" for oid, value in attributes))
-    return ",".join(rdns)
-
-
-def _canonical_general_name(name: x509.GeneralName) -> str:
-    if isinstance(name, x509.RFC822Name):
-        return f"email:{name.value}"
-    if isinstance(name, x509.DNSName):
-        return f"dns:{name.value.lower()}"
-    if isinstance(name, x509.UniformResourceIdentifier):
-        return f"uri:{name.value}"
-    if isinstance(name, x509.OtherName):
-        upn = upn_from_san(name)
-        if upn is not None:
-            return f"upn:{upn}"
-        return f"othername:{name.type_id.dotted_string}:{name.value.hex()}"
-    if isinstance(name, x509.IPAddress):
-        return f"ip:{name.value}"
-    if isinstance(name, x509.DirectoryName):
-        return f"dirname:{canonical_subject(name.value)}"
-    if isinstance(name, x509.RegisteredID):
-        return f"rid:{name.value.dotted_string}"
-    raise TypeError(f"unsupported general name {name!r}")  # pragma: no cover
-
-
-def canonical_sans(names: Iterable[x509.GeneralName]) -> tuple[str, ...]:
-    """Sorted, type-tagged strings (``dns:``, ``email:``, ``upn:``, ``uri:``, ...); DNS names lower-cased."""
-    return tuple(sorted(_canonical_general_name(name) for name in names))
-
-
-@dataclass(frozen=True)
-class RenderedRequest:
-    """What a device is expected to ask for: the rendered subject and SANs plus their canonical forms."""
-
-    subject: x509.Name
-    sans: tuple[x509.GeneralName, ...]
-    canonical_subject: str = dataclasses.field(init=False)
-    canonical_sans: tuple[str, ...] = dataclasses.field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sans", tuple(self.sans))
-        object.__setattr__(self, "canonical_subject", canonical_subject(self.subject))
-        object.__setattr__(self, "canonical_sans", canonical_sans(self.sans))
-
-    def matches(self, subject: x509.Name, sans: Iterable[x509.GeneralName]) -> bool:
-        """True when ``subject``/``sans`` (e.g. from a CSR) are exactly this request, encoding aside."""
-        return (
-            canonical_subject(subject) == self.canonical_subject
-            and canonical_sans(sans) == self.canonical_sans
-        )
-
-
-def render_request(
-    fmt: SubjectFormat, san_templates: Iterable[SanTemplate], ctx: RenderContext
-) -> RenderedRequest:
-    """Render subject and SANs together."""
-    return RenderedRequest(subject=render_subject(fmt, ctx), sans=tuple(render_sans(san_templates, ctx)))
-
-
-# --------------------------------------------------------------------------------------------------
-# X.500 string (CertStrToName syntax) for devices that build their own request (Windows SubjectName)
-
-
-def x500_subject_string(name: x509.Name) -> str:
-    """``name`` as a CertStrToName string (``CN=x, OU="a, b"``), RDNs in encoded order.
-
-    Values with leading/trailing whitespace or any of ``, = + ; " < > #`` are double-quoted with ``""``
-    escapes (Intune: quote rather than backslash-escape). Parsing the result with
-    :func:`parse_subject_format` gives back the same RDNs (as long as it has no curly brackets).
-    """
-    rdns: list[str] = []
-    for rdn in name.rdns:
-        attributes: list[str] = []
-        for attribute in rdn:
-            if not isinstance(attribute.value, str):
-                raise RenderError(f"attribute {attribute.oid.dotted_string} has a binary value")
-            key = _X500_KEYS.get(attribute.oid, attribute.oid.dotted_string)
-            attributes.append(f"{key}={_x500_value(attribute.value)}")
-        rdns.append(" + ".join(attributes))
-    return ", ".join(rdns)
