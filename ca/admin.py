@@ -9,6 +9,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from ca.choices import CertificateRequestStatus, CertificateStatus
+from ca.dispatch import ca_task_send
+from ca.messages import CrlGenerateMessage
 from ca.models import (
     CertificateAuthority,
     CertificateRequest,
@@ -21,7 +23,6 @@ from ca.services.submission import (
     certificate_request_deny,
     certificate_revoke_submit,
 )
-from ca.tasks import crl_generate_task
 from core.exceptions import ApplicationError
 
 
@@ -62,7 +63,7 @@ class CertificateAuthorityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.action(description="Publish a new CRL now (on the CA worker)")
     def publish_crl(self, request: HttpRequest, queryset: QuerySet[CertificateAuthority]) -> None:
         for authority in queryset:
-            crl_generate_task.delay(authority.pk)
+            ca_task_send(CrlGenerateMessage(authority_id=authority.pk))
         self.message_user(request, f"CRL publication queued for {queryset.count()} CA(s).")
 
 

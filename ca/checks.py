@@ -1,4 +1,4 @@
-"""System checks: the key backends are configured and importable."""
+"""System checks: the CA's settings are valid (ca.E001) and its key backends importable (ca.E002)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,23 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.utils.module_loading import import_string
 
+from ca.conf import ca_settings
+
 
 @register()
 def key_backends_configured(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    invalid = ca_settings.check(check_id="ca.E001")
+    if invalid:
+        return invalid
+    config = ca_settings()
     messages: list[CheckMessage] = []
-    backends = getattr(settings, "CERTPORTAL_KEY_BACKENDS", {})
-    if "default" not in backends:
-        messages.append(Error("CERTPORTAL_KEY_BACKENDS has no 'default' backend", id="ca.E001"))
-    for alias, config in backends.items():
+    for alias, backend in config.KEY_BACKENDS.items():
         try:
-            import_string(config["BACKEND"])
+            import_string(backend["BACKEND"])
         except (ImportError, KeyError) as exc:
             messages.append(Error(f"key backend {alias!r} cannot be loaded: {exc}", id="ca.E002"))
-    if not settings.CELERY_TASK_ALWAYS_EAGER and settings.CERTPORTAL_CA_KEY_PASSPHRASE and not settings.DEBUG:
+    passphrase = config.CA_KEY_PASSPHRASE.get_secret_value()
+    if not settings.CELERY_TASK_ALWAYS_EAGER and passphrase and not settings.DEBUG:
         messages.append(
             Warning(
                 "this process has the CA key passphrase although tasks run on workers; "

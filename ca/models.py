@@ -65,6 +65,12 @@ class CertificateAuthority(TimestampedModel):
     certificate_pem = models.TextField(editable=False)
     serial = models.CharField(max_length=42, editable=False)
     subject = models.CharField(max_length=1024, editable=False)
+    subject_sha256 = models.CharField(
+        max_length=64,
+        db_index=True,
+        editable=False,
+        help_text="SHA-256 of the canonical subject: how a SCEP message's issuer name finds its CA",
+    )
     not_before = models.DateTimeField(editable=False)
     not_after = models.DateTimeField(editable=False)
     fingerprint_sha1 = models.CharField(max_length=40, editable=False, unique=True)

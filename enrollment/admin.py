@@ -90,8 +90,7 @@ class ScepTransactionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ("status", "service", "message_type", "fail_info")
     search_fields = ("transaction_id", "subject", "signer_public_key_sha256", "csr_sha256")
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in ScepTransaction._meta.fields if f.name != "csr_der"]
-    exclude = ("csr_der",)
+    readonly_fields = [f.name for f in ScepTransaction._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["DiagnosticCode", "EventId", "EventLevel", "TransactionStatus"]
+__all__ = ["Authorization", "DiagnosticCode", "EventId", "EventLevel", "TransactionStatus"]
 
 
 class TransactionStatus(models.TextChoices):
@@ -13,6 +13,14 @@ class TransactionStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCESS = "success", "Success"
     FAILURE = "failure", "Failure"
+
+
+class Authorization(models.TextChoices):
+    """What authorised a SCEP request (a challenge verifier's grant, or the renewal rules)."""
+
+    STATIC_CHALLENGE = "static_challenge", "Static challenge"
+    ONE_TIME_CHALLENGE = "one_time_challenge", "One-time device challenge"
+    RENEWAL = "renewal", "Renewal (signed by the current certificate)"
 
 
 class EventLevel(models.TextChoices):
@@ -35,6 +43,7 @@ class EventId(models.IntegerChoices):
     SCEP_ISSUED_FAILURE = 4007, "ScepIssuedFailure"
     SCEP_PENDING = 4011, "ScepRequestPending"
     SCEP_MALFORMED_REQUEST = 4020, "ScepMalformedRequest"
+    SCEP_NOTIFY_FAILURE = 20602, "CRPNotifyMetric_Failure"
 
 
 class DiagnosticCode(models.IntegerChoices):

@@ -11,7 +11,7 @@ from django.db import models
 
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
 from core.models import TimestampedModel
-from enrollment.choices import EventId, EventLevel, TransactionStatus
+from enrollment.choices import Authorization, EventId, EventLevel, TransactionStatus
 
 __all__ = ["EnrollmentEvent", "RegistrationAuthority", "ScepService", "ScepTransaction"]
 
@@ -147,13 +147,23 @@ class ScepTransaction(TimestampedModel):
         editable=False,
         help_text="What makes a request the same request: message type, CSR and (renewal) the signer",
     )
-    csr_der = models.BinaryField(null=True, blank=True)
     subject = models.CharField(max_length=1024, blank=True, help_text="Subject requested in the CSR")
     status = models.CharField(max_length=16, choices=TransactionStatus.choices, db_index=True)
     fail_info = models.PositiveSmallIntegerField(null=True, blank=True)
     fail_info_text = models.CharField(max_length=512, blank=True)
-    challenge_reference = models.CharField(
-        max_length=128, blank=True, help_text="Which challenge authorised it (never the challenge itself)"
+    authorization = models.CharField(
+        max_length=24,
+        choices=Authorization.choices,
+        blank=True,
+        help_text="What authorised the request (never the challenge itself); empty for a refused request",
+    )
+    challenge = models.ForeignKey(
+        "profiles.DeviceChallenge",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="scep_transactions",
+        help_text="The one-time challenge that authorised it",
     )
     certificate_request = models.ForeignKey(
         CertificateRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="scep_transactions"

@@ -9,11 +9,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from core.exceptions import ApplicationError
+from enrollment.conf import enrollment_settings
 from enrollment.models import RegistrationAuthority
 
 __all__ = ["RaIdentity", "RaUnavailable", "ra_identity", "ra_key_encrypt"]
@@ -37,7 +37,7 @@ _lock = threading.Lock()
 
 
 def _passphrase() -> bytes:
-    value = str(getattr(settings, "CERTPORTAL_RA_KEY_PASSPHRASE", "") or "")
+    value = enrollment_settings().RA_KEY_PASSPHRASE.get_secret_value()
     if not value:
         raise RaUnavailable("this process has no RA key passphrase (CERTPORTAL_RA_KEY_PASSPHRASE)")
     return value.encode("utf-8")

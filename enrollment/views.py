@@ -1,10 +1,14 @@
-"""The SCEP endpoint (RFC 8894 section 4), a DRF APIView with its own parsers, renderers and throttles.
+"""The SCEP endpoint (RFC 8894 section 4), a DRF APIView.
 
 Paths: /scep/<slug> for each SCEP service; the default service also answers at /scep, at NDES's
 /certsrv/mscep/mscep.dll (and .../mscep.dll/pkiclient.exe, as Intune profiles send it) and at the
 classic /cgi-bin/pkiclient.exe. A device is authenticated by its SCEP message and challenge, so
-there is no session or token authentication here, and no DRF error page: every answer is a CertRep,
-a DER certificate bundle, or plain text.
+there is no session or token authentication here.
+
+DRF as it is meant: the body parser (``PkiMessageParser``: raw DER, size-bounded), the throttles (only
+PKIOperation is counted), one renderer that passes the encoded answer through, and one exception
+handler (``scep_exception_handler``) that turns every error into the endpoint's plain-text answer. Every
+answer is a ``Response``: a CertRep, a DER certificate bundle, the capabilities, or plain text.
 """
 
 from __future__ import annotations
@@ -13,35 +17,30 @@ import base64
 import binascii
 import logging
 import threading
+from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.template.loader import render_to_string
 from rest_framework.exceptions import APIException, MethodNotAllowed, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment import scep
 from enrollment.api.parsers import PkiMessageParser
-from enrollment.api.renderers import (
-    CaCertRenderer,
-    CaRaCertRenderer,
-    NextCaCertRenderer,
-    PkiMessageRenderer,
-    PlainTextRenderer,
-    ScepContentNegotiation,
-)
+from enrollment.api.renderers import ScepRenderer
 from enrollment.api.throttling import ScepClientThrottle, ScepGlobalThrottle
 from enrollment.choices import EventId, EventLevel
+from enrollment.conf import enrollment_settings
 from enrollment.models import ScepService
 from enrollment.ra import RaUnavailable, ra_identity
 from enrollment.services.events import event_record
-from enrollment.services.pki_operation import ScepReply, pki_operation_handle
+from enrollment.services.pki_operation.exchange import ScepReply
+from enrollment.services.pki_operation.handle import pki_operation_handle, scep_text_reply
 
-__all__ = ["ScepView"]
+__all__ = ["ScepView", "scep_exception_handler"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,38 +54,60 @@ _RELATED: dict[str | None, tuple[str, ...]] = {
 }
 
 
+def _response(reply: ScepReply) -> Response:
+    return Response(
+        reply.body, status=reply.status_code, content_type=reply.content_type, headers=reply.headers
+    )
+
+
+def _text(status: int, text: str, *, retry_after: int | None = None) -> Response:
+    return _response(scep_text_reply(status, text, retry_after=retry_after))
+
+
+def scep_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """Protocol-level answers only: plain text with the right status, never a DRF error page or a 500 page."""
+    if isinstance(exc, Throttled):
+        wait = getattr(exc, "wait", None)  # set by DRF, missing from the stubs
+        return _text(429, "too many SCEP requests; retry later", retry_after=int(wait) + 1 if wait else None)
+    if isinstance(exc, MethodNotAllowed):
+        response = _text(405, f"method {context['request'].method} not allowed; use GET or POST")
+        response["Allow"] = "GET, POST"
+        return response
+    if isinstance(exc, Http404):
+        return _text(404, str(exc) or "no such SCEP service")
+    if isinstance(exc, APIException):
+        return _text(exc.status_code, str(exc.detail))
+    if isinstance(exc, RaUnavailable):
+        logger.error("SCEP RA unavailable: %s", exc.message)
+        return _text(503, "the SCEP service is not available (RA key)", retry_after=30)
+    if isinstance(exc, DatabaseError):
+        logger.error("database error while answering SCEP", exc_info=exc)
+        return _text(503, "the SCEP service is temporarily unavailable; retry", retry_after=10)
+    logger.error("unexpected error in the SCEP endpoint", exc_info=exc)
+    return _text(500, "internal error; the event has been logged")
+
+
 class ScepView(APIView):
     #: OPTIONS, PUT, DELETE get a plain-text 405 (not DRF's metadata answer).
     http_method_names = ["get", "post", "head"]
     authentication_classes = []
     permission_classes = [AllowAny]
     parser_classes = [PkiMessageParser]
-    renderer_classes = [
-        PkiMessageRenderer,
-        CaRaCertRenderer,
-        CaCertRenderer,
-        NextCaCertRenderer,
-        PlainTextRenderer,
-    ]
-    content_negotiation_class = ScepContentNegotiation
+    renderer_classes = [ScepRenderer]
+    throttle_classes = [ScepClientThrottle, ScepGlobalThrottle]
     schema = None  # a device protocol, not part of the REST API's OpenAPI document
 
-    def get_throttles(self) -> list[BaseThrottle]:
-        # Only PKIOperation costs anything; GetCACaps/GetCACert are served from memory.
-        if _operation(self.request) == "PKIOperation":
-            return [ScepClientThrottle(), ScepGlobalThrottle()]
-        return []
+    def get_exception_handler(self) -> Any:
+        return scep_exception_handler
 
-    def get(self, request: Request, slug: str | None = None) -> HttpResponse:
+    def get(self, request: Request, slug: str | None = None) -> Response:
         operation = _operation(request)
         service = _service(slug, *_RELATED.get(operation, ()))
         if operation is None:
             if "operation" in request.query_params:
                 return _text(400, f"unknown operation {request.query_params['operation'][:64]!r}")
-            return HttpResponse(
-                render_to_string("enrollment/scep_index.html", {"service": service, "request": request}),
-                content_type="text/html; charset=utf-8",
-            )
+            page = render_to_string("enrollment/scep_index.html", {"service": service, "request": request})
+            return Response(page.encode("utf-8"), content_type="text/html; charset=utf-8")
         if operation == "GetCACaps":
             return _get_ca_caps(service)
         if operation == "GetCACert":
@@ -94,7 +115,7 @@ class ScepView(APIView):
         if operation == "GetNextCACert":
             return _get_next_ca_cert(service)
         message = request.query_params.get("message", "")
-        limit = settings.CERTPORTAL_SCEP_MAX_MESSAGE_SIZE
+        limit = enrollment_settings().SCEP_MAX_MESSAGE_SIZE
         if len(message) > limit * 4 // 3 + 4:
             return _text(414, f"message parameter longer than the limit of {limit} bytes (decoded); use POST")
         try:
@@ -102,9 +123,11 @@ class ScepView(APIView):
         except ValueError as exc:
             _record_http_refusal(service, request, str(exc))
             return _text(400, str(exc))
-        return _reply(pki_operation_handle(service=service, der=der, client_address=_client_address(request)))
+        return _response(
+            pki_operation_handle(service=service, der=der, client_address=_client_address(request))
+        )
 
-    def post(self, request: Request, slug: str | None = None) -> HttpResponse:
+    def post(self, request: Request, slug: str | None = None) -> Response:
         operation = _operation(request)
         service = _service(slug, *_RELATED.get(operation, ()))
         if operation != "PKIOperation":
@@ -118,48 +141,9 @@ class ScepView(APIView):
         if not isinstance(der, bytes) or not der:
             _record_http_refusal(service, request, "empty PKIOperation body")
             return _text(400, "empty PKIOperation body")
-        return _reply(pki_operation_handle(service=service, der=der, client_address=_client_address(request)))
-
-    def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]  # plain HttpResponse
-        """Protocol-level answers only: plain text with the right status, never a DRF error page."""
-        if isinstance(exc, Throttled):
-            response = _text(429, "too many SCEP requests; retry later")
-            wait = getattr(exc, "wait", None)  # set by DRF, missing from the stubs
-            if wait:
-                response["Retry-After"] = str(int(wait) + 1)
-            return response
-        if isinstance(exc, MethodNotAllowed):
-            response = _text(405, f"method {self.request.method} not allowed; use GET or POST")
-            response["Allow"] = "GET, POST"
-            return response
-        if isinstance(exc, Http404):
-            return _text(404, str(exc) or "no such SCEP service")
-        if isinstance(exc, APIException):
-            return _text(exc.status_code, str(exc.detail))
-        if isinstance(exc, RaUnavailable):
-            logger.error("SCEP RA unavailable: %s", exc.message)
-            return _text(503, "the SCEP service is not available (RA key)", retry_after=30)
-        if isinstance(exc, DatabaseError):
-            logger.error("database error while answering SCEP", exc_info=exc)
-            return _text(503, "the SCEP service is temporarily unavailable; retry", retry_after=10)
-        logger.error("unexpected error in the SCEP endpoint", exc_info=exc)
-        return _text(500, "internal error; the event has been logged")
-
-
-def _text(status: int, text: str, *, retry_after: int | None = None) -> HttpResponse:
-    response = HttpResponse(
-        (text.rstrip() + "\n").encode("utf-8"), status=status, content_type="text/plain; charset=utf-8"
-    )
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _reply(reply: ScepReply) -> HttpResponse:
-    response = HttpResponse(reply.body, status=reply.status_code, content_type=reply.content_type)
-    for name, value in reply.headers.items():
-        response[name] = value
-    return response
+        return _response(
+            pki_operation_handle(service=service, der=der, client_address=_client_address(request))
+        )
 
 
 def _operation(request: Request) -> str | None:
@@ -229,24 +213,22 @@ def _service(slug: str | None, *related: str) -> ScepService:
     return service
 
 
-def _get_ca_caps(service: ScepService) -> HttpResponse:
+def _get_ca_caps(service: ScepService) -> Response:
     policy = scep.AlgorithmPolicy(allow_legacy=service.allow_legacy_algorithms)
     keywords = scep.capabilities(
         policy, renewal=service.allow_renewal, next_ca_cert=service.next_registration_authority_id is not None
     )
-    return HttpResponse(
-        ("\n".join(keywords) + "\n").encode("ascii"), content_type="text/plain; charset=us-ascii"
-    )
+    return Response(("\n".join(keywords) + "\n").encode("ascii"), content_type="text/plain; charset=us-ascii")
 
 
-def _get_ca_cert(service: ScepService) -> HttpResponse:
+def _get_ca_cert(service: ScepService) -> Response:
     """RA mode, as NDES answers: a degenerate certs-only PKCS#7 with the RA certificate, then the CA chain."""
     ra = ra_identity(service.registration_authority)
     body = scep.build_degenerate(certificates=[ra.certificate, *ra.ca_chain])
-    return HttpResponse(body, content_type=scep.CONTENT_TYPE_CA_RA_CERT)
+    return Response(body, content_type=scep.CONTENT_TYPE_CA_RA_CERT)
 
 
-def _get_next_ca_cert(service: ScepService) -> HttpResponse:
+def _get_next_ca_cert(service: ScepService) -> Response:
     if service.next_registration_authority is None:
         return _text(
             404, "no CA rollover is configured for this SCEP service (GetNextCACert is not advertised)"
@@ -259,4 +241,4 @@ def _get_next_ca_cert(service: ScepService) -> HttpResponse:
         signer_key=current.key,
         digest=scep.DigestAlgorithm.SHA256,
     )
-    return HttpResponse(body, content_type=scep.CONTENT_TYPE_NEXT_CA_CERT)
+    return Response(body, content_type=scep.CONTENT_TYPE_NEXT_CA_CERT)

@@ -14,4 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
 
 app = Celery("certportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# ``tasks`` modules: the CA worker's (``ca.tasks``, routed to the ``ca`` queue by name); ``jobs`` modules:
+# each app's default-queue tasks (sweeps, notifications, bulk work).
 app.autodiscover_tasks()
+app.autodiscover_tasks(related_name="jobs")

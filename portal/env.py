@@ -7,11 +7,20 @@ from pathlib import Path
 
 import environ
 
-__all__ = ["BASE_DIR", "env", "local_secret"]
+__all__ = ["BASE_DIR", "env", "env_overrides", "local_secret"]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+
+def env_overrides(*names: str) -> dict[str, str]:
+    """The settings among ``names`` that the environment sets, as raw strings.
+
+    For the apps' typed settings (``<app>/conf.py``): their models hold the defaults and convert and
+    validate the values, so the settings module passes on only what the operator set.
+    """
+    return {name: env.str(name) for name in names if env.str(name, default="")}
 
 
 def local_secret(directory: Path, name: str, *, nbytes: int = 48) -> str:

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
-from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+from ca.conf import ca_settings
 from ca.crypto.keys import KeySpec, generate_private_key
 from core.exceptions import ApplicationError
 
@@ -74,7 +74,7 @@ class EncryptedPkcs8Backend(KeyBackend):
 
     @property
     def passphrase(self) -> bytes:
-        value = str(getattr(settings, "CERTPORTAL_CA_KEY_PASSPHRASE", "") or "")
+        value = ca_settings().CA_KEY_PASSPHRASE.get_secret_value()
         if not value:
             raise KeyBackendUnavailable(
                 "this process has no CA key passphrase (CERTPORTAL_CA_KEY_PASSPHRASE); "
@@ -83,7 +83,7 @@ class EncryptedPkcs8Backend(KeyBackend):
         return value.encode("utf-8")
 
     def is_usable(self) -> bool:
-        return bool(getattr(settings, "CERTPORTAL_CA_KEY_PASSPHRASE", ""))
+        return bool(ca_settings().CA_KEY_PASSPHRASE.get_secret_value())
 
     def create_private_key(
         self, *, spec: KeySpec, name: str
@@ -142,7 +142,7 @@ class _Registry:
         with self._lock:
             backend = self._backends.get(alias)
             if backend is None:
-                config = settings.CERTPORTAL_KEY_BACKENDS.get(alias)
+                config = ca_settings().KEY_BACKENDS.get(alias)
                 if config is None:
                     raise KeyBackendUnavailable(f"no key backend {alias!r} in CERTPORTAL_KEY_BACKENDS")
                 backend_class = import_string(config["BACKEND"])

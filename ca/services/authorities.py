@@ -8,12 +8,13 @@ import logging
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ca.conf import ca_settings
 from ca.constants import BACKDATE_SECONDS
 from ca.crypto.builders import CaCertificateSpec, build_ca_certificate
+from ca.crypto.canonical import subject_sha256
 from ca.crypto.keys import KeySpec, describe_public_key
 from ca.crypto.serials import random_serial, serial_to_hex
 from ca.exceptions import AuthorityUnavailable, PolicyViolation
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 def authority_urls(slug: str, *, base_url: str | None = None) -> dict[str, str]:
     """The stable public URLs of a CA: its CRL and its certificate (for CDP and AIA)."""
-    base = (base_url or settings.CERTPORTAL_BASE_URL).rstrip("/")
+    base = (base_url or ca_settings().BASE_URL).rstrip("/")
     return {"crl_url": f"{base}/crl/{slug}.crl", "issuer_url": f"{base}/ca/{slug}.crt"}
 
 
@@ -98,6 +99,7 @@ def authority_create(
             certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
             serial=serial_to_hex(serial),
             subject=certificate.subject.rfc4514_string(),
+            subject_sha256=subject_sha256(certificate.subject),
             not_before=certificate.not_valid_before_utc,
             not_after=certificate.not_valid_after_utc,
             fingerprint_sha1=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - a thumbprint, not a signature

@@ -13,24 +13,12 @@ from django.utils import timezone
 
 from ca.choices import RevocationReason
 from ca.crypto.crl import RevokedEntry, build_crl
-from ca.exceptions import CertificateAlreadyRevoked, PolicyViolation
 from ca.key_backends import key_backends
 from ca.models import CertificateAuthority, CertificateRevocationList, IssuedCertificate
 
-__all__ = ["certificate_revoke", "certificate_revoke_check", "crl_generate", "crl_refresh"]
+__all__ = ["certificate_revoke", "crl_generate", "crl_refresh"]
 
 logger = logging.getLogger(__name__)
-
-
-def certificate_revoke_check(*, certificate: IssuedCertificate, reason: str) -> RevocationReason:
-    """RA-side checks before queueing a revocation: a valid RFC 5280 reason, not already revoked."""
-    if reason not in RevocationReason.values:
-        raise PolicyViolation(f"unknown revocation reason {reason!r}", code="reason_invalid")
-    if certificate.revoked_at is not None:
-        raise CertificateAlreadyRevoked(
-            f"certificate {certificate.serial} was revoked at {certificate.revoked_at:%Y-%m-%d %H:%M:%S}Z"
-        )
-    return RevocationReason(reason)
 
 
 def certificate_revoke(

@@ -1,7 +1,8 @@
 """The RA side of the CA: policy checks, the request queue, approval, revocation requests, waiting.
 
-None of this touches a CA private key. A request that passes policy is stored and, once the
-transaction commits, handed to ``certificate_issue_task`` on the ``ca`` queue.
+None of this touches a CA private key, and none of it imports the CA worker's side: a request that
+passes policy is stored and, once the transaction commits, sent by task name (``ca.dispatch``) to the
+``ca`` queue; the answer is read back from the database (or the task's result).
 """
 
 from __future__ import annotations
@@ -17,20 +18,24 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ca.choices import CertificateRequestStatus
+from ca.choices import CertificateRequestStatus, RevocationReason
 from ca.crypto.csr import CsrError, csr_signature_hash, load_csr
 from ca.crypto.identities import sid_is_valid
 from ca.crypto.keys import KeyPolicyError, check_request_key, spki_sha256
 from ca.crypto.names import general_name_to_json, name_to_json
-from ca.exceptions import AuthorityUnavailable, CaQueueUnavailable, PolicyViolation, RequestNotPending
+from ca.dispatch import ca_task_result, ca_task_results_available, ca_task_send
+from ca.exceptions import (
+    AuthorityUnavailable,
+    CaQueueUnavailable,
+    CertificateAlreadyRevoked,
+    PolicyViolation,
+    RequestNotPending,
+)
+from ca.messages import CertificateIssueMessage, CertificateRevokeMessage
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
-from ca.services.revocation import certificate_revoke_check
-from ca.tasks import certificate_issue_task, certificate_revoke_task
-from portal.celery import app as celery_app
 
 __all__ = [
     "certificate_request_approve",
@@ -40,6 +45,7 @@ __all__ = [
     "certificate_request_redispatch_stale",
     "certificate_request_submit",
     "certificate_request_wait",
+    "certificate_revoke_check",
     "certificate_revoke_submit",
 ]
 
@@ -111,15 +117,17 @@ def certificate_request_submit(
     validity_days: int | None = None,
     sid: str = "",
     requester: str,
+    csr_der: bytes | None = None,
 ) -> CertificateRequest:
     """Check policy, record the request, and queue it for the CA worker once committed.
 
     ``subject`` and ``sans`` are what policy chose (a rendered profile, or the CSR's own subject where
-    the template lets the request supply it); the CSR contributes only its public key.
+    the template lets the request supply it); the CSR contributes only its public key. A caller that
+    parsed the CSR already passes it with its DER (``csr_der``), so it is neither parsed nor encoded again.
     """
     if isinstance(csr, bytes):
         try:
-            csr = load_csr(csr)
+            csr, csr_der = load_csr(csr), None  # PEM or DER: encoded below
         except CsrError as exc:
             raise PolicyViolation(str(exc), code=exc.code) from exc
     elif not csr.is_signature_valid:
@@ -142,7 +150,7 @@ def certificate_request_submit(
         request = CertificateRequest(
             authority=authority,
             template=template,
-            csr_der=csr.public_bytes(Encoding.DER),
+            csr_der=csr_der if csr_der is not None else csr.public_bytes(Encoding.DER),
             public_key_sha256=spki_sha256(csr.public_key()),
             subject_json=name_to_json(subject),
             sans_json=[general_name_to_json(name) for name in sans],
@@ -201,7 +209,7 @@ def certificate_request_dispatch(request: CertificateRequest) -> None:
     Failing to reach the broker leaves the request queued; the beat sweep dispatches it again.
     """
     try:
-        certificate_issue_task.apply_async(args=(request.pk,), task_id=request.task_id or None)
+        ca_task_send(CertificateIssueMessage(request_id=request.pk), task_id=request.task_id or None)
     except Exception:
         logger.exception("could not dispatch certificate request %s; it stays queued", request.pk)
 
@@ -239,9 +247,9 @@ def certificate_request_wait(*, request: CertificateRequest, timeout: float) -> 
     if request.status != CertificateRequestStatus.QUEUED or timeout <= 0:
         return request
     deadline = time.monotonic() + timeout
-    if not settings.CELERY_TASK_ALWAYS_EAGER and settings.CELERY_RESULT_BACKEND and request.task_id:
+    if ca_task_results_available() and request.task_id:
         try:
-            celery_app.AsyncResult(request.task_id).get(timeout=timeout, propagate=False)
+            ca_task_result(request.task_id).get(timeout=timeout, propagate=False)
         except Exception:
             logger.debug("task result for request %s not available; polling", request.pk)
         request.refresh_from_db()
@@ -253,6 +261,17 @@ def certificate_request_wait(*, request: CertificateRequest, timeout: float) -> 
     return request
 
 
+def certificate_revoke_check(*, certificate: IssuedCertificate, reason: str) -> RevocationReason:
+    """Checks before queueing a revocation: a valid RFC 5280 reason, not already revoked."""
+    if reason not in RevocationReason.values:
+        raise PolicyViolation(f"unknown revocation reason {reason!r}", code="reason_invalid")
+    if certificate.revoked_at is not None:
+        raise CertificateAlreadyRevoked(
+            f"certificate {certificate.serial} was revoked at {certificate.revoked_at:%Y-%m-%d %H:%M:%S}Z"
+        )
+    return RevocationReason(reason)
+
+
 def certificate_revoke_submit(
     *, certificate: IssuedCertificate, reason: str, timeout: float
 ) -> IssuedCertificate:
@@ -260,16 +279,16 @@ def certificate_revoke_submit(
 
     Returns the certificate refreshed: revoked, or (when the worker is slow) not yet.
     """
-    certificate_revoke_check(certificate=certificate, reason=reason)
+    revocation_reason = certificate_revoke_check(certificate=certificate, reason=reason)
     try:
-        result = certificate_revoke_task.apply_async(
-            args=({"certificate_id": certificate.pk, "reason": reason},)
+        result = ca_task_send(
+            CertificateRevokeMessage(certificate_id=certificate.pk, reason=revocation_reason)
         )
     except KombuOperationalError as exc:
         raise CaQueueUnavailable(
             "the CA queue cannot be reached; the certificate is not revoked, try again"
         ) from exc
-    if not settings.CELERY_TASK_ALWAYS_EAGER and settings.CELERY_RESULT_BACKEND and timeout > 0:
+    if ca_task_results_available() and timeout > 0:
         try:
             result.get(timeout=timeout, propagate=False)
         except Exception:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ca.choices import CertificateRequestStatus, CertificateStatus, RevocationReason, TemplatePurpose
 from ca.models import CertificateRequest, CertificateTemplate, IssuedCertificate
-from ca.selectors import certificate_find_by_public_key, crl_get_latest
+from ca.selectors import crl_get_latest
 from ca.services.submission import certificate_revoke_submit
 
 
@@ -100,16 +100,6 @@ def test_pending_requests(pki, issue):
     pending = issue(common_name="pending")
     assert list(CertificateRequest.objects.pending()) == [pending]
     assert issued.status == CertificateRequestStatus.ISSUED
-
-
-def test_certificates_are_found_by_public_key(pki, issue, rsa2048_key, other_rsa2048_key):
-    first = IssuedCertificate.objects.get(request=issue(common_name="a"))
-    second = IssuedCertificate.objects.get(request=issue(common_name="b"))
-    other = IssuedCertificate.objects.get(request=issue(common_name="c", key=other_rsa2048_key))
-    found = certificate_find_by_public_key(public_key_sha256=first.public_key_sha256)
-    assert set(found) == {first, second}
-    assert other not in found
-    assert certificate_find_by_public_key(public_key_sha256="0" * 64) == []
 
 
 def test_latest_crl_and_its_currency(pki, time_machine):

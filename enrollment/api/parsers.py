@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, Any
 
-from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import BaseParser
+
+from enrollment.conf import enrollment_settings
 
 __all__ = ["PkiMessageParser", "RequestTooLarge"]
 
@@ -29,7 +30,7 @@ class PkiMessageParser(BaseParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> bytes:
-        limit = settings.CERTPORTAL_SCEP_MAX_MESSAGE_SIZE
+        limit = enrollment_settings().SCEP_MAX_MESSAGE_SIZE
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:

@@ -1,4 +1,5 @@
-"""Rate limits of PKIOperation: per client address, and for the whole service.
+"""Rate limits of PKIOperation (the other operations are not counted): per client address, and for the
+whole service.
 
 Fixed-window counters incremented atomically in the cache (Redis INCR in production), so that
 concurrent requests cannot slip past the limit as they can with DRF's read-modify-write history
@@ -37,6 +38,8 @@ class _WindowThrottle(BaseThrottle):
         raise NotImplementedError
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        if request.query_params.get("operation", "").strip().lower() != "pkioperation":
+            return True  # only PKIOperation costs anything; GetCACaps/GetCACert are served from memory
         now = time.time()
         window = int(now // self.duration)
         key = f"certportal:throttle:{self.scope}:{self.ident(request)}:{window}"

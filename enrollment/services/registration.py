@@ -19,9 +19,9 @@ from ca.constants import OID_CERTIFICATE_REQUEST_AGENT
 from ca.models import CertificateAuthority, CertificateTemplate, IssuedCertificate
 from ca.services.submission import certificate_request_submit, certificate_request_wait
 from core.exceptions import ApplicationError
-from enrollment.challenges import static_challenge_digest
 from enrollment.models import RegistrationAuthority, ScepService
 from enrollment.ra import ra_key_encrypt
+from enrollment.verifiers.static import static_challenge_digest
 
 __all__ = [
     "RA_TEMPLATE_NAME",

@@ -67,9 +67,23 @@ def test_a_forwarded_for_header_does_not_change_the_client(monkeypatch):
     try:
         first = ScepClientThrottle().allow_request(_request("192.0.2.9"), None)
         spoofed = Request(
-            RequestFactory().post("/scep/x", REMOTE_ADDR="192.0.2.9", HTTP_X_FORWARDED_FOR="203.0.113.5")
+            RequestFactory().post(
+                "/scep/x?operation=PKIOperation", REMOTE_ADDR="192.0.2.9", HTTP_X_FORWARDED_FOR="203.0.113.5"
+            )
         )
         second = ScepClientThrottle().allow_request(spoofed, None)
     finally:
         cache.clear()
     assert (first, second) == (True, False)
+
+
+def test_only_pkioperation_is_counted(monkeypatch):
+    monkeypatch.setattr(ScepClientThrottle, "THROTTLE_RATES", RATES_1)
+    cache.clear()
+    try:
+        caps = Request(RequestFactory().get("/scep/x?operation=GetCACaps", REMOTE_ADDR="192.0.2.10"))
+        assert all(ScepClientThrottle().allow_request(caps, None) for _ in range(5))
+        assert ScepClientThrottle().allow_request(_request("192.0.2.10"), None) is True
+        assert ScepClientThrottle().allow_request(_request("192.0.2.10"), None) is False
+    finally:
+        cache.clear()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from portal.env import BASE_DIR, env, local_secret
+from portal.env import BASE_DIR, env, env_overrides, local_secret
 
 # --- Paths and embedded-default secrets -------------------------------------------------------------
 
@@ -203,12 +203,17 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -----------------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://localhost/"
+#: The embedded default: no broker, so every task runs in the calling process (the same code path as on
+#: the workers). The test settings use exactly this.
+EMBEDDED_CELERY: dict[str, Any] = {
+    "CELERY_BROKER_URL": "memory://localhost/",
+    "CELERY_RESULT_BACKEND": None,
+    "CELERY_TASK_ALWAYS_EAGER": True,
+}
+_EMBEDDED_BROKER = EMBEDDED_CELERY["CELERY_BROKER_URL"]
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or _EMBEDDED_BROKER
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL or None
-#: Embedded default: no broker, so every task runs in the calling process (same code path).
-CELERY_TASK_ALWAYS_EAGER = env.bool(
-    "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL.startswith("memory://")
-)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=_EMBEDDED_BROKER == CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -216,8 +221,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = env.str("CERTPORTAL_DEFAULT_QUEUE", default="default")
 #: Every operation with a CA private key goes to the ``ca`` queue, served only by the CA worker
 #: (``celery -A portal worker -Q ca``). The name can be changed, e.g. to run two installations on one broker.
-CERTPORTAL_CA_QUEUE = env.str("CERTPORTAL_CA_QUEUE", default="ca")
-CELERY_TASK_ROUTES = {"ca.tasks.*": {"queue": CERTPORTAL_CA_QUEUE}}
+CA_QUEUE = env.str("CERTPORTAL_CA_QUEUE", default="ca")
+CELERY_TASK_ROUTES = {"ca.tasks.*": {"queue": CA_QUEUE}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -230,13 +235,24 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE = {
     "crl-refresh": {"task": "ca.tasks.crl_refresh_task", "schedule": 15 * 60.0},
-    "certificate-request-sweep": {"task": "ca.tasks.certificate_request_sweep_task", "schedule": 60.0},
+    "certificate-request-sweep": {"task": "ca.jobs.certificate_request_sweep_task", "schedule": 60.0},
 }
 
 # --- certportal ---------------------------------------------------------------------------------------
+# The apps' settings are typed and validated, with their defaults, in ca/conf.py, enrollment/conf.py and
+# profiles/conf.py; here the environment (or the embedded default) overrides them.
 
-#: Public base URL of this portal, used for CRL distribution points and AIA URLs in certificates.
-CERTPORTAL_BASE_URL = env.str("CERTPORTAL_BASE_URL", default="http://127.0.0.1:8000")
+globals().update(
+    env_overrides(
+        "CERTPORTAL_BASE_URL",
+        "CERTPORTAL_REQUEST_REDISPATCH_AFTER",
+        "CERTPORTAL_SCEP_ISSUE_WAIT",
+        "CERTPORTAL_SCEP_MAX_MESSAGE_SIZE",
+        "CERTPORTAL_SCEP_MAX_CLOCK_SKEW",
+        "CERTPORTAL_CHALLENGE_TTL_MINUTES",
+    )
+)
+CERTPORTAL_CA_QUEUE = CA_QUEUE
 
 #: Passphrase of CA private keys. Only the CA worker needs it (and the single embedded process).
 CERTPORTAL_CA_KEY_PASSPHRASE = env.str("CERTPORTAL_CA_KEY_PASSPHRASE", default="") or (
@@ -255,19 +271,12 @@ CERTPORTAL_KEY_BACKENDS = {
     },
 }
 
-#: How long the SCEP endpoint waits for the CA worker before answering PENDING (seconds).
-CERTPORTAL_SCEP_ISSUE_WAIT = env.float("CERTPORTAL_SCEP_ISSUE_WAIT", default=5.0)
-#: Largest PKIOperation body / decoded GET message accepted (bytes).
-CERTPORTAL_SCEP_MAX_MESSAGE_SIZE = env.int("CERTPORTAL_SCEP_MAX_MESSAGE_SIZE", default=256 * 1024)
-#: Who may enroll: tried in order; the first that recognises a challenge decides.
+#: Who may enroll, tried in order: the profiles app's per-device one-time challenges, then the SCEP
+#: service's static challenge (if it has one).
 CERTPORTAL_CHALLENGE_VERIFIERS = [
-    "enrollment.challenges.OneTimeChallengeVerifier",
-    "enrollment.challenges.StaticChallengeVerifier",
+    "profiles.scep_verifier.OneTimeChallengeVerifier",
+    "enrollment.verifiers.static.StaticChallengeVerifier",
 ]
-#: Refuse SCEP requests whose signingTime is further than this from our clock (seconds; 0 = no check).
-CERTPORTAL_SCEP_MAX_CLOCK_SKEW = env.int("CERTPORTAL_SCEP_MAX_CLOCK_SKEW", default=24 * 3600)
-#: One-time challenge lifetime (minutes).
-CERTPORTAL_CHALLENGE_TTL_MINUTES = env.int("CERTPORTAL_CHALLENGE_TTL_MINUTES", default=60)
 
 LOGGING = {
     "version": 1,

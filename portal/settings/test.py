@@ -2,18 +2,16 @@
 
 Tests use PostgreSQL when DATABASE_URL is set (CI does) and a file-backed SQLite otherwise (so that
 the real processes some tests start, gunicorn and celery, see the same test database). Tasks run in
-process, the embedded default; the tests that exercise the production topology start their own CA
-worker with its own environment.
+process exactly as in the embedded default (``EMBEDDED_CELERY``), even when CI sets REDIS_URL; the
+tests that exercise the production topology start their own CA worker with its own environment.
 """
 
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import DATA_DIR, DATABASES
+from portal.settings.base import DATA_DIR, DATABASES, EMBEDDED_CELERY
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = "memory://localhost/"
-CELERY_RESULT_BACKEND = None
+globals().update(EMBEDDED_CELERY)
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

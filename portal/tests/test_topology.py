@@ -8,6 +8,7 @@ These tests need DATABASE_URL (PostgreSQL) and REDIS_URL; they skip without them
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import socket
@@ -29,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
@@ -48,6 +50,21 @@ pytestmark = [
 
 CHALLENGE = "topology-static-challenge"
 READY_TIMEOUT = 60.0
+#: Modules only the CA worker may load: the worker's tasks, the CA-side services, the key backends.
+CA_SIDE_MODULES = ("ca.tasks", "ca.services.issuance", "ca.services.revocation", "ca.services.authorities")
+CA_SIDE_PACKAGES = ("ca.key_backends",)
+#: The repository's gunicorn configuration, plus a hook that records, after every request, which modules
+#: the worker process has loaded (one file per worker).
+GUNICORN_TEST_CONFIG = """
+import json, os, sys
+exec(compile(open({config!r}).read(), {config!r}, "exec"))
+
+def post_request(worker, req, environ, resp):
+    path = os.path.join({directory!r}, f"modules-{{os.getpid()}}.json")
+    with open(path + ".tmp", "w") as handle:
+        json.dump(sorted(sys.modules), handle)
+    os.replace(path + ".tmp", path)  # readers never see a half-written file
+"""
 
 
 def _require_services() -> str:
@@ -194,12 +211,19 @@ def topology(pki, tmp_path: Path) -> Iterator[Topology]:
     web_log = tmp_path / "web.log"
     web_env = {**env, "CERTPORTAL_RA_KEY_PASSPHRASE": settings.CERTPORTAL_RA_KEY_PASSPHRASE}
     assert "CERTPORTAL_CA_KEY_PASSPHRASE" not in web_env
+    (tmp_path / "modules").mkdir()
+    config = tmp_path / "gunicorn.test.conf.py"
+    config.write_text(
+        GUNICORN_TEST_CONFIG.format(
+            config=str(BASE_DIR / "portal" / "gunicorn.conf.py"), directory=str(tmp_path / "modules")
+        )
+    )
     web = Process(
         subprocess.Popen(
             [
                 gunicorn,
                 "-c",
-                "portal/gunicorn.conf.py",
+                str(config),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
@@ -333,6 +357,71 @@ def test_api_revocation_runs_on_the_ca_worker_and_publishes_a_crl(
     chain = write_pem(tmp_path / "chain.pem", pki.issuing.certificate, pki.root.certificate)
     verified = openssl("crl", "-inform", "DER", "-in", str(crl_file), "-CAfile", str(chain), "-noout")
     assert "verify OK" in verified.stdout + verified.stderr
+
+
+def _web_worker_modules(topology: Topology) -> list[set[str]]:
+    return [set(json.loads(path.read_text())) for path in (topology.tmp / "modules").glob("modules-*.json")]
+
+
+def test_the_web_process_imports_no_ca_side_module(topology: Topology, pki, tmp_path, admin_user):
+    """After enrolling over SCEP, revoking over the API and serving the admin, the CRL and the CA
+    certificate, no gunicorn worker has loaded the CA worker's tasks, the CA-side services or the key
+    backends: the RA sends CA work by task name.
+    """
+    device = tmp_path / "dev-modules"
+    result = _scepclient(device, f"{topology.url}/scep/topology", cn="topology-modules")
+    assert result.returncode == 0, result.stdout + result.stderr
+    issued = IssuedCertificate.objects.get(subject__contains="topology-modules")
+    token = Token.objects.create(user=admin_user)
+    headers = {"Authorization": f"Token {token.key}"}
+    revoked = requests.post(
+        f"{topology.url}/api/v1/certificates/{issued.pk}/revoke/",
+        json={"reason": "superseded"},
+        headers=headers,
+        timeout=60,
+    )
+    assert revoked.status_code == 200, revoked.text
+    session = requests.Session()
+    login = session.get(f"{topology.url}/admin/login/", timeout=10)
+    csrf = session.cookies["csrftoken"]
+    # The web tier runs the production settings (PBKDF2), the test process only MD5: hash for the former.
+    admin_user.password = PBKDF2PasswordHasher().encode("topology-admin-pw", PBKDF2PasswordHasher().salt())
+    admin_user.save(update_fields=["password"])
+    logged_in = session.post(
+        f"{topology.url}/admin/login/",
+        data={"username": admin_user.username, "password": "topology-admin-pw", "csrfmiddlewaretoken": csrf},
+        headers={"Referer": login.url},
+        timeout=10,
+    )
+    assert logged_in.status_code == 200
+    assert "sessionid" in session.cookies, "the admin login failed"
+    for path in (
+        "/admin/",
+        "/admin/ca/certificateauthority/",
+        "/admin/ca/issuedcertificate/",
+        f"/admin/ca/issuedcertificate/{issued.pk}/change/",
+        "/admin/enrollment/sceptransaction/",
+        "/",
+        f"/crl/{pki.issuing.slug}.crl",
+        f"/ca/{pki.issuing.slug}.crt",
+        "/api/v1/certificates/",
+        "/scep/topology?operation=GetCACaps",
+    ):
+        response = session.get(f"{topology.url}{path}", timeout=30, allow_redirects=False)
+        assert response.status_code == 200, (path, response.status_code)
+
+    loaded = _web_worker_modules(topology)
+    # The workers did serve the enrollment and the revocation: the RA side of the pipeline is loaded.
+    assert {
+        "enrollment.services.pki_operation.handle",
+        "ca.services.submission",
+        "ca.dispatch",
+    } <= set().union(*loaded)
+    for modules in loaded:
+        leaked = sorted(
+            name for name in modules if name in CA_SIDE_MODULES or name.startswith(CA_SIDE_PACKAGES)
+        )
+        assert leaked == []
 
 
 def test_the_web_tier_cannot_use_a_ca_key(topology: Topology, pki, tmp_path):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from ca.models import IssuedCertificate
 from directory.models import Device
 from profiles.choices import CertificateState
-from profiles.models import DeviceCertificateState, ScepProfile
+from profiles.models import DeviceCertificate, DeviceCertificateState, ScepProfile
 
-__all__ = ["device_state_set"]
+__all__ = ["device_enrollment_failed", "device_enrollment_succeeded", "device_state_set"]
 
 
 def device_state_set(
@@ -47,3 +48,21 @@ def device_state_set(
         record.state_changed_at = now
     record.save()
     return record
+
+
+@transaction.atomic
+def device_enrollment_succeeded(
+    *, device: Device, profile: ScepProfile, certificate: IssuedCertificate, reason: str = ""
+) -> DeviceCertificateState:
+    """A certificate was issued to ``device`` under ``profile``: bind it to the device and mark it issued."""
+    DeviceCertificate.objects.get_or_create(
+        certificate=certificate, defaults={"device": device, "profile": profile}
+    )
+    return device_state_set(
+        device=device, profile=profile, state=CertificateState.ISSUED, certificate=certificate, reason=reason
+    )
+
+
+def device_enrollment_failed(*, device: Device, profile: ScepProfile, reason: str) -> DeviceCertificateState:
+    """The enrollment under ``profile`` failed (refused by the CA, denied by a certificate manager)."""
+    return device_state_set(device=device, profile=profile, state=CertificateState.FAILED, reason=reason)

@@ -1,9 +1,10 @@
-"""Verifying a one-time challenge (``challenge_verify``): what it authorises, and every refusal."""
+"""Verifying a one-time challenge (``profiles.scep_verifier``): what it authorises, and every refusal."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -15,10 +16,12 @@ from django.db import connection
 from ca.models import CertificateAuthority, IssuedCertificate
 from directory.models import Device, DeviceState, Platform
 from directory.tests.factories import DeviceFactory, DirectoryUserFactory
+from enrollment.exceptions import EnrollmentRefused
+from enrollment.scep.constants import FailInfo
+from enrollment.verifiers.base import ChallengeGrant
 from profiles.choices import CertificateState
-from profiles.exceptions import ChallengeInvalid
 from profiles.models import DeviceCertificateState, DeviceChallenge, ProfileAssignment, ScepProfile
-from profiles.services.challenges import ChallengeAuthorization, challenge_verify
+from profiles.scep_verifier import challenge_consume, challenge_verify
 from profiles.services.checkin import ScepDelivery
 from profiles.services.states import device_state_set
 from profiles.tests.fixtures import build_csr, delivery_for
@@ -56,19 +59,25 @@ def challenged(assigned, device) -> Challenged:
     return Challenged(device=device, profile=assigned, delivery=delivery_for(device, assigned))
 
 
-def refusal(challenged: Challenged, csr: x509.CertificateSigningRequest, authority) -> ChallengeInvalid:
-    with pytest.raises(ChallengeInvalid) as excinfo:
+def refusal(challenged: Challenged, csr: x509.CertificateSigningRequest, authority) -> EnrollmentRefused:
+    with pytest.raises(EnrollmentRefused) as excinfo:
         challenge_verify(challenge=challenged.challenge, csr=csr, authority=authority)
+    assert excinfo.value.fail_info is FailInfo.BAD_REQUEST
     return excinfo.value
 
 
 def authorized(
     challenged: Challenged, csr: x509.CertificateSigningRequest, authority: CertificateAuthority
-) -> ChallengeAuthorization:
+) -> ChallengeGrant:
     """``challenge_verify`` of the device's own challenge: an authorization (None is for foreign ones)."""
     authorization = challenge_verify(challenge=challenged.challenge, csr=csr, authority=authority)
     assert authorization is not None
     return authorization
+
+
+def _id(grant: ChallengeGrant) -> uuid.UUID:
+    assert grant.challenge_id is not None
+    return grant.challenge_id
 
 
 def test_a_valid_challenge_authorises_the_rendered_request(pki, challenged, rsa2048_key):
@@ -112,8 +121,8 @@ def test_the_csr_of_another_device_is_refused(pki, challenged, assigned, user_gr
         pki.issuing,
     )
 
-    assert refused.code == "SubjectNameMismatch"
-    assert refused.message == (
+    assert refused.reason_code == "SubjectNameMismatch"
+    assert refused.text == (
         "subject name in the request (O=certportal tests,CN=asmith) does not match the challenge's"
     )
     assert refused.diagnostic_code is None
@@ -140,8 +149,8 @@ def test_different_sans_are_refused(pki, challenged, rsa2048_key, sans):
 
     refused = refusal(challenged, challenged.csr(rsa2048_key, sans=sans), pki.issuing)
 
-    assert refused.code == "SubjectAltNameMismatch"
-    assert refused.message == "subject alternative names in the request do not match the challenge's"
+    assert refused.reason_code == "SubjectAltNameMismatch"
+    assert refused.text == "subject alternative names in the request do not match the challenge's"
     assert challenged.state().state == CertificateState.FAILED
 
 
@@ -151,20 +160,20 @@ def test_a_key_of_another_size_is_refused(pki, assign_to_users, device, rsa2048_
 
     refused = refusal(challenged, challenged.csr(rsa2048_key), pki.issuing)
 
-    assert refused.code == "KeyLengthMismatch"
-    assert refused.message == "the request's key (2048) is not the RSA 4096-bit key the profile asks for"
+    assert refused.reason_code == "KeyLengthMismatch"
+    assert refused.text == "the request's key (2048) is not the RSA 4096-bit key the profile asks for"
     assert challenged.state().state == CertificateState.FAILED
 
 
 def test_a_used_challenge_is_refused(pki, challenged, rsa2048_key, other_rsa2048_key):
     authorization = authorized(challenged, challenged.csr(rsa2048_key), pki.issuing)
-    authorization.consume()
+    challenge_consume(challenge_id=_id(authorization))
     assert challenged.state().state == CertificateState.ISSUE_PENDING
 
     refused = refusal(challenged, challenged.csr(other_rsa2048_key), pki.issuing)
 
-    assert refused.code == "ChallengeAlreadyUsed"
-    assert refused.message == "the challenge has already been used"
+    assert refused.reason_code == "ChallengeAlreadyUsed"
+    assert refused.text == "the challenge has already been used"
 
 
 def test_consume_is_compare_and_set_one_of_two_wins(pki, challenged, rsa2048_key):
@@ -172,11 +181,11 @@ def test_consume_is_compare_and_set_one_of_two_wins(pki, challenged, rsa2048_key
     first = authorized(challenged, csr, pki.issuing)
     second = authorized(challenged, csr, pki.issuing)
 
-    first.consume()
-    with pytest.raises(ChallengeInvalid) as excinfo:
-        second.consume()
+    challenge_consume(challenge_id=_id(first))
+    with pytest.raises(EnrollmentRefused) as excinfo:
+        challenge_consume(challenge_id=_id(second))
 
-    assert excinfo.value.code == "ChallengeAlreadyUsed"
+    assert excinfo.value.reason_code == "ChallengeAlreadyUsed"
     assert DeviceChallenge.objects.filter(consumed_at__isnull=False).count() == 1
 
 
@@ -190,10 +199,10 @@ def test_two_concurrent_consumes_one_wins(pki, challenged, rsa2048_key):
     def consume(index: int) -> None:
         try:
             barrier.wait(timeout=5)
-            authorizations[index].consume()
+            challenge_consume(challenge_id=_id(authorizations[index]))
             outcomes.append("consumed")
-        except ChallengeInvalid as exc:
-            outcomes.append(exc.code)
+        except EnrollmentRefused as exc:
+            outcomes.append(exc.reason_code)
         finally:
             connection.close()
 
@@ -211,7 +220,7 @@ def test_an_expired_challenge_is_refused_with_diagnostic_0x411(pki, challenged, 
 
     refused = refusal(challenged, challenged.csr(rsa2048_key), pki.issuing)
 
-    assert refused.code == "ChallengeExpired"
+    assert refused.reason_code == "ChallengeExpired"
     assert refused.diagnostic_code == DIAG_CHALLENGE_EXPIRED == 1041
     state = challenged.state()
     assert (state.state, state.reason, state.diagnostic_code) == (
@@ -239,12 +248,12 @@ def test_a_tampered_challenge_is_refused_with_diagnostic_0x410(pki, challenged, 
         forged = f"{prefix}.{'0' * 32}.{secret}"
     csr = build_csr(rsa2048_key, challenged.delivery.rendered.subject, challenged.delivery.rendered.sans)
 
-    with pytest.raises(ChallengeInvalid) as excinfo:
+    with pytest.raises(EnrollmentRefused) as excinfo:
         challenge_verify(challenge=forged, csr=csr, authority=pki.issuing)
 
-    assert excinfo.value.code == "ChallengeDeserializationError"
+    assert excinfo.value.reason_code == "ChallengeDeserializationError"
     assert excinfo.value.diagnostic_code == DIAG_DESERIALIZE_FAILED == 1040
-    assert excinfo.value.message == "the challenge cannot be validated; get a new one by checking in"
+    assert excinfo.value.text == "the challenge cannot be validated; get a new one by checking in"
     # A forged request proves nothing about the device: its state is left alone.
     assert challenged.state().state == CertificateState.CHALLENGE_ISSUED
 
@@ -255,9 +264,26 @@ def test_a_challenge_of_a_device_that_left_management_is_refused(pki, challenged
 
     refused = refusal(challenged, challenged.csr(rsa2048_key), pki.issuing)
 
-    assert refused.code == "BadDeviceIdInChallenge"
-    assert refused.message == f"the device is {state.label.lower()}"
+    assert refused.reason_code == "BadDeviceIdInChallenge"
+    assert refused.text == f"the device is {state.label.lower()}"
     assert challenged.state().reason == f"SCEP request refused: the device is {state.label.lower()}"
+
+
+def test_a_challenge_issued_before_the_profile_changed_is_refused(pki, challenged, rsa2048_key):
+    """The challenge was handed out for version 1 of the profile; an edit since makes it stale, even when
+    the request still matches what the challenge was bound to.
+    """
+    ScepProfile.objects.filter(pk=challenged.profile.pk).update(version=challenged.profile.version + 1)
+
+    refused = refusal(challenged, challenged.csr(rsa2048_key), pki.issuing)
+
+    assert refused.reason_code == "ScepProfileVersionMismatch"
+    assert refused.text == (
+        f"the SCEP profile changed since the challenge was issued (version {challenged.profile.version}, "
+        f"now {challenged.profile.version + 1}); check in again for a new one"
+    )
+    assert challenged.state().state == CertificateState.FAILED
+    assert DeviceChallenge.objects.get().consumed_at is None
 
 
 def test_a_challenge_of_a_profile_unassigned_since_is_refused(pki, challenged, rsa2048_key):
@@ -265,8 +291,8 @@ def test_a_challenge_of_a_profile_unassigned_since_is_refused(pki, challenged, r
 
     refused = refusal(challenged, challenged.csr(rsa2048_key), pki.issuing)
 
-    assert refused.code == "ScepProfileNoLongerTargetedToTheClient"
-    assert refused.message == "the SCEP profile is no longer assigned to this device"
+    assert refused.reason_code == "ScepProfileNoLongerTargetedToTheClient"
+    assert refused.text == "the SCEP profile is no longer assigned to this device"
     assert challenged.state().state == CertificateState.FAILED
 
 
@@ -275,14 +301,14 @@ def test_a_challenge_whose_root_profile_was_unassigned_since_is_refused(pki, cha
 
     refused = refusal(challenged, challenged.csr(rsa2048_key), pki.issuing)
 
-    assert refused.code == "ScepProfileNoLongerTargetedToTheClient"
+    assert refused.reason_code == "ScepProfileNoLongerTargetedToTheClient"
 
 
 def test_a_challenge_presented_to_another_ca_is_refused(pki, challenged, rsa2048_key):
     refused = refusal(challenged, challenged.csr(rsa2048_key), pki.root)
 
-    assert refused.code == "BadCertificateRequestIdInChallenge"
-    assert refused.message == (
+    assert refused.reason_code == "BadCertificateRequestIdInChallenge"
+    assert refused.text == (
         "the profile's certificates come from CA Test Issuing CA, not from this SCEP service's CA"
     )
 
@@ -298,6 +324,6 @@ def test_a_refusal_does_not_turn_a_device_holding_its_certificate_into_failed(
 
     refused = refusal(challenged, challenged.csr(rsa2048_key, sans=[]), pki.issuing)
 
-    assert refused.code == "SubjectAltNameMismatch"
+    assert refused.reason_code == "SubjectAltNameMismatch"
     state = challenged.state()
     assert (state.state, state.reason, state.certificate) == (held, "", certificate)

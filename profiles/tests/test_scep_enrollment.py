@@ -16,12 +16,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from django.db import DatabaseError
+
+from ca.crypto.identities import upn_general_name
 from ca.models import IssuedCertificate
 from ca.tests.pki import openssl, openssl_verify, write_pem
 from directory.models import Device
 from enrollment import scep
-from enrollment.choices import EventId, EventLevel
+from enrollment.choices import Authorization, EventId, EventLevel
 from enrollment.models import EnrollmentEvent, ScepService, ScepTransaction
+from profiles import scep_verifier
 from profiles.choices import CertificateState
 from profiles.models import (
     DeviceCertificate,
@@ -30,8 +34,8 @@ from profiles.models import (
     ProfileAssignment,
     ScepProfile,
 )
-from profiles.rendering import upn_san
 from profiles.services.checkin import ScepDelivery
+from profiles.services.profiles import scep_profile_update
 from profiles.tests.fixtures import SID, ScepExchange, build_csr, delivery_for, scep_enroll
 
 OID_NTDS_CA_SECURITY_EXT = x509.ObjectIdentifier("1.3.6.1.4.1.311.25.2")
@@ -130,7 +134,7 @@ def test_a_device_enrolls_with_its_challenge_and_gets_the_rendered_request(enrol
     assert certificate.subject == enrollment.delivery.rendered.subject
     assert certificate.issuer == pki.issuing.certificate.subject
     san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert list(san) == [upn_san("jdoe@corp.example.com")]
+    assert list(san) == [upn_general_name("jdoe@corp.example.com")]
     eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
     openssl_verify(tmp_path, certificate, pki.issuing.certificate, pki.root.certificate)
@@ -144,8 +148,9 @@ def test_a_device_enrolls_with_its_challenge_and_gets_the_rendered_request(enrol
     record = DeviceChallenge.objects.get()
     assert record.consumed_at is not None
     transaction = ScepTransaction.objects.get(transaction_id=enrollment.exchange.transaction_id)
-    assert transaction.challenge_reference == f"device-challenge:{record.id}"
-    assert enrollment.delivery.challenge.split(".")[2] not in transaction.challenge_reference
+    assert (transaction.authorization, transaction.challenge) == (Authorization.ONE_TIME_CHALLENGE, record)
+    secret = enrollment.delivery.challenge.split(".")[2]
+    assert all(secret not in str(value) for value in vars(transaction).values())
     assert EnrollmentEvent.objects.filter(
         event_id=EventId.SCEP_ISSUED_SUCCESS, transaction_id=enrollment.exchange.transaction_id
     ).exists()
@@ -194,7 +199,7 @@ def test_another_subject_is_refused_and_recorded(enroll, assigned):
 
 
 def test_other_sans_are_refused_and_recorded(enroll, assigned):
-    enrollment = enroll(assigned, sans=[upn_san("administrator@corp.example.com")])
+    enrollment = enroll(assigned, sans=[upn_general_name("administrator@corp.example.com")])
 
     assert_refused(enrollment, "subject alternative names in the request do not match the challenge's")
     assert enrollment.state().state == CertificateState.FAILED
@@ -248,6 +253,51 @@ def test_a_challenge_of_a_profile_unassigned_since_is_refused(enroll, assigned, 
     assert_refused(enrollment, "the SCEP profile is no longer assigned to this device")
 
 
+def test_a_challenge_handed_out_before_the_profile_was_edited_is_refused(enroll, assigned, device):
+    """The edit (here: the description) bumps the profile's version; the challenge is stale although the
+    request still matches the subject and SANs it was bound to.
+    """
+    delivery = delivery_for(device, assigned)
+    scep_profile_update(profile=assigned, description="edited after the check-in")
+    assert assigned.version == 2
+
+    enrollment = enroll(assigned, delivery=delivery)
+
+    assert_refused(
+        enrollment,
+        "the SCEP profile changed since the challenge was issued (version 1, now 2); "
+        "check in again for a new one",
+    )
+    assert verify_failure_event(enrollment).details["reason"] == "ScepProfileVersionMismatch"
+    assert DeviceChallenge.objects.get().consumed_at is None
+    assert enrollment.state().state == CertificateState.FAILED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_notification_is_recorded_and_the_device_still_gets_its_certificate(
+    enroll, assigned, monkeypatch
+):
+    def broken(**kwargs: Any) -> None:
+        raise DatabaseError("the device state could not be written")
+
+    monkeypatch.setattr(scep_verifier, "device_enrollment_succeeded", broken)
+
+    enrollment = enroll(assigned)
+
+    assert enrollment.reply.status is scep.PkiStatus.SUCCESS, enrollment.reply.fail_info_text
+    issued = IssuedCertificate.objects.get(fingerprint_sha1=thumbprint(enrollment.reply.certificate))
+    transaction = ScepTransaction.objects.get(transaction_id=enrollment.exchange.transaction_id)
+    assert (transaction.status, transaction.certificate) == ("success", issued)
+    event = EnrollmentEvent.objects.get(event_id=EventId.SCEP_NOTIFY_FAILURE)
+    assert (event.level, event.diagnostic_code, event.scep_transaction) == (
+        EventLevel.ERROR,
+        0x0FFFFFFF,
+        transaction,
+    )
+    assert "could not record the outcome: the device state could not be written" in event.message
+    assert not DeviceCertificate.objects.filter(certificate=issued).exists()  # rolled back, not half-written
+
+
 def test_a_challenge_of_a_retired_device_is_refused(enroll, assigned, device):
     delivery = delivery_for(device, assigned)
     Device.objects.filter(pk=device.pk).update(state="retired")
@@ -279,7 +329,7 @@ def test_include_sid_uri_puts_the_sid_san_uri_in_the_certificate(enroll, assign_
     assert enrollment.reply.status is scep.PkiStatus.SUCCESS, enrollment.reply.fail_info_text
     extension = enrollment.reply.certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     assert extension.value.get_values_for_type(x509.UniformResourceIdentifier) == [SID_URI]
-    assert extension.value.get_values_for_type(x509.OtherName) == [upn_san("jdoe@corp.example.com")]
+    assert extension.value.get_values_for_type(x509.OtherName) == [upn_general_name("jdoe@corp.example.com")]
 
 
 @pytest.mark.django_db(transaction=True)

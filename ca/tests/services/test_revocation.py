@@ -218,7 +218,7 @@ def test_crl_of_an_expired_ca_is_valid_for_an_hour(pki, time_machine):
 
 
 def test_crl_generate_task_returns_the_new_number(pki):
-    assert crl_generate_task.delay(pki.issuing.pk).get() == 2
+    assert crl_generate_task.delay({"authority_id": pki.issuing.pk}).get() == 2
     assert _numbers(pki.issuing) == [1, 2]
 
 

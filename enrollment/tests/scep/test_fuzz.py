@@ -3,11 +3,12 @@
 import contextlib
 import os
 import random
+from dataclasses import dataclass
 
 import pytest
 
 from asn1crypto import core
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 
 from enrollment.scep import (
     MAX_MESSAGE_BYTES,
@@ -73,27 +74,53 @@ def cert_rep(ca, ra, requester):
     )
 
 
-def server_pipeline(der, ra):
-    """What a SCEP server runs on a PKIOperation body, up to the challenge."""
-    with contextlib.suppress(ScepError):
+@dataclass(frozen=True)
+class Accepted:
+    """What the server side read from a message it accepted: everything that decides what is issued."""
+
+    transaction_id: str
+    message_type: int | None
+    sender_nonce: bytes
+    csr_der: bytes
+    challenge: str | None
+
+
+def server_pipeline(der, ra) -> Accepted | ScepError:
+    """What a SCEP server runs on a PKIOperation body, up to the challenge: what it accepted, or the
+    ScepError that refused it (any other exception escapes and fails the test).
+    """
+    try:
         message = parse_pki_message(der)
         check_message_type(message)
         verify_pki_message(message, policy=LEGACY)
         plaintext, _ = decrypt_envelope(
             message.envelope or b"", recipient_key=ra.key, recipient_certificate=ra.certificate, policy=LEGACY
         )
-        challenge_password(parse_csr(plaintext))
+        csr = parse_csr(plaintext)
+        return Accepted(
+            transaction_id=message.transaction_id,
+            message_type=message.message_type,
+            sender_nonce=message.sender_nonce,
+            csr_der=csr.public_bytes(serialization.Encoding.DER),
+            challenge=challenge_password(csr),
+        )
+    except ScepError as refused:
+        return refused
 
 
 def client_pipeline(der, ra, requester):
-    with contextlib.suppress(ScepError):
-        parse_cert_rep(
+    """What a client reads from a CertRep (status and certificates), or the ScepError that refused it."""
+    try:
+        result = parse_cert_rep(
             der,
             signer_key=requester.key,
             signer_certificate=requester.certificate,
             expected_recipient_nonce=b"n" * 16,
             ra_certificate=ra.certificate,
         )
+    except ScepError as refused:
+        return refused
+    return (result.status, tuple(c.fingerprint(hashes.SHA256()) for c in result.certificates))
 
 
 def content_parsers(der, ra):
@@ -104,28 +131,71 @@ def content_parsers(der, ra):
         decrypt_envelope(der, recipient_key=ra.key, recipient_certificate=ra.certificate, policy=LEGACY)
 
 
-def test_valid_request_passes_the_pipeline(ra, pki_request):
-    message = parse_pki_message(pki_request)
-    verify_pki_message(message, policy=LEGACY)
-    server_pipeline(pki_request, ra)
+def test_valid_request_passes_the_pipeline(ra, requester, pki_request):
+    accepted = server_pipeline(pki_request, ra)
+    assert isinstance(accepted, Accepted), accepted
+    assert (accepted.transaction_id, accepted.message_type, accepted.challenge) == (
+        "fuzz",
+        MessageType.PKCS_REQ,
+        "s3cret",
+    )
+    csr = parse_csr(accepted.csr_der)
+    assert csr.subject == name("fuzz")
+    assert csr.public_key() == requester.key.public_key()
+
+
+def test_valid_cert_rep_passes_the_client(ra, requester, cert_rep, ca):
+    status, fingerprints = client_pipeline(cert_rep, ra, requester)
+    assert status is PkiStatus.SUCCESS
+    assert fingerprints[-1] == ca.certificate.fingerprint(hashes.SHA256())
 
 
 def test_truncated_at_every_97th_byte(ra, requester, pki_request, cert_rep):
     for der in (pki_request, cert_rep):
         for end in range(0, len(der), 97):
-            server_pipeline(der[:end], ra)
-            client_pipeline(der[:end], ra, requester)
+            assert isinstance(server_pipeline(der[:end], ra), ScepError), end
+            assert isinstance(client_pipeline(der[:end], ra, requester), ScepError), end
             content_parsers(der[:end], ra)
 
 
 @pytest.mark.parametrize("mask", [0x01, 0x80, 0xFF])
-def test_flipped_bytes(ra, requester, pki_request, cert_rep, mask):
-    for der in (pki_request, cert_rep):
-        for index in range(0, len(der), 13):
-            damaged = bytearray(der)
-            damaged[index] ^= mask
-            server_pipeline(bytes(damaged), ra)
-            client_pipeline(bytes(damaged), ra, requester)
+def test_flipped_bytes_are_refused_or_change_nothing_that_is_signed(
+    ra, requester, pki_request, cert_rep, mask
+):
+    """A flipped byte is refused, unless it lies outside what the signature covers (the certificates
+    field, digestAlgorithms): then what the server reads is exactly what was signed. Most flips are refused.
+    """
+    original_request = server_pipeline(pki_request, ra)
+    original_reply = client_pipeline(cert_rep, ra, requester)
+    refused = total = 0
+    for index in range(0, len(pki_request), 13):
+        damaged = bytearray(pki_request)
+        damaged[index] ^= mask
+        outcome = server_pipeline(bytes(damaged), ra)
+        total += 1
+        refused += isinstance(outcome, ScepError)
+        assert isinstance(outcome, ScepError) or outcome == original_request, index
+    for index in range(0, len(cert_rep), 13):
+        damaged = bytearray(cert_rep)
+        damaged[index] ^= mask
+        outcome = client_pipeline(bytes(damaged), ra, requester)
+        total += 1
+        refused += isinstance(outcome, ScepError)
+        assert isinstance(outcome, ScepError) or outcome == original_reply, index
+    assert refused >= total * 0.6, (refused, total)
+
+
+def test_a_flip_in_the_signed_attributes_or_the_envelope_is_always_refused(ra, pki_request):
+    content_info = schema.ContentInfo.load(pki_request)
+    signed_data = content_info["content"]
+    signed_region = signed_data["signer_infos"][0]["signed_attrs"].dump()
+    envelope = bytes(signed_data["encap_content_info"]["content"].native)
+    for region in (signed_region, envelope):
+        start = pki_request.index(region)
+        for index in range(start, start + len(region), 7):
+            damaged = bytearray(pki_request)
+            damaged[index] ^= 0x01
+            assert isinstance(server_pipeline(bytes(damaged), ra), ScepError), index
 
 
 def test_random_garbage(ra, requester):
@@ -136,8 +206,8 @@ def test_random_garbage(ra, requester):
             [b"", b"\x30", b"\x30\x80", b"\x30\x82", b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"]
         )
         der = prefix + rng.randbytes(length)
-        server_pipeline(der, ra)
-        client_pipeline(der, ra, requester)
+        assert isinstance(server_pipeline(der, ra), ScepError)
+        assert isinstance(client_pipeline(der, ra, requester), ScepError)
         content_parsers(der, ra)
 
 
@@ -147,8 +217,9 @@ def test_random_splices_of_valid_messages(ra, requester, pki_request, cert_rep):
         first, second = rng.sample([pki_request, cert_rep], 2)
         cut_a, cut_b = rng.randrange(len(first)), rng.randrange(len(second))
         der = first[:cut_a] + second[cut_b:]
-        server_pipeline(der, ra)
-        client_pipeline(der, ra, requester)
+        if der not in (pki_request, cert_rep):
+            assert isinstance(server_pipeline(der, ra), ScepError)
+            assert isinstance(client_pipeline(der, ra, requester), ScepError)
 
 
 def nested_definite(depth: int) -> bytes:
@@ -193,8 +264,8 @@ def nested_definite(depth: int) -> bytes:
 )
 def test_deep_nesting_and_odd_lengths(ra, requester, der):
     assert len(der) <= MAX_MESSAGE_BYTES
-    server_pipeline(der, ra)
-    client_pipeline(der, ra, requester)
+    assert isinstance(server_pipeline(der, ra), ScepError)
+    assert isinstance(client_pipeline(der, ra, requester), ScepError)
     content_parsers(der, ra)
 
 

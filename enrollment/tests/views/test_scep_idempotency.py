@@ -24,7 +24,8 @@ from ca.tests.pki import require_postgresql
 from enrollment import scep
 from enrollment.choices import EventId, TransactionStatus
 from enrollment.models import EnrollmentEvent, ScepTransaction
-from enrollment.services import pki_operation
+from enrollment.services.pki_operation import handle
+from enrollment.services.pki_operation import transaction as pki_transaction
 from enrollment.services.registration import scep_service_set_static_challenge
 from enrollment.tests.fixtures import Device, ScepTester, Sent, assert_refused, issued_row, name, weak_rsa_key
 
@@ -289,14 +290,14 @@ def test_retransmission_racing_the_first_copy_gets_the_same_answer(
     sent = scep_client.pkcs_req(device)
     assert scep_client.exchange(sent).status is scep.PkiStatus.PENDING
     # The retransmission looked for its transaction just before the first copy committed it.
-    lookup = pki_operation._existing_transaction
+    lookup = pki_transaction.transaction_find
     calls: list[object] = []
 
     def late_lookup(*args):
         calls.append(args)
         return None if len(calls) == 1 else lookup(*args)
 
-    monkeypatch.setattr(pki_operation, "_existing_transaction", late_lookup)
+    monkeypatch.setattr(handle, "transaction_find", late_lookup)  # what the handler looks the request up with
 
     result = scep_client.exchange(scep_client.pkcs_req(device))
 

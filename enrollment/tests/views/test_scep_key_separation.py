@@ -59,7 +59,7 @@ def test_pkcs_req_without_the_ca_key_is_pending_then_issued_by_the_ca_worker(
 
     # The CA worker, which has the passphrase, issues it.
     web_tier.CERTPORTAL_CA_KEY_PASSPHRASE = CA_PASSPHRASE
-    certificate_issue_task(request.pk)
+    certificate_issue_task({"request_id": request.pk})
 
     done = scep_client.exchange(poll(scep_client, pki, device, sent.transaction_id))
     assert done.status is scep.PkiStatus.SUCCESS

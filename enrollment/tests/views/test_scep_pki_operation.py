@@ -22,7 +22,7 @@ from ca.services.revocation import certificate_revoke
 from ca.services.submission import certificate_request_approve, certificate_request_deny
 from ca.tests.pki import openssl, openssl_verify, write_pem
 from enrollment import scep
-from enrollment.choices import EventId, TransactionStatus
+from enrollment.choices import Authorization, EventId, TransactionStatus
 from enrollment.models import EnrollmentEvent, ScepTransaction
 from enrollment.tests.fixtures import Device, assert_refused, issued_row, name
 
@@ -96,7 +96,8 @@ def test_pkcs_req_issues_a_certificate_encrypted_to_the_requester(
     assert transaction.status == TransactionStatus.SUCCESS
     assert transaction.certificate == row
     assert transaction.certificate_request == row.request
-    assert transaction.challenge_reference == "static"
+    assert transaction.authorization == Authorization.STATIC_CHALLENGE
+    assert transaction.challenge is None
     assert transaction.subject == "CN=laptop-7,O=certportal tests"
     assert transaction.client_address == "127.0.0.1"
     assert transaction.renewed_certificate is None
@@ -249,7 +250,8 @@ def test_renewal_with_a_new_key_signed_by_the_issued_certificate(
     assert transaction.renewed_certificate == current
     assert transaction.certificate == issued_row(result)
     assert transaction.status == TransactionStatus.SUCCESS
-    assert transaction.challenge_reference == f"renewal:{current.serial}@{pki.issuing.pk}"
+    assert transaction.authorization == Authorization.RENEWAL
+    assert transaction.challenge is None
 
 
 @on_commit

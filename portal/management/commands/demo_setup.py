@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from ca.conf import ca_settings
 from ca.crypto.keys import KeySpec
 from ca.models import CertificateAuthority, CertificateTemplate
 from ca.services.authorities import authority_create
@@ -115,7 +116,7 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
 
     def _summary(self, username: str, password: str, challenge: str, root: CertificateAuthority) -> None:
-        base = settings.CERTPORTAL_BASE_URL.rstrip("/")
+        base = ca_settings().BASE_URL
         lines = [
             "",
             "certportal demo PKI is ready.",

@@ -1,0 +1,45 @@
+"""The certificate authority's settings (``CERTPORTAL_*``), typed and validated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+
+from core.conf import AppSettings, SettingsModel
+
+__all__ = ["CaSettings", "ca_settings"]
+
+
+class CaSettings(SettingsModel):
+    #: Public base URL of the portal: CRL distribution points and AIA URLs of issued certificates.
+    BASE_URL: str = "http://127.0.0.1:8000"
+    #: Name of the queue the CA worker serves (every ``ca.tasks.*`` task is routed to it).
+    CA_QUEUE: str = Field(default="ca", min_length=1)
+    #: Passphrase of the CA private keys: only the CA worker (and the single embedded process) has it.
+    CA_KEY_PASSPHRASE: SecretStr = SecretStr("")
+    #: Where CA keys live, like Django's STORAGES: alias -> {"BACKEND": dotted path, "OPTIONS": {...}}.
+    KEY_BACKENDS: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {
+            "default": {"BACKEND": "ca.key_backends.db.DatabaseKeyBackend", "OPTIONS": {}}
+        }
+    )
+    #: A queued request nobody answered for this long is dispatched to the CA worker again (seconds).
+    REQUEST_REDISPATCH_AFTER: float = Field(default=120.0, gt=0)
+
+    @field_validator("BASE_URL")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("CERTPORTAL_BASE_URL must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("KEY_BACKENDS")
+    @classmethod
+    def _key_backends(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if "default" not in value:
+            raise ValueError("CERTPORTAL_KEY_BACKENDS has no 'default' backend")
+        return value
+
+
+ca_settings = AppSettings(CaSettings)

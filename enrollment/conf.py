@@ -1,0 +1,26 @@
+"""The SCEP front end's settings (``CERTPORTAL_*``), typed and validated."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from core.conf import AppSettings, SettingsModel
+
+__all__ = ["EnrollmentSettings", "enrollment_settings"]
+
+
+class EnrollmentSettings(SettingsModel):
+    #: How long the SCEP endpoint waits for the CA worker before answering PENDING (seconds).
+    SCEP_ISSUE_WAIT: float = Field(default=5.0, ge=0, le=60)
+    #: Largest PKIOperation body / decoded GET message accepted (bytes).
+    SCEP_MAX_MESSAGE_SIZE: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    #: Refuse requests whose signingTime is further than this from our clock (seconds; 0 = no check).
+    SCEP_MAX_CLOCK_SKEW: int = Field(default=24 * 3600, ge=0)
+    #: Who may enroll: tried in order; the first that recognises a challenge decides. The project adds
+    #: the profiles app's one-time challenge verifier (portal/settings/base.py).
+    CHALLENGE_VERIFIERS: tuple[str, ...] = ("enrollment.verifiers.static.StaticChallengeVerifier",)
+    #: Passphrase of the RA private keys: only the web tier (the RA) has it.
+    RA_KEY_PASSPHRASE: SecretStr = SecretStr("")
+
+
+enrollment_settings = AppSettings(EnrollmentSettings)

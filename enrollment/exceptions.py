@@ -1,0 +1,32 @@
+"""The one refusal of the SCEP front end's policy (the NDES policy module's "deny")."""
+
+from __future__ import annotations
+
+from enrollment.scep.constants import FailInfo
+from enrollment.scep.errors import ScepFailure
+
+__all__ = ["EnrollmentRefused"]
+
+
+class EnrollmentRefused(ScepFailure):
+    """A request that policy refuses: answered with a CertRep FAILURE carrying ``fail_info``.
+
+    ``diagnostic_code`` is the Intune Certificate Connector's (e.g. 0x00000411 challenge expired) where one
+    applies; ``reason_code`` the reason in the Intune validator's terms (SubjectNameMismatch,
+    ChallengeExpired, ...). Both are recorded in the event log; the device sees only failInfo and the text.
+    """
+
+    def __init__(
+        self,
+        fail_info: FailInfo,
+        text: str,
+        *,
+        diagnostic_code: int | None = None,
+        reason_code: str = "",
+    ) -> None:
+        super().__init__(fail_info, text)
+        self.diagnostic_code = diagnostic_code
+        self.reason_code = reason_code
+
+    def __reduce__(self) -> tuple[type[ScepFailure], tuple[FailInfo, str]]:  # pragma: no cover - not pickled
+        return (ScepFailure, (self.fail_info, self.text))

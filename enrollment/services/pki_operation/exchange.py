@@ -1,0 +1,168 @@
+"""One PKIOperation being answered, and what is sent back."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from ca.crypto.keys import spki_sha256
+from enrollment import scep
+from enrollment.models import ScepService
+from enrollment.ra import RaIdentity
+from enrollment.scep.envelope import DECRYPTION_FAILED
+
+__all__ = ["DecryptedContent", "Exchange", "ScepReply", "reply_cipher"]
+
+
+@dataclass(frozen=True)
+class ScepReply:
+    """What the view sends: an HTTP status, a content type and a body."""
+
+    status_code: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnrollmentRequest:
+    """The CSR of a PKCSReq/RenewalReq, parsed once, with what identifies the request."""
+
+    csr: x509.CertificateSigningRequest
+    der: bytes
+    sha256: str
+    #: What makes a retransmission the same request: message type, CSR and, for renewals, the signer
+    #: (scepclient reuses its transactionID and CSR for renewals).
+    key: str
+
+
+@dataclass
+class Exchange:
+    """One PKIOperation being answered: the request, our RA, and what the reply must use."""
+
+    service: ScepService
+    ra: RaIdentity
+    policy: scep.AlgorithmPolicy
+    message: scep.PkiMessage
+    client_address: str | None
+    cipher: scep.ContentCipher | None = None
+    message_type: int | None = None
+    request: EnrollmentRequest | None = None
+
+    @property
+    def digest(self) -> scep.DigestAlgorithm:
+        """Answer with the client's digest when it is allowed, else SHA-256."""
+        digest = self.message.digest_algorithm
+        if isinstance(digest, scep.DigestAlgorithm) and self.policy.allows_digest(digest):
+            return digest
+        return scep.DigestAlgorithm.SHA256
+
+    @cached_property
+    def signer_key_sha256(self) -> str:
+        return spki_sha256(self.message.signer_certificate.public_key())
+
+    @cached_property
+    def signer_fingerprint_sha256(self) -> str:
+        return self.message.signer_certificate.fingerprint(hashes.SHA256()).hex().upper()
+
+    def bind_request(self, csr: x509.CertificateSigningRequest) -> EnrollmentRequest:
+        """Keep the request's CSR with its DER, its hash and the request key, computed once."""
+        der = csr.public_bytes(Encoding.DER)
+        digest = hashlib.sha256(der).hexdigest()
+        signer = (
+            self.signer_fingerprint_sha256.lower()
+            if self.message_type == scep.MessageType.RENEWAL_REQ
+            else ""
+        )
+        material = f"{self.message_type}|{digest}|{signer}"
+        self.request = EnrollmentRequest(
+            csr=csr, der=der, sha256=digest, key=hashlib.sha256(material.encode("ascii")).hexdigest()
+        )
+        return self.request
+
+    def _cert_rep(self, status: scep.PkiStatus, **kwargs: object) -> ScepReply:
+        body = scep.build_cert_rep(
+            transaction_id=self.message.transaction_id,
+            recipient_nonce=self.message.sender_nonce,
+            status=status,
+            signer_certificate=self.ra.certificate,
+            signer_key=self.ra.key,
+            digest=self.digest,
+            extra_certificates=self.ra.ca_chain,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        return ScepReply(200, scep.CONTENT_TYPE_PKI_MESSAGE, body)
+
+    def failure(self, fail_info: scep.FailInfo, text: str) -> ScepReply:
+        return self._cert_rep(scep.PkiStatus.FAILURE, fail_info=fail_info, fail_info_text=text[:500])
+
+    def pending(self) -> ScepReply:
+        return self._cert_rep(scep.PkiStatus.PENDING)
+
+    def success(self, certificates: list[x509.Certificate]) -> ScepReply:
+        return self._cert_rep(
+            scep.PkiStatus.SUCCESS,
+            recipient_certificate=self.message.signer_certificate,
+            cipher=self.cipher,
+            certificates=certificates,
+        )
+
+    def success_crl(self, crl: x509.CertificateRevocationList) -> ScepReply:
+        return self._cert_rep(
+            scep.PkiStatus.SUCCESS,
+            recipient_certificate=self.message.signer_certificate,
+            cipher=self.cipher,
+            crl=crl,
+        )
+
+
+def reply_cipher(request_cipher: scep.ContentCipher) -> scep.ContentCipher:
+    """The reply uses the client's cipher, except single DES: never answer with DES.
+
+    That is the reference's lesson from micromdm. Triple DES is what every client old enough to send
+    DES also reads, and the request could only be accepted with legacy algorithms allowed.
+    """
+    if request_cipher is scep.ContentCipher.DES_CBC:
+        return scep.ContentCipher.DES3_CBC
+    return request_cipher
+
+
+class DecryptedContent:
+    """The decrypted messageData, parsed with one answer for every kind of undecodable content.
+
+    Content that cannot be decoded gets the same answer as content that cannot be decrypted: distinct
+    answers for "bad padding" and "not a request" would be a CBC padding oracle for anyone who re-signs
+    a captured envelope (the challenge travels inside it).
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    @staticmethod
+    def _uniform() -> scep.ScepFailure:
+        return scep.ScepFailure(scep.FailInfo.BAD_MESSAGE_CHECK, DECRYPTION_FAILED)
+
+    def csr(self) -> x509.CertificateSigningRequest:
+        try:
+            return scep.parse_csr(self.data)
+        except scep.ScepFailure as failure:
+            if failure.fail_info == scep.FailInfo.BAD_REQUEST:
+                raise self._uniform() from None
+            raise
+
+    def issuer_and_subject(self) -> tuple[x509.Name, x509.Name]:
+        try:
+            return scep.parse_issuer_and_subject(self.data)
+        except scep.ScepFailure:
+            raise self._uniform() from None
+
+    def issuer_and_serial(self) -> tuple[x509.Name, int]:
+        try:
+            return scep.parse_issuer_and_serial(self.data)
+        except scep.ScepFailure:
+            raise self._uniform() from None

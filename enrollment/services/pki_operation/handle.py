@@ -1,0 +1,141 @@
+"""The entry point of a PKIOperation: check the message, open it, and hand it to its message type."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from django.utils import timezone
+
+from enrollment import scep
+from enrollment.choices import EventId, EventLevel
+from enrollment.conf import enrollment_settings
+from enrollment.exceptions import EnrollmentRefused
+from enrollment.models import ScepService
+from enrollment.ra import ra_identity
+from enrollment.services.events import event_record
+from enrollment.services.pki_operation.exchange import DecryptedContent, Exchange, ScepReply, reply_cipher
+from enrollment.services.pki_operation.policy import enrollment_grant, renewal_grant
+from enrollment.services.pki_operation.queries import cert_poll, get_cert, get_crl
+from enrollment.services.pki_operation.transaction import (
+    transaction_find,
+    transaction_refusals_recorded,
+    transaction_replay,
+    transaction_submit,
+)
+
+__all__ = ["pki_operation_handle", "scep_text_reply"]
+
+
+def scep_text_reply(status_code: int, text: str, *, retry_after: int | None = None) -> ScepReply:
+    """The one plain-text answer of the SCEP endpoint (HTTP errors: 4xx, 503), never a CertRep."""
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    return ScepReply(
+        status_code, "text/plain; charset=utf-8", (text.rstrip() + "\n").encode("utf-8"), headers
+    )
+
+
+def pki_operation_handle(*, service: ScepService, der: bytes, client_address: str | None) -> ScepReply:
+    """Answer one PKIOperation. Never raises for bad input: the reply is a CertRep or an HTTP 4xx."""
+    ra = ra_identity(service.registration_authority)
+    policy = scep.AlgorithmPolicy(allow_legacy=service.allow_legacy_algorithms)
+    try:
+        message = scep.parse_pki_message(der, max_size=enrollment_settings().SCEP_MAX_MESSAGE_SIZE)
+    except scep.MessageTooLarge as exc:
+        _record_malformed(service, str(exc), client_address)
+        return scep_text_reply(413, str(exc))
+    except scep.MalformedMessage as exc:
+        _record_malformed(service, str(exc), client_address)
+        return scep_text_reply(400, f"malformed SCEP message: {exc}")
+    exchange = Exchange(service=service, ra=ra, policy=policy, message=message, client_address=client_address)
+    try:
+        exchange.message_type = scep.check_message_type(message)
+        scep.verify_pki_message(message, policy=policy)
+        if not isinstance(message.signer_certificate.public_key(), rsa.RSAPublicKey):
+            # Every reply with content is encrypted to the signer (PKCS#1 v1.5 key transport): refuse now,
+            # before anything is issued, not when the answer cannot be built.
+            raise scep.ScepFailure(
+                scep.FailInfo.BAD_ALG, "the signer certificate needs an RSA key: the reply is encrypted to it"
+            )
+        skew = enrollment_settings().SCEP_MAX_CLOCK_SKEW
+        if skew > 0:
+            scep.check_signing_time(message, now=timezone.now(), max_skew=dt.timedelta(seconds=skew))
+        if message.envelope is None:
+            raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "the message has no pkcsPKIEnvelope")
+        plaintext, request_cipher = scep.decrypt_envelope(
+            message.envelope, recipient_key=ra.key, recipient_certificate=ra.certificate, policy=policy
+        )
+        exchange.cipher = reply_cipher(request_cipher)
+        handler = _HANDLERS[scep.MessageType(exchange.message_type)]
+        return handler(exchange, DecryptedContent(plaintext))
+    except scep.ScepFailure as failure:
+        refused = failure if isinstance(failure, EnrollmentRefused) else None
+        event_record(
+            event_id=EventId.SCEP_VERIFY_FAILURE,
+            level=EventLevel.WARNING,
+            message=failure.text,
+            service=service,
+            transaction_id=message.transaction_id,
+            message_type=message.message_type,
+            fail_info=int(failure.fail_info),
+            diagnostic_code=refused.diagnostic_code if refused else None,
+            client_address=client_address,
+            details={"failInfo": failure.fail_info.name, "reason": refused.reason_code if refused else ""},
+        )
+        return exchange.failure(failure.fail_info, failure.text)
+
+
+def _record_malformed(service: ScepService, text: str, client_address: str | None) -> None:
+    event_record(
+        event_id=EventId.SCEP_MALFORMED_REQUEST,
+        level=EventLevel.WARNING,
+        message=text,
+        service=service,
+        client_address=client_address,
+    )
+
+
+def _enroll(exchange: Exchange, plaintext: DecryptedContent) -> ScepReply:
+    """PKCSReq: a challenge verifier authorises exactly what is issued."""
+    csr = plaintext.csr()
+    scep.check_csr_key_matches_signer(csr, exchange.message.signer_certificate)
+    exchange.bind_request(csr)
+    existing = transaction_find(exchange)
+    if existing is not None:
+        return transaction_replay(exchange, existing)
+    with transaction_refusals_recorded(exchange):
+        verifier, grant, template = enrollment_grant(exchange, csr)
+        return transaction_submit(
+            exchange,
+            grant=grant,
+            verifier=verifier,
+            template=template,
+            authority=grant.authority or exchange.service.authority,
+        )
+
+
+def _renew(exchange: Exchange, plaintext: DecryptedContent) -> ScepReply:
+    """RenewalReq: signed by the current certificate, which the renewal rules check."""
+    csr = plaintext.csr()
+    exchange.bind_request(csr)
+    existing = transaction_find(exchange)
+    if existing is not None:
+        return transaction_replay(exchange, existing)
+    with transaction_refusals_recorded(exchange):
+        grant = renewal_grant(exchange, csr)
+        if grant.template is None or grant.authority is None:  # pragma: no cover - renewal_grant sets both
+            raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, "the renewed certificate has no template")
+        return transaction_submit(
+            exchange, grant=grant, verifier=None, template=grant.template, authority=grant.authority
+        )
+
+
+_HANDLERS: dict[scep.MessageType, Callable[[Exchange, DecryptedContent], ScepReply]] = {
+    scep.MessageType.PKCS_REQ: _enroll,
+    scep.MessageType.RENEWAL_REQ: _renew,
+    scep.MessageType.CERT_POLL: cert_poll,
+    scep.MessageType.GET_CERT: get_cert,
+    scep.MessageType.GET_CRL: get_crl,
+}

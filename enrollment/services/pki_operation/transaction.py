@@ -1,0 +1,294 @@
+"""The ``ScepTransaction`` state machine: PENDING -> SUCCESS or FAILURE, answered from the stored state.
+
+A request is identified by (service, transactionID, request key): a retransmission finds its
+transaction and gets the stored answer, never a second certificate. A refused request is recorded as a
+FAILURE transaction so that a retry gets the same answer. An accepted one is recorded with what
+authorised it, handed to the CA in the same database transaction, and answered SUCCESS, PENDING or
+FAILURE as the CA request stands; the first time a transaction is seen to succeed or fail, the
+challenge verifiers are notified (the policy module's Notify).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from ca.choices import CertificateRequestStatus
+from ca.exceptions import AuthorityUnavailable, PolicyViolation
+from ca.models import CertificateAuthority, CertificateTemplate, IssuedCertificate
+from ca.services.submission import certificate_request_submit, certificate_request_wait
+from core.exceptions import ApplicationError
+from enrollment import scep
+from enrollment.choices import DiagnosticCode, EventId, EventLevel, TransactionStatus
+from enrollment.conf import enrollment_settings
+from enrollment.exceptions import EnrollmentRefused
+from enrollment.models import ScepTransaction
+from enrollment.selectors import scep_transaction_find, scep_transaction_pending_elsewhere
+from enrollment.services.events import event_record
+from enrollment.services.pki_operation.exchange import EnrollmentRequest, Exchange, ScepReply
+from enrollment.verifiers.base import ChallengeGrant, ChallengeVerifier, challenge_verifiers
+
+__all__ = ["transaction_answer", "transaction_find", "transaction_refusals_recorded", "transaction_submit"]
+
+logger = logging.getLogger(__name__)
+
+#: Policy rules whose refusal is about algorithms (failInfo badAlg); the rest are badRequest.
+_BAD_ALG_CODES = frozenset(
+    {
+        "key_too_small",
+        "key_too_large",
+        "key_type_unsupported",
+        "signature_hash_not_allowed",
+        "signature_hash_unsupported",
+    }
+)
+
+
+def _request(exchange: Exchange) -> EnrollmentRequest:
+    if exchange.request is None:  # pragma: no cover - the handlers bind the request first
+        raise RuntimeError("the exchange has no enrollment request")
+    return exchange.request
+
+
+def transaction_find(exchange: Exchange) -> ScepTransaction | None:
+    """The transaction of this very request, if it was seen before."""
+    return scep_transaction_find(
+        service=exchange.service,
+        transaction_id=exchange.message.transaction_id,
+        request_key=_request(exchange).key,
+    )
+
+
+@contextmanager
+def transaction_refusals_recorded(exchange: Exchange) -> Iterator[None]:
+    """Record a refused PKCSReq/RenewalReq as a FAILURE transaction, so that a retry gets the same answer.
+
+    Refuses first a transactionID that belongs to another request still pending (a retransmission of this
+    one, which may be racing its first copy, is not "another").
+    """
+    request = _request(exchange)
+    if scep_transaction_pending_elsewhere(
+        service=exchange.service, transaction_id=exchange.message.transaction_id, request_key=request.key
+    ):
+        raise scep.ScepFailure(
+            scep.FailInfo.BAD_REQUEST, "this transactionID belongs to another request that is still pending"
+        )
+    try:
+        yield
+    except scep.ScepFailure as failure:
+        try:
+            ScepTransaction.objects.get_or_create(
+                service=exchange.service,
+                transaction_id=exchange.message.transaction_id,
+                request_key=request.key,
+                defaults={
+                    "csr_sha256": request.sha256,
+                    "message_type": exchange.message_type or 0,
+                    "signer_public_key_sha256": exchange.signer_key_sha256,
+                    "subject": request.csr.subject.rfc4514_string()[:1024],
+                    "status": TransactionStatus.FAILURE,
+                    "fail_info": int(failure.fail_info),
+                    "fail_info_text": failure.text[:512],
+                    "client_address": exchange.client_address,
+                },
+            )
+        except IntegrityError:
+            logger.info("failure of transaction %s already recorded", exchange.message.transaction_id)
+        raise
+
+
+def transaction_submit(
+    exchange: Exchange,
+    *,
+    grant: ChallengeGrant,
+    verifier: ChallengeVerifier | None,
+    template: CertificateTemplate,
+    authority: CertificateAuthority,
+) -> ScepReply:
+    """Record the transaction, use up the grant, queue the CA request (one database transaction), wait
+    briefly for the CA and answer.
+    """
+    request = _request(exchange)
+    message = exchange.message
+    try:
+        with transaction.atomic():
+            record = ScepTransaction.objects.create(
+                service=exchange.service,
+                transaction_id=message.transaction_id,
+                message_type=exchange.message_type or 0,
+                signer_public_key_sha256=exchange.signer_key_sha256,
+                csr_sha256=request.sha256,
+                request_key=request.key,
+                subject=request.csr.subject.rfc4514_string()[:1024],
+                status=TransactionStatus.PENDING,
+                authorization=grant.authorization,
+                challenge_id=grant.challenge_id,
+                renewed_certificate_id=grant.renewed_certificate_id,
+                client_address=exchange.client_address,
+            )
+            if verifier is not None:
+                verifier.consume(grant)
+            certificate_request = certificate_request_submit(
+                authority=authority,
+                template=template,
+                csr=request.csr,
+                csr_der=request.der,
+                subject=grant.subject,
+                sans=grant.sans,
+                validity_days=grant.validity_days,
+                sid=grant.sid,
+                requester=f"scep:{exchange.service.slug}",
+            )
+            record.certificate_request = certificate_request
+            record.save(update_fields=["certificate_request", "updated_at"])
+    except IntegrityError:
+        # The same request arrived twice at once: answer with the one that won.
+        existing = transaction_find(exchange)
+        if existing is None:
+            raise
+        return transaction_replay(exchange, existing)
+    except (PolicyViolation, AuthorityUnavailable) as exc:
+        fail_info = scep.FailInfo.BAD_ALG if exc.code in _BAD_ALG_CODES else scep.FailInfo.BAD_REQUEST
+        raise EnrollmentRefused(fail_info, exc.message, reason_code=exc.code) from exc
+    event_record(
+        event_id=EventId.SCEP_VERIFY_SUCCESS,
+        message=f"request verified ({record.get_authorization_display().lower()}); submitted to CA "
+        f"{authority.slug} as request {certificate_request.pk}",
+        service=exchange.service,
+        transaction=record,
+        transaction_id=message.transaction_id,
+        message_type=exchange.message_type,
+        client_address=exchange.client_address,
+    )
+    certificate_request_wait(request=certificate_request, timeout=_issue_wait(exchange))
+    return transaction_answer(exchange, record)
+
+
+def transaction_replay(exchange: Exchange, record: ScepTransaction) -> ScepReply:
+    """A request (or poll) for a transaction we know: the same answer, never a second certificate.
+
+    While the CA has not answered yet, wait for it as a new request would, so that a poll soon after
+    the CA worker comes back gets the certificate instead of another PENDING.
+    """
+    if record.signer_public_key_sha256 != exchange.signer_key_sha256:
+        raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "this transactionID belongs to another requester")
+    if record.status == TransactionStatus.PENDING and record.certificate_request is not None:
+        certificate_request_wait(request=record.certificate_request, timeout=_issue_wait(exchange))
+    return transaction_answer(exchange, record)
+
+
+def _issue_wait(exchange: Exchange) -> float:
+    wait = exchange.service.issue_wait_seconds
+    return float(enrollment_settings().SCEP_ISSUE_WAIT if wait is None else wait)
+
+
+def _notify(exchange: Exchange, record: ScepTransaction) -> None:
+    """Tell the verifiers how the transaction ended. Their bookkeeping (the device's certificate state)
+    must not take the device's answer away: a failure is rolled back, logged and recorded as an event.
+    """
+    for verifier in challenge_verifiers.all():
+        try:
+            with transaction.atomic():
+                verifier.notify(record)
+        except (DatabaseError, ApplicationError, LookupError, ValueError) as exc:
+            logger.exception("notify of %s for transaction %s failed", type(verifier).__name__, record.pk)
+            event_record(
+                event_id=EventId.SCEP_NOTIFY_FAILURE,
+                level=EventLevel.ERROR,
+                message=f"{type(verifier).__name__} could not record the outcome: {exc}",
+                diagnostic_code=DiagnosticCode.UNKNOWN_ERROR,
+                service=exchange.service,
+                transaction=record,
+                transaction_id=record.transaction_id,
+                message_type=exchange.message_type,
+                client_address=exchange.client_address,
+            )
+
+
+def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply:
+    """Bring the transaction in line with its CA request, record one event, and answer accordingly."""
+    event: dict[str, Any] = {
+        "service": exchange.service,
+        "transaction": record,
+        "transaction_id": record.transaction_id,
+        "message_type": exchange.message_type,
+        "client_address": exchange.client_address,
+    }
+    if record.status == TransactionStatus.FAILURE:
+        text = record.fail_info_text or "request failed"
+        event_record(
+            event_id=EventId.SCEP_VERIFY_FAILURE,
+            level=EventLevel.WARNING,
+            message=f"answered from the transaction's stored failure: {text}",
+            fail_info=record.fail_info,
+            **event,
+        )
+        return exchange.failure(scep.FailInfo(record.fail_info or 0), text)
+    request = record.certificate_request
+    if request is not None:
+        request.refresh_from_db(fields=["status", "failure_reason"])
+    status = request.status if request is not None else CertificateRequestStatus.QUEUED
+    now = timezone.now()
+    if request is not None and status == CertificateRequestStatus.ISSUED:
+        issued = record.certificate or IssuedCertificate.objects.select_related("authority").get(
+            request=request
+        )
+        first = (
+            ScepTransaction.objects.filter(pk=record.pk)
+            .exclude(status=TransactionStatus.SUCCESS)
+            .update(status=TransactionStatus.SUCCESS, certificate=issued, updated_at=now)
+        )
+        if first:
+            record.status, record.certificate = TransactionStatus.SUCCESS, issued
+            event_record(
+                event_id=EventId.SCEP_ISSUED_SUCCESS,
+                message=f"issued certificate {issued.serial} ({issued.subject}), "
+                f"thumbprint {issued.fingerprint_sha1}",
+                details={"serial": issued.serial, "thumbprint": issued.fingerprint_sha1},
+                **event,
+            )
+            _notify(exchange, record)
+        else:
+            event_record(
+                event_id=EventId.SCEP_REQUEST_SUCCESS,
+                message=f"answered from the transaction's stored result: certificate {issued.serial}",
+                **event,
+            )
+        chain = [authority.certificate for authority in issued.authority.chain()]
+        return exchange.success([issued.certificate, *chain])
+    if request is not None and status in (CertificateRequestStatus.DENIED, CertificateRequestStatus.FAILED):
+        text = request.failure_reason or f"the CA {request.get_status_display().lower()} the request"
+        first = (
+            ScepTransaction.objects.filter(pk=record.pk)
+            .exclude(status=TransactionStatus.FAILURE)
+            .update(
+                status=TransactionStatus.FAILURE,
+                fail_info=int(scep.FailInfo.BAD_REQUEST),
+                fail_info_text=text[:512],
+                updated_at=now,
+            )
+        )
+        event_record(
+            event_id=EventId.SCEP_ISSUED_FAILURE,
+            level=EventLevel.ERROR,
+            message=text,
+            fail_info=int(scep.FailInfo.BAD_REQUEST),
+            **event,
+        )
+        if first:
+            record.status, record.fail_info_text = TransactionStatus.FAILURE, text[:512]
+            record.fail_info = int(scep.FailInfo.BAD_REQUEST)
+            _notify(exchange, record)
+        return exchange.failure(scep.FailInfo.BAD_REQUEST, text)
+    waiting = (
+        "approval by a CA certificate manager"
+        if status == CertificateRequestStatus.PENDING_APPROVAL
+        else "the CA"
+    )
+    event_record(event_id=EventId.SCEP_PENDING, message=f"PENDING: waiting for {waiting}", **event)
+    return exchange.pending()

@@ -1,0 +1,231 @@
+"""The one-time device challenge at SCEP time: the profiles app's challenge verifier (the Intune policy
+module's VerifyRequest and Notify), plugged into the SCEP front end through
+``CERTPORTAL_CHALLENGE_VERIFIERS``.
+
+A challenge authorises exactly one request: the CSR's subject, SANs and key must be what the challenge
+was issued for; it must be unexpired, unused, issued for the profile as it is now (its version), for a
+device that is still active and still assigned the profile, and presented to the CA the profile names.
+Refusals carry the connector's diagnostic code where one exists and the Intune validator's reason, and
+are recorded on the device's certificate state (unless the device already holds its certificate).
+
+This module implements enrollment's verifier interface; it is the only profiles module that refers to
+enrollment (as the Intune connector implements NDES's policy-module interface).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from ca.crypto.canonical import canonical_sans, canonical_subject
+from ca.crypto.names import general_name_from_json, name_from_json
+from ca.models import CertificateAuthority, IssuedCertificate
+from directory.models import DeviceState
+from enrollment.choices import Authorization, DiagnosticCode, TransactionStatus
+from enrollment.exceptions import EnrollmentRefused
+from enrollment.scep.constants import FailInfo
+from enrollment.verifiers.base import ChallengeGrant, ChallengeVerifier
+from profiles.choices import CertificateState
+from profiles.models import DeviceCertificate, DeviceCertificateState, DeviceChallenge
+from profiles.selectors import profile_resolve_for_device
+from profiles.services.checkin import CHALLENGE_PREFIX, challenge_digest
+from profiles.services.states import device_enrollment_failed, device_enrollment_succeeded, device_state_set
+
+if TYPE_CHECKING:
+    from enrollment.models import ScepService, ScepTransaction
+
+__all__ = ["OneTimeChallengeVerifier", "challenge_consume", "challenge_verify"]
+
+logger = logging.getLogger(__name__)
+
+_FORMAT = re.compile(rf"^{CHALLENGE_PREFIX}\.([0-9a-f]{{32}})\.([A-Za-z0-9_-]{{16,64}})$")
+#: States a refused request must not overwrite: the device's certificate is fine, or was revoked on purpose.
+_SETTLED_STATES = frozenset({CertificateState.ISSUED, CertificateState.RENEWAL_DUE, CertificateState.REVOKED})
+
+
+def _refused(text: str, reason_code: str, diagnostic_code: int | None = None) -> EnrollmentRefused:
+    return EnrollmentRefused(
+        FailInfo.BAD_REQUEST, text, reason_code=reason_code, diagnostic_code=diagnostic_code
+    )
+
+
+def challenge_verify(
+    *, challenge: str, csr: x509.CertificateSigningRequest, authority: CertificateAuthority
+) -> ChallengeGrant | None:
+    """None when ``challenge`` is not ours; EnrollmentRefused when it is and does not authorise this."""
+    match = _FORMAT.match(challenge)
+    if match is None:
+        return None
+    record = (
+        DeviceChallenge.objects.select_related("device", "profile", "profile__template", "profile__authority")
+        .filter(id=uuid.UUID(match.group(1)))
+        .first()
+    )
+    if record is None or not constant_time_compare(challenge_digest(match.group(2)), record.secret_digest):
+        raise _refused(
+            "the challenge cannot be validated; get a new one by checking in",
+            "ChallengeDeserializationError",
+            DiagnosticCode.CRP_SCEP_DESERIALIZE_FAILED,
+        )
+    try:
+        _check(record, csr, authority)
+    except EnrollmentRefused as refusal:
+        _record_refusal(record, refusal)
+        raise
+    profile = record.profile
+    return ChallengeGrant(
+        authorization=Authorization.ONE_TIME_CHALLENGE,
+        subject=name_from_json(record.subject_json),
+        sans=tuple(general_name_from_json(item) for item in record.sans_json),
+        template=profile.template,
+        authority=profile.authority,
+        validity_days=record.validity_days,
+        sid=record.sid,
+        challenge_id=record.id,
+    )
+
+
+def _record_refusal(record: DeviceChallenge, refusal: EnrollmentRefused) -> None:
+    """A refused request marks the device failed, unless it already holds its certificate: a replayed or
+    forged request must not make a healthy device look broken (the event log has the refusal).
+    """
+    current = DeviceCertificateState.objects.filter(device=record.device, profile=record.profile).first()
+    if current is not None and current.state in _SETTLED_STATES:
+        return
+    device_state_set(
+        device=record.device,
+        profile=record.profile,
+        state=CertificateState.FAILED,
+        reason=f"SCEP request refused: {refusal.text}",
+        diagnostic_code=refusal.diagnostic_code,
+    )
+
+
+def _check(
+    record: DeviceChallenge, csr: x509.CertificateSigningRequest, authority: CertificateAuthority
+) -> None:
+    now = timezone.now()
+    if record.consumed_at is not None:
+        raise _refused("the challenge has already been used", "ChallengeAlreadyUsed")
+    if record.is_expired(now):
+        raise _refused(
+            "request denied due to expired certificate challenge; check in again for a new one",
+            "ChallengeExpired",
+            DiagnosticCode.CRP_SCEP_CHALLENGE_EXPIRED,
+        )
+    device, profile = record.device, record.profile
+    if device.state != DeviceState.ACTIVE:
+        raise _refused(f"the device is {device.get_state_display().lower()}", "BadDeviceIdInChallenge")
+    if record.profile_version != profile.version:
+        raise _refused(
+            f"the SCEP profile changed since the challenge was issued (version {record.profile_version}, "
+            f"now {profile.version}); check in again for a new one",
+            "ScepProfileVersionMismatch",
+        )
+    applied = {a.profile.pk for a in profile_resolve_for_device(device=device).scep_profiles if not a.problem}
+    if profile.pk not in applied:
+        raise _refused(
+            "the SCEP profile is no longer assigned to this device", "ScepProfileNoLongerTargetedToTheClient"
+        )
+    if profile.authority_id != authority.pk:
+        raise _refused(
+            f"the profile's certificates come from CA {profile.authority}, not from this SCEP service's CA",
+            "BadCertificateRequestIdInChallenge",
+        )
+    if canonical_subject(csr.subject) != record.canonical_subject:
+        raise _refused(
+            f"subject name in the request ({csr.subject.rfc4514_string()}) does not match the challenge's",
+            "SubjectNameMismatch",
+        )
+    try:
+        requested = list(csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        requested = []
+    except ValueError as exc:
+        raise _refused(f"the request's extensions cannot be parsed: {exc}", "SubjectAltNameMismatch") from exc
+    if list(canonical_sans(requested)) != list(record.canonical_sans):
+        raise _refused(
+            "subject alternative names in the request do not match the challenge's", "SubjectAltNameMismatch"
+        )
+    key = csr.public_key()
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size != record.key_size:
+        size = key.key_size if isinstance(key, rsa.RSAPublicKey) else type(key).__name__
+        raise _refused(
+            f"the request's key ({size}) is not the RSA {record.key_size}-bit key the profile asks for",
+            "KeyLengthMismatch",
+        )
+
+
+def challenge_consume(*, challenge_id: uuid.UUID) -> None:
+    """Mark the challenge used, atomically: of two requests racing with it, one wins."""
+    updated = DeviceChallenge.objects.filter(pk=challenge_id, consumed_at__isnull=True).update(
+        consumed_at=timezone.now()
+    )
+    if not updated:
+        raise _refused("the challenge has already been used", "ChallengeAlreadyUsed")
+    record = DeviceChallenge.objects.select_related("device", "profile").get(pk=challenge_id)
+    device_state_set(device=record.device, profile=record.profile, state=CertificateState.ISSUE_PENDING)
+
+
+class OneTimeChallengeVerifier(ChallengeVerifier):
+    """The per-device one-time challenge that profile check-in issues."""
+
+    def verify(
+        self, *, service: ScepService, challenge: str, csr: x509.CertificateSigningRequest
+    ) -> ChallengeGrant | None:
+        if not service.accept_one_time_challenges:
+            return None
+        return challenge_verify(challenge=challenge, csr=csr, authority=service.authority)
+
+    def consume(self, grant: ChallengeGrant) -> None:
+        if grant.challenge_id is not None:
+            challenge_consume(challenge_id=grant.challenge_id)
+
+    def notify(self, transaction: ScepTransaction) -> None:
+        """The enrollment's outcome: the device's certificate binding and state, for a one-time challenge
+        or for a renewal of a certificate a device holds.
+        """
+        certificate: IssuedCertificate | None = transaction.certificate
+        succeeded = transaction.status == TransactionStatus.SUCCESS and certificate is not None
+        outcome = transaction.fail_info_text or "the request failed"
+        if transaction.challenge_id is not None:
+            record = (
+                DeviceChallenge.objects.select_related("device", "profile")
+                .filter(pk=transaction.challenge_id)
+                .first()
+            )
+            if record is None:
+                return
+            if succeeded and certificate is not None:
+                device_enrollment_succeeded(
+                    device=record.device, profile=record.profile, certificate=certificate
+                )
+            else:
+                device_enrollment_failed(device=record.device, profile=record.profile, reason=outcome)
+        elif transaction.renewed_certificate_id is not None:
+            binding = (
+                DeviceCertificate.objects.select_related("device", "profile", "certificate")
+                .filter(certificate_id=transaction.renewed_certificate_id)
+                .first()
+            )
+            if binding is None or binding.profile is None:
+                return
+            if succeeded and certificate is not None:
+                device_enrollment_succeeded(
+                    device=binding.device,
+                    profile=binding.profile,
+                    certificate=certificate,
+                    reason=f"renewed certificate {binding.certificate.serial}",
+                )
+            else:
+                device_enrollment_failed(
+                    device=binding.device, profile=binding.profile, reason=f"renewal failed: {outcome}"
+                )
