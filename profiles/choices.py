@@ -1,8 +1,9 @@
 """Choices of certificate profiles: Intune's enums (Graph names as values), and device certificate states.
 
 The certificate type and the subject name format are part of the pure naming package
-(:class:`profiles.naming.variables.CertificateType`, :class:`profiles.naming.subject.SubjectNameFormat`);
-the model fields take their choices from those enums.
+(:class:`profiles.naming.variables.CertificateType`, :class:`profiles.naming.subject.SubjectNameFormat`),
+Intune's other profile options are :mod:`profiles.options`; the model fields take their choices from
+those enums.
 """
 
 from __future__ import annotations
@@ -13,42 +14,7 @@ __all__ = [
     "AssignmentIntent",
     "AssignmentTarget",
     "CertificateState",
-    "DestinationStore",
-    "HashAlgorithm",
-    "KeyStorageProvider",
-    "ValidityScale",
 ]
-
-
-class ValidityScale(models.TextChoices):
-    DAYS = "days", "Days"
-    MONTHS = "months", "Months"
-    YEARS = "years", "Years"
-
-
-class KeyStorageProvider(models.TextChoices):
-    """Graph keyStorageProviderOption (Windows only)."""
-
-    TPM_OTHERWISE_SOFTWARE = (
-        "useTpmKspOtherwiseUseSoftwareKsp",
-        "Enroll to TPM KSP if present, otherwise Software KSP",
-    )
-    TPM_OTHERWISE_FAIL = "useTpmKspOtherwiseFail", "Enroll to TPM KSP, otherwise fail"
-    PASSPORT_OTHERWISE_FAIL = "usePassportForWorkKspOtherwiseFail", "Enroll to Passport, otherwise fail"
-    SOFTWARE = "useSoftwareKsp", "Enroll to Software KSP"
-
-
-class HashAlgorithm(models.TextChoices):
-    SHA1 = "sha1", "SHA-1"
-    SHA2 = "sha2", "SHA-2"
-
-
-class DestinationStore(models.TextChoices):
-    """Graph certificateDestinationStore (Windows trusted certificate profiles)."""
-
-    COMPUTER_ROOT = "computerCertStoreRoot", "Computer certificate store - Root"
-    COMPUTER_INTERMEDIATE = "computerCertStoreIntermediate", "Computer certificate store - Intermediate"
-    USER_INTERMEDIATE = "userCertStoreIntermediate", "User certificate store - Intermediate"
 
 
 class AssignmentTarget(models.TextChoices):

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from functools import cached_property
+from typing import Protocol
 
 from cryptography import x509
 
@@ -20,13 +21,11 @@ from profiles.choices import (
     AssignmentIntent,
     AssignmentTarget,
     CertificateState,
-    DestinationStore,
-    KeyStorageProvider,
-    ValidityScale,
 )
 from profiles.constants import DEVICE_CERTIFICATE_PLATFORM_NAMES
 from profiles.naming.subject import SubjectNameFormat
 from profiles.naming.variables import CertificateType
+from profiles.options import DestinationStore, KeyStorageProvider, ValidityScale
 from profiles.validation import scep_profile_errors
 
 __all__ = [
@@ -49,8 +48,16 @@ def _default_ekus() -> list[dict[str, str]]:
     return [{"name": "Client Authentication", "oid": "1.3.6.1.5.5.7.3.2"}]
 
 
-def _choices(members: Iterable[CertificateType] | Iterable[SubjectNameFormat]) -> list[tuple[str, str]]:
-    """A model field's choices from one of the naming package's enums (values and labels)."""
+class _Labelled(Protocol):
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+def _choices(members: Iterable[_Labelled]) -> list[tuple[str, str]]:
+    """A model field's choices from one of the pure enums (values and labels)."""
     return [(member.value, member.label) for member in members]
 
 
@@ -71,7 +78,7 @@ class TrustedRootProfile(TimestampedModel):
     certificate_der = models.BinaryField(help_text="The CA certificate (.cer, DER)")
     certificate_file_name = models.CharField(max_length=255, blank=True)
     destination_store = models.CharField(
-        max_length=40, choices=DestinationStore.choices, blank=True, help_text="Windows only"
+        max_length=40, choices=_choices(DestinationStore), blank=True, help_text="Windows only"
     )
     thumbprint_sha1 = models.CharField(max_length=40, editable=False)
     subject = models.CharField(max_length=1024, editable=False)
@@ -144,9 +151,9 @@ class ScepProfile(TimestampedModel):
         blank=True,
         help_text="Only when the template allows the requester's validity; never above it",
     )
-    validity_scale = models.CharField(max_length=8, choices=ValidityScale.choices, blank=True)
+    validity_scale = models.CharField(max_length=8, choices=_choices(ValidityScale), blank=True)
     key_storage_provider = models.CharField(
-        max_length=40, choices=KeyStorageProvider.choices, blank=True, help_text="Windows only"
+        max_length=40, choices=_choices(KeyStorageProvider), blank=True, help_text="Windows only"
     )
     key_usage_digital_signature = models.BooleanField(default=True)
     key_usage_key_encipherment = models.BooleanField(default=True)

@@ -20,11 +20,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from directory.models import Platform
-from profiles.choices import HashAlgorithm, KeyStorageProvider
 from profiles.constants import DEVICE_CERTIFICATE_PLATFORM_NAMES, DEVICE_CERTIFICATE_PLATFORMS
 from profiles.naming.sans import SanType, parse_san_entries
 from profiles.naming.subject import SubjectNameFormat, parse_subject_format, subject_format_for
 from profiles.naming.variables import CertificateType, TemplateError
+from profiles.options import HashAlgorithm, KeyStorageProvider
 
 if TYPE_CHECKING:
     from profiles.models import ScepProfile
@@ -103,7 +103,7 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:
 
     if profile.key_storage_provider and not windows:
         add("key_storage_provider", "the key storage provider applies to Windows only")
-    if profile.key_storage_provider and profile.key_storage_provider not in KeyStorageProvider.values:
+    if profile.key_storage_provider and profile.key_storage_provider not in set(KeyStorageProvider):
         add("key_storage_provider", "unknown key storage provider")
     if not (profile.key_usage_digital_signature or profile.key_usage_key_encipherment):
         add("key_usage_digital_signature", "choose key encipherment, digital signature, or both")
@@ -111,9 +111,9 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:
     if (
         not isinstance(hashes, list)
         or not all(isinstance(item, str) for item in hashes)
-        or not set(hashes) <= set(HashAlgorithm.values)
+        or not set(hashes) <= set(HashAlgorithm)
     ):
-        add("hash_algorithms", f"choose from {', '.join(HashAlgorithm.values)}")
+        add("hash_algorithms", f"choose from {', '.join(HashAlgorithm)}")
     elif hashes and platform not in _HASH_PLATFORMS:
         add("hash_algorithms", "iOS has no hash algorithm setting; leave it empty")
     if (

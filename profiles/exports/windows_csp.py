@@ -42,6 +42,7 @@ from ca.crypto.identities import upn_from_general_name
 from profiles.exports.common import ExportError, check_key_size, check_key_usage, sha1_fingerprint
 from profiles.exports.x500 import x500_subject_string
 from profiles.naming.variables import CertificateType, RenderError
+from profiles.options import DestinationStore, HashAlgorithm, KeyStorageProvider, ValidityScale
 
 __all__ = [
     "HASH_ALGORITHM_SEPARATOR",
@@ -57,7 +58,7 @@ __all__ = [
     "HashAlgorithm",
     "KeyStorageProvider",
     "RootStore",
-    "ValidityPeriodScale",
+    "ValidityScale",
     "WindowsScepPayload",
     "build_root_syncml",
     "build_scep_syncml",
@@ -86,15 +87,6 @@ class CspScope(enum.StrEnum):
     USER = "User"
 
 
-class KeyStorageProvider(enum.StrEnum):
-    """Intune's ``keyStorageProviderOption``."""
-
-    TPM_OTHERWISE_SOFTWARE = "useTpmKspOtherwiseUseSoftwareKsp"
-    TPM_OTHERWISE_FAIL = "useTpmKspOtherwiseFail"
-    PASSPORT_OTHERWISE_FAIL = "usePassportForWorkKspOtherwiseFail"
-    SOFTWARE = "useSoftwareKsp"
-
-
 #: ``Install/KeyProtection`` value per key storage provider (see the module docstring).
 KEY_PROTECTION: Final[dict[KeyStorageProvider, int]] = {
     KeyStorageProvider.TPM_OTHERWISE_FAIL: 1,
@@ -104,40 +96,15 @@ KEY_PROTECTION: Final[dict[KeyStorageProvider, int]] = {
 }
 
 
-class HashAlgorithm(enum.StrEnum):
-    """Intune's ``hashAlgorithms`` flag names."""
-
-    SHA1 = "sha1"
-    SHA2 = "sha2"
-
-
-_HASH_ALGORITHM_NAMES: Final = {HashAlgorithm.SHA1: "SHA-1", HashAlgorithm.SHA2: "SHA-2"}
-
-
-class ValidityPeriodScale(enum.StrEnum):
-    """Intune's ``certificateValidityPeriodScale``."""
-
-    DAYS = "days"
-    MONTHS = "months"
-    YEARS = "years"
-
-
-_VALID_PERIOD_NAMES: Final = {
-    ValidityPeriodScale.DAYS: "Days",
-    ValidityPeriodScale.MONTHS: "Months",
-    ValidityPeriodScale.YEARS: "Years",
-}
-
-
 class RootStore(enum.StrEnum):
     ROOT = "Root"
     CA = "CA"
 
 
 _DESTINATIONS: Final = {
-    "computerCertStoreRoot": (CspScope.DEVICE, RootStore.ROOT),
-    "computerCertStoreIntermediate": (CspScope.DEVICE, RootStore.CA),
-    "userCertStoreIntermediate": (CspScope.USER, RootStore.CA),
+    DestinationStore.COMPUTER_ROOT: (CspScope.DEVICE, RootStore.ROOT),
+    DestinationStore.COMPUTER_INTERMEDIATE: (CspScope.DEVICE, RootStore.CA),
+    DestinationStore.USER_INTERMEDIATE: (CspScope.USER, RootStore.CA),
 }
 
 
@@ -159,7 +126,7 @@ class WindowsScepPayload:
     key_length: int = 2048
     hash_algorithms: tuple[HashAlgorithm, ...] = (HashAlgorithm.SHA2,)
     subject_alt_names: tuple[x509.GeneralName, ...] = ()
-    valid_period: ValidityPeriodScale | None = None
+    valid_period: ValidityScale | None = None
     valid_period_units: int | None = None
     #: Minutes between polls while the server answers PENDING (CSP default 5, minimum 1).
     retry_delay: int | None = None
@@ -263,7 +230,7 @@ def _hash_algorithms(payload: WindowsScepPayload) -> str:
         HashAlgorithm.SHA2 not in chosen or payload.key_length != 2048
     ):
         raise ExportError("Windows Hello for Business keys need SHA-2 and a 2048-bit key")
-    return HASH_ALGORITHM_SEPARATOR.join(_HASH_ALGORITHM_NAMES[a] for a in HashAlgorithm if a in chosen)
+    return HASH_ALGORITHM_SEPARATOR.join(a.label for a in HashAlgorithm if a in chosen)
 
 
 def _validate(payload: WindowsScepPayload) -> KeyStorageProvider:
@@ -325,7 +292,7 @@ def build_scep_syncml(payload: WindowsScepPayload, *, first_cmd_id: int = 1) -> 
         sans = subject_alternative_names_value(payload.subject_alt_names)
         commands.command("Add", node("SubjectAlternativeNames"), fmt="chr", data=sans)
     if payload.valid_period is not None and payload.valid_period_units is not None:
-        period = _VALID_PERIOD_NAMES[ValidityPeriodScale(payload.valid_period)]
+        period = ValidityScale(payload.valid_period).label
         commands.command("Add", node("ValidPeriod"), fmt="chr", data=period)
         commands.command("Add", node("ValidPeriodUnits"), fmt="int", data=str(payload.valid_period_units))
     if payload.retry_delay is not None:
@@ -339,8 +306,8 @@ def build_scep_syncml(payload: WindowsScepPayload, *, first_cmd_id: int = 1) -> 
 def root_location_for_destination(destination: str) -> tuple[CspScope, RootStore]:
     """Map Intune's ``certificateDestinationStore`` to a RootCATrustedCertificates scope and store."""
     try:
-        return _DESTINATIONS[destination]
-    except KeyError:
+        return _DESTINATIONS[DestinationStore(destination)]
+    except ValueError:
         raise ExportError(f"unknown certificate destination store {destination!r}") from None
 
 

@@ -8,10 +8,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ca.crypto.names import general_name_to_text
 from directory.models import Platform
-from profiles.choices import KeyStorageProvider
 from profiles.exports import mobileconfig, windows_csp
 from profiles.exports.x500 import x500_subject_string
 from profiles.naming.variables import CertificateType
+from profiles.options import HashAlgorithm, KeyStorageProvider, ValidityScale
 from profiles.services.checkin import CheckinResult, ScepDelivery
 
 __all__ = ["checkin_as_json", "checkin_as_mobileconfig", "checkin_as_windows_csp"]
@@ -133,16 +133,15 @@ def checkin_as_windows_csp(result: CheckinResult) -> str:
             subject=delivery.rendered.subject,
             ca_certificate=profile.root_profile.certificate,
             eku_oids=tuple(str(item["oid"]) for item in profile.extended_key_usages),
-            key_storage_provider=windows_csp.KeyStorageProvider(
+            key_storage_provider=KeyStorageProvider(
                 profile.key_storage_provider or KeyStorageProvider.TPM_OTHERWISE_SOFTWARE
             ),
             digital_signature=profile.key_usage_digital_signature,
             key_encipherment=profile.key_usage_key_encipherment,
             key_length=profile.key_size,
-            hash_algorithms=tuple(windows_csp.HashAlgorithm(h) for h in profile.hash_algorithms)
-            or (windows_csp.HashAlgorithm.SHA2,),
+            hash_algorithms=tuple(HashAlgorithm(h) for h in profile.hash_algorithms) or (HashAlgorithm.SHA2,),
             subject_alt_names=delivery.rendered.sans,
-            valid_period=windows_csp.ValidityPeriodScale.DAYS if validity else None,
+            valid_period=ValidityScale.DAYS if validity else None,
             valid_period_units=validity,
         )
         fragment = windows_csp.build_scep_syncml(payload, first_cmd_id=command_id)

@@ -23,8 +23,8 @@ from ca.models import CertificateAuthority
 from core.exceptions import ApplicationError
 from core.services import model_update
 from directory.models import Platform
-from profiles.choices import DestinationStore
 from profiles.models import ProfileAssignment, ScepProfile, TrustedRootProfile
+from profiles.options import DestinationStore
 from profiles.validation import scep_profile_relation_errors
 
 __all__ = [

@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 
 from ca.models import CertificateTemplate
 from directory.models import Platform
-from profiles.choices import KeyStorageProvider, ValidityScale
 from profiles.models import ScepProfile, TrustedRootProfile
 from profiles.naming.variables import CertificateType
+from profiles.options import KeyStorageProvider, ValidityScale
 from profiles.services.profiles import scep_profile_validate, trusted_root_profile_create
 from profiles.tests.fixtures import profile_fields
 

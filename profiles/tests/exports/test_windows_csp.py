@@ -20,10 +20,7 @@ from profiles.exports.windows_csp import (
     KEY_PROTECTION,
     CspScope,
     ExportError,
-    HashAlgorithm,
-    KeyStorageProvider,
     RootStore,
-    ValidityPeriodScale,
     WindowsScepPayload,
     build_root_syncml,
     build_scep_syncml,
@@ -35,6 +32,7 @@ from profiles.naming.request import render_request
 from profiles.naming.sans import SanType, parse_san_entries
 from profiles.naming.subject import parse_subject_format, render_subject
 from profiles.naming.variables import CertificateType, RenderContext
+from profiles.options import HashAlgorithm, KeyStorageProvider, ValidityScale
 
 UNIQUE_ID = "ModelName_AC_0123_LogicalName_abc_def_Hash_42"
 FORMAT = "{syncml:metinf}Format"
@@ -109,7 +107,7 @@ def test_full_payload(root):
             x509.DNSName("pc.contoso.com"),
             x509.UniformResourceIdentifier("tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-1001"),
         ),
-        valid_period=ValidityPeriodScale.YEARS,
+        valid_period=ValidityScale.YEARS,
         valid_period_units=1,
         retry_delay=1,
         retry_count=3,
@@ -262,8 +260,8 @@ def test_hash_algorithms(root, algorithms, expected):
 @pytest.mark.parametrize(
     ("scale", "units", "expected"),
     [
-        (ValidityPeriodScale.DAYS, 30, "Days"),
-        (ValidityPeriodScale.MONTHS, 6, "Months"),
+        (ValidityScale.DAYS, 30, "Days"),
+        (ValidityScale.MONTHS, 6, "Months"),
         ("years", 2, "Years"),
     ],
 )
@@ -393,9 +391,9 @@ def test_format_element_is_in_the_metinf_namespace(root):
             "need SHA-2 and a 2048-bit key",
         ),
         ({"hash_algorithms": ()}, "at least one hash algorithm"),
-        ({"valid_period": ValidityPeriodScale.DAYS}, "given together"),
+        ({"valid_period": ValidityScale.DAYS}, "given together"),
         ({"valid_period_units": 3}, "given together"),
-        ({"valid_period": ValidityPeriodScale.DAYS, "valid_period_units": 0}, "at least 1"),
+        ({"valid_period": ValidityScale.DAYS, "valid_period_units": 0}, "at least 1"),
         ({"retry_delay": 0}, "RetryDelay"),
         ({"retry_count": 31}, "RetryCount"),
         ({"retry_count": -1}, "RetryCount"),
