@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from ca.choices import CertificateRequestStatus, CertificateStatus
+from ca.choices import CertificateRequestStatus, CertificateStatus, RevocationReason
+from ca.conf import ca_settings
 from ca.dispatch import ca_task_send
 from ca.messages import CrlGenerateMessage
 from ca.models import (
@@ -17,13 +21,18 @@ from ca.models import (
     CertificateRevocationList,
     CertificateTemplate,
     IssuedCertificate,
+    OcspResponder,
+    RevocationRequest,
+    RevocationRequestItem,
 )
-from ca.services.submission import (
-    certificate_request_approve,
-    certificate_request_deny,
-    certificate_revoke_submit,
-)
+from ca.services.revocation_requests import certificate_revoke_by_admin
+from ca.services.submission import certificate_request_approve, certificate_request_deny
 from core.exceptions import ApplicationError
+
+
+class RevokeForm(forms.Form):
+    reason = forms.ChoiceField(choices=RevocationReason.choices, initial=RevocationReason.UNSPECIFIED)
+    comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 @admin.register(CertificateAuthority)
@@ -138,16 +147,39 @@ class IssuedCertificateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def status_display(self, obj: IssuedCertificate) -> str:
         return obj.status
 
-    @admin.action(description="Revoke selected certificates (reason: unspecified)", permissions=["revoke"])
-    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[IssuedCertificate]) -> None:
-        done = 0
+    @admin.action(description="Revoke selected certificates…", permissions=["revoke"])
+    def revoke_selected(
+        self, request: HttpRequest, queryset: QuerySet[IssuedCertificate]
+    ) -> TemplateResponse | None:
+        """A confirmation page with the RFC 5280 reason and a comment, then one revocation request each."""
+        form = RevokeForm(request.POST if "confirm" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Revoke certificates",
+                "certificates": queryset,
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/ca/issuedcertificate/revoke_confirmation.html", context)
+        done = queued = 0
         for certificate in queryset:
             try:
-                certificate_revoke_submit(certificate=certificate, reason="unspecified", timeout=5.0)
-                done += 1
+                revocation = certificate_revoke_by_admin(
+                    certificate=certificate,
+                    reason=form.cleaned_data["reason"],
+                    comment=form.cleaned_data["comment"],
+                    requested_by=f"admin:{request.user.get_username()}",
+                    wait=ca_settings().REVOKE_WAIT,
+                )
             except ApplicationError as exc:
                 self.message_user(request, f"{certificate.serial}: {exc.message}", messages.WARNING)
-        self.message_user(request, f"Revocation submitted for {done} certificate(s).")
+                continue
+            done += revocation.done
+            queued += not revocation.done
+        self.message_user(request, f"{done} certificate(s) revoked, {queued} queued for the CA worker.")
+        return None
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("ca.revoke_issuedcertificate")
@@ -194,3 +226,58 @@ class CertificateRevocationListAdmin(admin.ModelAdmin):  # type: ignore[type-arg
 
 admin.site.site_header = "certportal administration"
 admin.site.site_title = "certportal"
+
+
+class RevocationRequestItemInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = RevocationRequestItem
+    fields = ("certificate", "outcome")
+    readonly_fields = ("certificate", "outcome")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(RevocationRequest)
+class RevocationRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Revocation requests are records: written by the revocation services, carried out by the CA worker."""
+
+    list_display = ("id", "created_at", "cause", "reason", "requested_by", "status", "completed_at")
+    list_filter = ("status", "cause", "reason")
+    search_fields = ("requested_by", "comment")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in RevocationRequest._meta.fields]
+    inlines = (RevocationRequestItemInline,)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(OcspResponder)
+class OcspResponderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Delegated OCSP responders are records: beat and ``manage.py ocsp_responder`` create them."""
+
+    list_display = ("authority", "certificate_serial", "not_before", "not_after", "created_at")
+    list_filter = ("authority",)
+    list_select_related = ("authority", "certificate")
+    search_fields = ("certificate__serial", "certificate__fingerprint_sha256")
+    date_hierarchy = "not_before"
+    fields = ("authority", "certificate", "not_before", "not_after", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="Certificate serial", ordering="certificate__serial")
+    def certificate_serial(self, obj: OcspResponder) -> str:
+        return obj.certificate.serial
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

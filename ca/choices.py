@@ -10,7 +10,10 @@ __all__ = [
     "CertificateRequestStatus",
     "CertificateStatus",
     "KeyType",
+    "RevocationCause",
+    "RevocationOutcome",
     "RevocationReason",
+    "RevocationRequestStatus",
     "SignatureHash",
     "TemplatePurpose",
 ]
@@ -92,3 +95,27 @@ _REASON_FLAGS = {
     "privilege_withdrawn": x509.ReasonFlags.privilege_withdrawn,
     "aa_compromise": x509.ReasonFlags.aa_compromise,
 }
+
+
+class RevocationCause(models.TextChoices):
+    """Why a revocation was asked for (the reference revokes on each of these)."""
+
+    ADMIN = "admin", "Revoked by an administrator"
+    DEVICE_RETIRED = "device_retired", "Device retired"
+    DEVICE_WIPED = "device_wiped", "Device wiped"
+    ASSIGNMENT_REMOVED = "assignment_removed", "Profile no longer assigned"
+    PROFILE_CHANGED = "profile_changed", "Profile changed what its certificates say"
+    PROFILE_DELETED = "profile_deleted", "Profile deleted"
+    SUPERSEDED = "superseded", "Superseded by a renewed certificate"
+
+
+class RevocationRequestStatus(models.TextChoices):
+    QUEUED = "queued", "Queued for the CA"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class RevocationOutcome(models.TextChoices):
+    PENDING = "pending", "Pending"
+    REVOKED = "revoked", "Revoked"
+    ALREADY_REVOKED = "already_revoked", "Was already revoked"

@@ -26,6 +26,17 @@ class CaSettings(SettingsModel):
     )
     #: A queued request nobody answered for this long is dispatched to the CA worker again (seconds).
     REQUEST_REDISPATCH_AFTER: float = Field(default=120.0, gt=0)
+    #: Passphrase of the OCSP responder keys: the RA side only (the web tier signs responses, the default
+    #: worker's beat job writes renewed keys). Never the CA worker's secret.
+    OCSP_KEY_PASSPHRASE: SecretStr = SecretStr("")
+    #: Validity of a delegated OCSP responder certificate (days); beat renews it at half its lifetime.
+    OCSP_RESPONDER_VALIDITY_DAYS: int = Field(default=7, ge=1, le=366)
+    #: nextUpdate of an OCSP response, in seconds after thisUpdate (and the GET responses' max-age).
+    OCSP_RESPONSE_VALIDITY: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    #: How long an API or admin revocation waits for the CA worker before answering 202 (seconds).
+    REVOKE_WAIT: float = Field(default=5.0, ge=0, le=60)
+    #: Who else follows revocations (``ca.observers``): dotted paths of CertificateObserver classes.
+    CERTIFICATE_OBSERVERS: tuple[str, ...] = ()
 
     @field_validator("BASE_URL")
     @classmethod

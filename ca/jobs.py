@@ -11,15 +11,27 @@ import datetime as dt
 from celery import shared_task
 
 from ca.conf import ca_settings
+from ca.services.ocsp import ocsp_responder_refresh
+from ca.services.revocation_requests import revocation_request_redispatch_stale
 from ca.services.submission import certificate_request_redispatch_stale
 
-__all__ = ["certificate_request_sweep_task"]
+__all__ = ["certificate_request_sweep_task", "ocsp_responder_refresh_task"]
 
 
 @shared_task(name="ca.jobs.certificate_request_sweep_task", acks_late=True)
 def certificate_request_sweep_task() -> int:
-    """Beat: dispatch again requests queued for longer than ``CERTPORTAL_REQUEST_REDISPATCH_AFTER`` (a lost
-    task, a broker outage at submission).
+    """Beat: dispatch again the certificate and revocation requests queued for longer than
+    ``CERTPORTAL_REQUEST_REDISPATCH_AFTER`` (a lost task, a broker outage at submission).
     """
     after = dt.timedelta(seconds=ca_settings().REQUEST_REDISPATCH_AFTER)
-    return certificate_request_redispatch_stale(older_than=after)
+    return certificate_request_redispatch_stale(older_than=after) + revocation_request_redispatch_stale(
+        older_than=after
+    )
+
+
+@shared_task(name="ca.jobs.ocsp_responder_refresh_task", acks_late=True)
+def ocsp_responder_refresh_task() -> list[int]:
+    """Beat: an OCSP responder for every enabled CA that has none, and a new one for each responder past
+    half its lifetime (the CA worker signs them through the request queue). Needs the OCSP key passphrase.
+    """
+    return [responder.pk for responder in ocsp_responder_refresh().created]

@@ -11,14 +11,12 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ca.choices import RevocationReason
-
 __all__ = [
     "CaTaskMessage",
     "CertificateIssueMessage",
-    "CertificateRevokeMessage",
     "CrlGenerateMessage",
     "CrlRefreshMessage",
+    "RevocationRequestExecuteMessage",
 ]
 
 
@@ -36,12 +34,11 @@ class CertificateIssueMessage(CaTaskMessage):
     request_id: int = Field(gt=0)
 
 
-class CertificateRevokeMessage(CaTaskMessage):
-    """Revoke an issued certificate with an RFC 5280 reason, then publish a CRL."""
+class RevocationRequestExecuteMessage(CaTaskMessage):
+    """Carry out a queued revocation request: revoke its certificates, publish one CRL per CA."""
 
-    task_name: ClassVar[str] = "ca.tasks.certificate_revoke_task"
-    certificate_id: int = Field(gt=0)
-    reason: RevocationReason
+    task_name: ClassVar[str] = "ca.tasks.revocation_request_execute_task"
+    request_id: int = Field(gt=0)
 
 
 class CrlGenerateMessage(CaTaskMessage):

@@ -3,44 +3,111 @@
 Each task takes one ``ca.messages`` message (as JSON), validates it, and calls a CA-side service. The
 RA sends them by name (``ca.dispatch``); in production only the CA worker (``-Q ca``) imports this
 module and runs them, in the embedded default they run in the calling process.
+
+Taking a certificate or revocation request off the queue and storing its result is the connector's
+download: 20400 Download_Success (with the certificate's serial and thumbprint when one was issued), or
+20402 Download_Failure when the task fails (0x00000400 when the CA key cannot be loaded).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from celery import shared_task
 
+from ca.key_backends import KeyBackendUnavailable
 from ca.messages import (
     CertificateIssueMessage,
-    CertificateRevokeMessage,
     CrlGenerateMessage,
     CrlRefreshMessage,
+    RevocationRequestExecuteMessage,
 )
 from ca.models import CertificateAuthority
 from ca.services.issuance import certificate_issue
-from ca.services.revocation import certificate_revoke, crl_generate, crl_refresh
+from ca.services.revocation import crl_generate, crl_refresh, revocation_request_execute
+from eventlog.choices import DiagnosticCode, EventId, EventLevel
+from eventlog.services import EventLinks, event_record
 
-__all__ = ["certificate_issue_task", "certificate_revoke_task", "crl_generate_task", "crl_refresh_task"]
+__all__ = [
+    "certificate_issue_task",
+    "crl_generate_task",
+    "crl_refresh_task",
+    "revocation_request_execute_task",
+]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Download:
+    """What the task stored: the event's message and links."""
+
+    result: str = ""
+    links: EventLinks = field(default_factory=EventLinks)
+
+
+@contextmanager
+def _downloaded(task_name: str, payload: dict[str, Any]) -> Iterator[_Download]:
+    """Record the task's download of its request: 20400 when the body completes, 20402 when it raises."""
+    arguments = ", ".join(f"{name}={value}" for name, value in payload.items())
+    what = f"{task_name.rsplit('.', 1)[-1]}({arguments})"
+    details = {"task": task_name, **payload}
+    download = _Download()
+    try:
+        yield download
+    except Exception as exc:  # recorded and raised again: Celery marks the task failed
+        unavailable = isinstance(exc, KeyBackendUnavailable)
+        event_record(
+            event_id=EventId.DOWNLOAD_FAILURE,
+            level=EventLevel.ERROR,
+            message=f"{what} failed: {exc}",
+            diagnostic_code=DiagnosticCode.PKCS_ISSUE_CA_UNAVAILABLE
+            if unavailable
+            else DiagnosticCode.UNKNOWN_ERROR,
+            details={**details, "error": type(exc).__name__},
+        )
+        raise
+    event_record(
+        event_id=EventId.DOWNLOAD_SUCCESS,
+        message=f"{what}: {download.result}",
+        diagnostic_code=DiagnosticCode.SUCCESS,
+        details=details,
+        **download.links,
+    )
 
 
 @shared_task(name=CertificateIssueMessage.task_name, acks_late=True)
 def certificate_issue_task(payload: dict[str, Any]) -> int | None:
     """Issue the certificate of a queued request; returns its id (None if the request failed)."""
-    message = CertificateIssueMessage.model_validate(payload)
-    issued = certificate_issue(request_id=message.request_id)
-    return issued.pk if issued is not None else None
+    message = CertificateIssueMessage.model_validate(payload)  # a malformed message: refused, nothing done
+    with _downloaded(CertificateIssueMessage.task_name, payload) as download:
+        issued = certificate_issue(request_id=message.request_id)
+        if issued is None:
+            download.result = "the request failed at signing time"
+            return None
+        download.result = f"issued certificate {issued.serial}"
+        download.links = EventLinks(
+            authority_slug=issued.authority.slug,
+            ca_name=issued.authority.name,
+            template_name=issued.template.name,
+            serial=issued.serial,
+            thumbprint=issued.fingerprint_sha1,
+        )
+        return issued.pk
 
 
-@shared_task(name=CertificateRevokeMessage.task_name, acks_late=True)
-def certificate_revoke_task(payload: dict[str, Any]) -> int:
-    """Revoke the certificate and publish a new CRL."""
-    message = CertificateRevokeMessage.model_validate(payload)
-    certificate = certificate_revoke(certificate_id=message.certificate_id, reason=message.reason)
-    return certificate.pk
+@shared_task(name=RevocationRequestExecuteMessage.task_name, acks_late=True)
+def revocation_request_execute_task(payload: dict[str, Any]) -> str:
+    """Revoke the request's certificates and publish a new CRL per CA; returns the request's status."""
+    message = RevocationRequestExecuteMessage.model_validate(payload)
+    with _downloaded(RevocationRequestExecuteMessage.task_name, payload) as download:
+        status = str(revocation_request_execute(request_id=message.request_id).status)
+        download.result = f"revocation request {message.request_id} is {status}"
+        return status
 
 
 @shared_task(name=CrlGenerateMessage.task_name, acks_late=True)

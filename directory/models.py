@@ -102,6 +102,13 @@ class Device(TimestampedModel):
         max_length=255, blank=True, help_text="{{FullyQualifiedDomainName}} (domain-joined Windows)"
     )
     domain_joined = models.BooleanField(default=False)
+    security_identifier = models.CharField(
+        max_length=184,
+        blank=True,
+        validators=[validate_sid],
+        help_text="On-premises computer account SID of a hybrid-joined Windows device: "
+        "{{OnPremisesSecurityIdentifier}} of its device certificates (KB5014754 strong mapping)",
+    )
     primary_user = models.ForeignKey(
         DirectoryUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="devices"
     )

@@ -1,11 +1,14 @@
-"""Admin of the SCEP front end: services (with the legacy switch), RAs, transactions, the event log."""
+"""Admin of the SCEP front end: services (with the legacy switch), RAs, transactions.
+
+(Their events are in the connector's event log: ``eventlog.admin``.)
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from enrollment.models import EnrollmentEvent, RegistrationAuthority, ScepService, ScepTransaction
+from enrollment.models import RegistrationAuthority, ScepService, ScepTransaction
 
 
 @admin.register(ScepService)
@@ -93,30 +96,4 @@ class ScepTransactionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = [f.name for f in ScepTransaction._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-
-@admin.register(EnrollmentEvent)
-class EnrollmentEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = (
-        "created_at",
-        "event_id",
-        "level",
-        "message",
-        "diagnostic_code_hex",
-        "transaction_id",
-        "client_address",
-    )
-    list_filter = ("event_id", "level", "service", "fail_info")
-    search_fields = ("message", "transaction_id", "client_address")
-    date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in EnrollmentEvent._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -19,8 +19,11 @@ class EnrollmentSettings(SettingsModel):
     #: Who may enroll: tried in order; the first that recognises a challenge decides. The project adds
     #: the profiles app's one-time challenge verifier (portal/settings/base.py).
     CHALLENGE_VERIFIERS: tuple[str, ...] = ("enrollment.verifiers.static.StaticChallengeVerifier",)
-    #: Passphrase of the RA private keys: only the web tier (the RA) has it.
+    #: Passphrase of the RA private keys: the web tier (the RA) has it, and the default worker, which
+    #: renews RA certificates.
     RA_KEY_PASSPHRASE: SecretStr = SecretStr("")
+    #: The RA renewal job renews an RA certificate with less than this share of its lifetime left.
+    RA_RENEWAL_THRESHOLD: float = Field(default=0.2, gt=0, lt=1)
 
 
 enrollment_settings = AppSettings(EnrollmentSettings)

@@ -1,4 +1,7 @@
-"""The SCEP front end's records: RA certificates, SCEP services (NDES instances), transactions, events."""
+"""The SCEP front end's records: RA certificates, SCEP services (NDES instances), transactions.
+
+(Their events are in the connector's event log, ``eventlog.ConnectorEvent``.)
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,9 @@ from django.db import models
 
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
 from core.models import TimestampedModel
-from enrollment.choices import Authorization, EventId, EventLevel, TransactionStatus
+from enrollment.choices import Authorization, TransactionStatus
 
-__all__ = ["EnrollmentEvent", "RegistrationAuthority", "ScepService", "ScepTransaction"]
+__all__ = ["RegistrationAuthority", "ScepService", "ScepTransaction"]
 
 
 class RegistrationAuthority(TimestampedModel):
@@ -193,35 +196,3 @@ class ScepTransaction(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.transaction_id} ({self.get_status_display()})"
-
-
-class EnrollmentEvent(models.Model):
-    """The event log: every SCEP operation, accepted or refused, with the connector's event IDs."""
-
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    event_id = models.PositiveIntegerField(choices=EventId.choices, db_index=True)
-    level = models.CharField(max_length=16, choices=EventLevel.choices)
-    message = models.CharField(max_length=1024)
-    diagnostic_code = models.PositiveIntegerField(null=True, blank=True)
-    service = models.ForeignKey(
-        ScepService, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
-    )
-    scep_transaction = models.ForeignKey(
-        ScepTransaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
-    )
-    transaction_id = models.CharField(max_length=128, blank=True)
-    message_type = models.PositiveSmallIntegerField(null=True, blank=True)
-    fail_info = models.PositiveSmallIntegerField(null=True, blank=True)
-    client_address = models.GenericIPAddressField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ("-created_at", "-id")
-        verbose_name = "enrollment event"
-
-    def __str__(self) -> str:
-        return f"{self.event_id} {self.message}"
-
-    @property
-    def diagnostic_code_hex(self) -> str:
-        return f"0x{self.diagnostic_code:08X}" if self.diagnostic_code is not None else ""

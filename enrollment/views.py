@@ -32,13 +32,13 @@ from enrollment import scep
 from enrollment.api.parsers import PkiMessageParser
 from enrollment.api.renderers import ScepRenderer
 from enrollment.api.throttling import ScepClientThrottle, ScepGlobalThrottle
-from enrollment.choices import EventId, EventLevel
 from enrollment.conf import enrollment_settings
 from enrollment.models import ScepService
 from enrollment.ra import RaUnavailable, ra_identity
-from enrollment.services.events import event_record
+from enrollment.services.events import scep_event_record
 from enrollment.services.pki_operation.exchange import ScepReply
 from enrollment.services.pki_operation.handle import pki_operation_handle, scep_text_reply
+from eventlog.choices import EventId, EventLevel
 
 __all__ = ["ScepView", "scep_exception_handler"]
 
@@ -172,7 +172,7 @@ def _decode_message_parameter(message: str) -> bytes:
 
 
 def _record_http_refusal(service: ScepService, request: Request, text: str) -> None:
-    event_record(
+    scep_event_record(
         event_id=EventId.SCEP_MALFORMED_REQUEST,
         level=EventLevel.WARNING,
         message=text,
@@ -223,7 +223,7 @@ def _get_ca_caps(service: ScepService) -> Response:
 
 def _get_ca_cert(service: ScepService) -> Response:
     """RA mode, as NDES answers: a degenerate certs-only PKCS#7 with the RA certificate, then the CA chain."""
-    ra = ra_identity(service.registration_authority)
+    ra = ra_identity(service.registration_authority, service_slug=service.slug)
     body = scep.build_degenerate(certificates=[ra.certificate, *ra.ca_chain])
     return Response(body, content_type=scep.CONTENT_TYPE_CA_RA_CERT)
 
@@ -233,8 +233,8 @@ def _get_next_ca_cert(service: ScepService) -> Response:
         return _text(
             404, "no CA rollover is configured for this SCEP service (GetNextCACert is not advertised)"
         )
-    current = ra_identity(service.registration_authority)
-    upcoming = ra_identity(service.next_registration_authority)
+    current = ra_identity(service.registration_authority, service_slug=service.slug)
+    upcoming = ra_identity(service.next_registration_authority, service_slug=service.slug)
     body = scep.build_next_ca_cert(
         [upcoming.certificate, *upcoming.ca_chain],
         signer_certificate=current.certificate,

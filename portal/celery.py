@@ -4,11 +4,20 @@ Queues: ``ca`` carries every task that needs a CA private key (issue, revoke, CR
 only by the CA worker (``celery -A portal worker -Q ca``), the one process given the CA key
 passphrase; ``default`` carries the rest. With no broker configured the tasks run in the calling
 process (``CELERY_TASK_ALWAYS_EAGER``), which is the embedded default.
+
+A worker that serves the CA queue is the connector service: its start and stop are recorded in the event
+log (10010 StartedConnectorService, 10020 StoppedConnectorService) by Celery's ``worker_ready`` and
+``worker_shutdown`` signals. These are hooks of the process's life, not domain side effects.
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
 
@@ -18,3 +27,49 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # each app's default-queue tasks (sweeps, notifications, bulk work).
 app.autodiscover_tasks()
 app.autodiscover_tasks(related_name="jobs")
+
+
+@worker_ready.connect
+def connector_service_started(sender: Any = None, **kwargs: Any) -> None:
+    """10010 when a worker serving the CA queue is ready (``sender``: its consumer)."""
+    connector_service_record(sender, started=True)
+
+
+@worker_shutdown.connect
+def connector_service_stopped(sender: Any = None, **kwargs: Any) -> None:
+    """10020 when that worker shuts down (``sender``: the worker)."""
+    connector_service_record(sender, started=False)
+
+
+def connector_service_record(worker: Any, *, started: bool) -> None:
+    """Record the start or stop of ``worker`` (a consumer or a worker: both have ``hostname`` and ``app``)
+    if it serves the CA queue, with its hostname and queues; 0x0FFFFFFF if they cannot be read.
+    """
+    # Imported here, not at the top: this module is loaded with the settings, before Django's app registry
+    # is ready, and the event log's models need it. The signals fire in a worker, after Celery's Django
+    # fix-up has set Django up.
+    from eventlog.choices import DiagnosticCode, EventId, EventLevel  # noqa: PLC0415
+    from eventlog.services import event_record  # noqa: PLC0415
+
+    event_id = EventId.STARTED_CONNECTOR_SERVICE if started else EventId.STOPPED_CONNECTOR_SERVICE
+    action = "started" if started else "stopped"
+    try:
+        hostname = str(worker.hostname)
+        queues = sorted(str(name) for name in worker.app.amqp.queues.consume_from)
+    except Exception as exc:  # a hook must not stop the worker; what failed is recorded
+        event_record(
+            event_id=event_id,
+            level=EventLevel.ERROR,
+            message=f"connector service {action}, but the worker cannot be described: {exc}",
+            diagnostic_code=DiagnosticCode.UNKNOWN_ERROR,
+            details={"error": type(exc).__name__},
+        )
+        return
+    if settings.CERTPORTAL_CA_QUEUE not in queues:
+        return
+    event_record(
+        event_id=event_id,
+        message=f"connector service {action}: CA worker {hostname} (queues {', '.join(queues)})",
+        diagnostic_code=DiagnosticCode.SUCCESS,
+        details={"hostname": hostname, "queues": queues, "pid": os.getpid()},
+    )

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.exceptions import ApplicationError
@@ -21,13 +22,18 @@ from profiles.models import (
     TrustedRootProfile,
 )
 from profiles.services.profiles import (
+    assignment_create,
+    assignment_delete,
+    assignment_update,
     certificate_der_from_upload,
     scep_profile_create,
+    scep_profile_delete,
     scep_profile_update,
     trusted_root_profile_create,
     trusted_root_profile_derived,
     trusted_root_profile_update,
 )
+from profiles.services.reconcile import profile_devices_reconcile
 from profiles.validation import scep_profile_relation_errors
 
 
@@ -188,6 +194,21 @@ class ScepProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             saved = scep_profile_create(**_form_values(form, changed_only=False))
         _adopt(obj, saved)
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The inline assignments are saved with the profile; then its devices are reconciled (a device
+        that is no longer in scope loses its certificates), as the assignment services do.
+        """
+        super().save_related(request, form, formsets, change)
+        if change:
+            profile_devices_reconcile(profile=form.instance)
+
+    def delete_model(self, request: HttpRequest, obj: ScepProfile) -> None:
+        scep_profile_delete(profile=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ScepProfile]) -> None:
+        for profile in queryset:
+            scep_profile_delete(profile=profile)
+
     fieldsets = (
         (None, {"fields": ("name", "description", "platform", "certificate_type", "version")}),
         (
@@ -221,13 +242,32 @@ class ScepProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "Enrollment settings",
             {"fields": ("renewal_threshold_percentage", "scep_server_urls", "allow_all_apps_access")},
         ),
+        ("Revocation", {"fields": ("revoke_on_removal", "revoke_on_change", "revoke_superseded")}),
     )
 
 
 @admin.register(ProfileAssignment)
 class ProfileAssignmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Changes go through the assignment services: a device that loses a profile loses its certificates."""
+
     list_display = ("id", "scep_profile", "trusted_root_profile", "intent", "target", "group")
     list_filter = ("intent", "target")
+
+    def save_model(self, request: HttpRequest, obj: ProfileAssignment, form: Any, change: bool) -> None:
+        if change:
+            saved = assignment_update(
+                assignment=ProfileAssignment.objects.get(pk=obj.pk), **_form_values(form, changed_only=True)
+            )
+        else:
+            saved = assignment_create(**_form_values(form, changed_only=False))
+        _adopt(obj, saved)
+
+    def delete_model(self, request: HttpRequest, obj: ProfileAssignment) -> None:
+        assignment_delete(assignment=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ProfileAssignment]) -> None:
+        for assignment in queryset:
+            assignment_delete(assignment=assignment)
 
 
 @admin.register(DeviceCertificateState)

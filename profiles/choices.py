@@ -14,6 +14,8 @@ __all__ = [
     "AssignmentIntent",
     "AssignmentTarget",
     "CertificateState",
+    "DeviceCertificateStatus",
+    "RevokeStatus",
 ]
 
 
@@ -39,6 +41,8 @@ class CertificateState(models.TextChoices):
     FAILED = "failed", "Failed"
     RENEWAL_DUE = "renewal_due", "Renewal due"
     REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+    REMOVED = "removed", "Removed from the device's assignments"
 
     @property
     def graph_state(self) -> int:
@@ -52,4 +56,25 @@ class CertificateState(models.TextChoices):
             "failed": 7,  # issueFailed (challengeValidationFailed is 6; the reason says which)
             "renewal_due": 21,  # renewalRequested
             "revoked": 14,  # revoked
+            "expired": 0,  # unknown: Graph has no expired state (certificateExpirationDateTime says it)
+            "removed": 15,  # removedFromCollection
         }[self.value]
+
+
+class DeviceCertificateStatus(models.TextChoices):
+    """Where one issued certificate of a device stands (Graph managedDeviceCertificateState)."""
+
+    ISSUED = "issued", "Issued"
+    RENEWAL_DUE = "renewal_due", "Renewal due"
+    SUPERSEDED = "superseded", "Superseded by a newer certificate"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
+class RevokeStatus(models.TextChoices):
+    """Graph certificateRevocationStatus of a device's certificate."""
+
+    NONE = "none", "None"
+    PENDING = "pending", "Revocation pending"
+    REVOKED = "revoked", "Revoked"
+    FAILED = "failed", "Revocation failed"

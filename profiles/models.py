@@ -21,6 +21,8 @@ from profiles.choices import (
     AssignmentIntent,
     AssignmentTarget,
     CertificateState,
+    DeviceCertificateStatus,
+    RevokeStatus,
 )
 from profiles.constants import DEVICE_CERTIFICATE_PLATFORM_NAMES
 from profiles.naming.subject import SubjectNameFormat
@@ -186,6 +188,21 @@ class ScepProfile(TimestampedModel):
         default=False, help_text="KB5014754: add the SID extension 1.3.6.1.4.1.311.25.2"
     )
     allow_all_apps_access = models.BooleanField(default=False, help_text="macOS: AllowAllAppsAccess")
+    revoke_on_removal = models.BooleanField(
+        default=True,
+        help_text="Revoke a device's certificates when the profile no longer applies to it (unassigned, "
+        "excluded, the device left the group) or is deleted; Intune's behaviour. Off: they stay valid "
+        "until they expire",
+    )
+    revoke_on_change = models.BooleanField(
+        default=True,
+        help_text="Revoke the certificates issued under this profile when a change alters what they say "
+        "(subject, SANs, key usage, EKUs, template, CA); devices enroll again at their next check-in",
+    )
+    revoke_superseded = models.BooleanField(
+        default=True,
+        help_text="Revoke a device's previous certificate once its renewal or re-issue is issued",
+    )
     version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped on every change")
 
     class Meta:
@@ -303,6 +320,11 @@ class DeviceChallenge(TimestampedModel):
     key_size = models.PositiveIntegerField()
     validity_days = models.PositiveIntegerField(null=True, blank=True)
     sid = models.CharField(max_length=184, blank=True)
+    scep_server_paths = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="URL paths of the profile's SCEP servers at issue: the SCEP services it is good for",
+    )
     expires_at = models.DateTimeField(db_index=True)
     consumed_at = models.DateTimeField(null=True, blank=True)
 
@@ -346,7 +368,9 @@ class DeviceCertificateState(TimestampedModel):
 
 
 class DeviceCertificate(models.Model):
-    """Every certificate issued to a device under a profile (for retire/wipe revocation and history)."""
+    """Every certificate issued to a device under a profile, and where it stands (Graph
+    managedDeviceCertificateState): issued, renewal due, superseded, expired or revoked, with the reason.
+    """
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="certificates")
     profile = models.ForeignKey(
@@ -356,6 +380,23 @@ class DeviceCertificate(models.Model):
         IssuedCertificate, on_delete=models.CASCADE, related_name="device_binding"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=16,
+        choices=DeviceCertificateStatus.choices,
+        default=DeviceCertificateStatus.ISSUED,
+        db_index=True,
+    )
+    status_reason = models.CharField(max_length=1024, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    revoke_status = models.CharField(
+        max_length=16, choices=RevokeStatus.choices, default=RevokeStatus.NONE, db_index=True
+    )
+    revoke_status_changed_at = models.DateTimeField(null=True, blank=True)
+    #: When the profile's renewal threshold is reached (notAfter minus the threshold share of the lifetime).
+    renewal_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes"
+    )
 
     class Meta:
         ordering = ("-created_at",)

@@ -22,17 +22,20 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from ca.crypto.canonical import canonical_sans, canonical_subject
 from ca.crypto.names import general_name_from_json, name_from_json
 from ca.models import CertificateAuthority, IssuedCertificate
+from ca.services.submission import RequestedKeyUsage
 from directory.models import DeviceState
-from enrollment.choices import Authorization, DiagnosticCode, TransactionStatus
+from enrollment.choices import Authorization, TransactionStatus
 from enrollment.exceptions import EnrollmentRefused
 from enrollment.scep.constants import FailInfo
 from enrollment.verifiers.base import ChallengeGrant, ChallengeVerifier
+from eventlog.choices import DiagnosticCode
 from profiles.choices import CertificateState
 from profiles.models import DeviceCertificate, DeviceCertificateState, DeviceChallenge
 from profiles.selectors import profile_resolve_for_device
@@ -58,14 +61,20 @@ def _refused(text: str, reason_code: str, diagnostic_code: int | None = None) ->
 
 
 def challenge_verify(
-    *, challenge: str, csr: x509.CertificateSigningRequest, authority: CertificateAuthority
+    *,
+    challenge: str,
+    csr: x509.CertificateSigningRequest,
+    authority: CertificateAuthority,
+    service: ScepService | None = None,
 ) -> ChallengeGrant | None:
     """None when ``challenge`` is not ours; EnrollmentRefused when it is and does not authorise this."""
     match = _FORMAT.match(challenge)
     if match is None:
         return None
     record = (
-        DeviceChallenge.objects.select_related("device", "profile", "profile__template", "profile__authority")
+        DeviceChallenge.objects.select_related(
+            "device", "user", "profile", "profile__template", "profile__authority"
+        )
         .filter(id=uuid.UUID(match.group(1)))
         .first()
     )
@@ -77,6 +86,12 @@ def challenge_verify(
         )
     try:
         _check(record, csr, authority)
+        if service is not None and not _serves(record.scep_server_paths, service):
+            raise _refused(
+                f"the challenge was issued for the profile's SCEP servers "
+                f"({', '.join(record.scep_server_paths) or 'none'}), not for SCEP service {service.slug}",
+                "ScepServiceMismatch",
+            )
     except EnrollmentRefused as refusal:
         _record_refusal(record, refusal)
         raise
@@ -90,6 +105,15 @@ def challenge_verify(
         validity_days=record.validity_days,
         sid=record.sid,
         challenge_id=record.id,
+        device_id=record.device_id,
+        device_external_id=record.device.external_id,
+        user_id=record.user_id,
+        user_principal_name=record.user.user_principal_name if record.user is not None else "",
+        key_usage=RequestedKeyUsage(
+            digital_signature=profile.key_usage_digital_signature,
+            key_encipherment=profile.key_usage_key_encipherment,
+        ),
+        extended_key_usages=tuple(str(item["oid"]) for item in profile.extended_key_usages),
     )
 
 
@@ -107,6 +131,24 @@ def _record_refusal(record: DeviceChallenge, refusal: EnrollmentRefused) -> None
         reason=f"SCEP request refused: {refusal.text}",
         diagnostic_code=refusal.diagnostic_code,
     )
+
+
+def _serves(paths: list[str], service: ScepService) -> bool:
+    """Whether one of a profile's SCEP server URL paths is ``service``: /scep/<slug> names it, the paths of
+    the default service (/scep, /certsrv/mscep/mscep.dll, /cgi-bin/pkiclient.exe) name the default one.
+    """
+    for path in paths:
+        try:
+            match = resolve(path)
+        except Resolver404:
+            continue
+        view_class = getattr(match.func, "view_class", None)
+        if view_class is None or view_class.__name__ != "ScepView":  # another page: not a SCEP server
+            continue
+        slug = match.kwargs.get("slug")
+        if slug == service.slug or (slug is None and service.is_default):
+            return True
+    return False
 
 
 def _check(
@@ -183,7 +225,7 @@ class OneTimeChallengeVerifier(ChallengeVerifier):
     ) -> ChallengeGrant | None:
         if not service.accept_one_time_challenges:
             return None
-        return challenge_verify(challenge=challenge, csr=csr, authority=service.authority)
+        return challenge_verify(challenge=challenge, csr=csr, authority=service.authority, service=service)
 
     def consume(self, grant: ChallengeGrant) -> None:
         if grant.challenge_id is not None:

@@ -14,14 +14,16 @@ profile) and is checked by the services (``profiles.services.profiles``) and the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from directory.models import Platform
+from profiles.conf import profiles_settings
 from profiles.constants import DEVICE_CERTIFICATE_PLATFORM_NAMES, DEVICE_CERTIFICATE_PLATFORMS
-from profiles.naming.sans import SanType, parse_san_entries
+from profiles.naming.sans import SanTemplate, SanType, parse_san_entries
 from profiles.naming.subject import SubjectNameFormat, parse_subject_format, subject_format_for
 from profiles.naming.variables import CertificateType, TemplateError
 from profiles.options import HashAlgorithm, KeyStorageProvider
@@ -69,18 +71,35 @@ def san_entries(profile: ScepProfile) -> list[tuple[SanType, str]]:
     return result
 
 
-def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:
-    """Errors in the profile's own values, by field (no other row is read)."""
+#: The SAN types of each certificate type, as the reference offers them (user: email and UPN; device:
+#: DNS); the KB5014754 SID URI for both. ``CERTPORTAL_PROFILE_ANY_SAN_TYPE`` allows every type for both.
+_SAN_TYPES_BY_CERTIFICATE_TYPE = {
+    CertificateType.USER: frozenset({SanType.EMAIL, SanType.UPN}),
+    CertificateType.DEVICE: frozenset({SanType.DNS}),
+}
+
+
+def _san_type_errors(templates: Sequence[SanTemplate], certificate_type: CertificateType) -> list[str]:
+    if profiles_settings().PROFILE_ANY_SAN_TYPE:
+        return []
+    allowed = _SAN_TYPES_BY_CERTIFICATE_TYPE[certificate_type]
+    names = " and ".join(sorted(t.label for t in allowed))
+    return [
+        f"a {certificate_type.value} certificate's subject alternative names are {names} (and the SID URI); "
+        f"{template.san_type.label} is not one of them"
+        for template in templates
+        if template.san_type not in allowed and not template.is_sid_uri
+    ]
+
+
+def _naming_errors(profile: ScepProfile) -> dict[str, list[str]]:
+    """The subject name format, the SAN table and strong mapping."""
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
 
-    platform = profile.platform
-    apple = platform in Platform.apple()
-    windows = platform in Platform.windows()
-    if profile.certificate_type == CertificateType.DEVICE and platform not in DEVICE_CERTIFICATE_PLATFORMS:
-        add("certificate_type", f"device certificates are available on {DEVICE_CERTIFICATE_PLATFORM_NAMES}")
+    windows = profile.platform in Platform.windows()
     if profile.subject_name_format == SubjectNameFormat.CUSTOM and not profile.subject_name_format_string:
         add("subject_name_format_string", "enter the custom subject name format")
     try:
@@ -93,13 +112,40 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:
         )
         add(field, str(exc))
     try:
-        parse_san_entries(san_entries(profile), certificate_type=profile.certificate_type)
+        templates = parse_san_entries(san_entries(profile), certificate_type=profile.certificate_type)
     except (TemplateError, ValueError) as exc:
         add("subject_alternative_names", str(exc))
+    else:
+        for message in _san_type_errors(templates, CertificateType(profile.certificate_type)):
+            add("subject_alternative_names", message)
     if (
-        profile.include_sid_uri or profile.include_sid_extension
-    ) and profile.certificate_type != CertificateType.USER:
-        add("include_sid_extension", "the SID of strong mapping is a user attribute: use a user certificate")
+        (profile.include_sid_uri or profile.include_sid_extension)
+        and profile.certificate_type != CertificateType.USER
+        and not windows
+    ):
+        add(
+            "include_sid_extension",
+            "the SID of strong mapping is the user's, or for a device certificate a hybrid-joined Windows "
+            "device's: use a user certificate, or a Windows platform",
+        )
+    return errors
+
+
+def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:
+    """Errors in the profile's own values, by field (no other row is read)."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    platform = profile.platform
+    apple = platform in Platform.apple()
+    windows = platform in Platform.windows()
+    if profile.certificate_type == CertificateType.DEVICE and platform not in DEVICE_CERTIFICATE_PLATFORMS:
+        add("certificate_type", f"device certificates are available on {DEVICE_CERTIFICATE_PLATFORM_NAMES}")
+    for field, messages in _naming_errors(profile).items():
+        for message in messages:
+            add(field, message)
 
     if profile.key_storage_provider and not windows:
         add("key_storage_provider", "the key storage provider applies to Windows only")
@@ -185,6 +231,16 @@ def scep_profile_relation_errors(profile: ScepProfile) -> dict[str, list[str]]:
             add(
                 "extended_key_usages",
                 f"not in template {template.name}'s application policies: {', '.join(missing)}",
+            )
+        if profile.key_usage_digital_signature and not template.digital_signature:
+            add(
+                "key_usage_digital_signature",
+                f"template {template.name} does not allow digital signature: certificates would lack it",
+            )
+        if profile.key_usage_key_encipherment and not template.key_encipherment:
+            add(
+                "key_usage_key_encipherment",
+                f"template {template.name} does not allow key encipherment: certificates would lack it",
             )
         if apple and template.non_repudiation:
             add("template", "for iOS and macOS the template must not set 'signature is proof of origin'")

@@ -14,7 +14,14 @@ from ca.choices import RevocationReason, TemplatePurpose
 from ca.constants import WELL_KNOWN_EKUS
 from ca.crypto.csr import CsrError, load_csr
 from ca.crypto.identities import upn_general_name
-from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
+from ca.models import (
+    CertificateAuthority,
+    CertificateRequest,
+    CertificateTemplate,
+    IssuedCertificate,
+    RevocationRequest,
+    RevocationRequestItem,
+)
 from core.serializers import FullCleanMixin
 
 __all__ = [
@@ -157,6 +164,46 @@ class IssuedCertificateSerializer(serializers.ModelSerializer):  # type: ignore[
 
 class CertificateRevokeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     reason = serializers.ChoiceField(choices=RevocationReason.choices, default=RevocationReason.UNSPECIFIED)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class RevocationRequestItemSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    serial = serializers.CharField(source="certificate.serial", read_only=True)
+    authority = serializers.CharField(source="certificate.authority.slug", read_only=True)
+
+    class Meta:
+        model = RevocationRequestItem
+        fields = ("certificate", "serial", "authority", "outcome")
+        read_only_fields = fields
+
+
+class RevocationRequestSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A revocation request and its progress: queued, then done with each certificate's outcome."""
+
+    items = RevocationRequestItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RevocationRequest
+        fields = (
+            "id",
+            "reason",
+            "cause",
+            "requested_by",
+            "comment",
+            "status",
+            "created_at",
+            "completed_at",
+            "failure_reason",
+            "items",
+        )
+        read_only_fields = fields
+
+
+class CertificateRevokeResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The answer of a revocation: the certificate (revoked, or not yet) and the request carrying it."""
+
+    certificate = IssuedCertificateSerializer(read_only=True)
+    revocation_request = RevocationRequestSerializer(read_only=True)
 
 
 class CertificateRequestSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]

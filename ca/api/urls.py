@@ -7,5 +7,6 @@ router.register("certificate-authorities", views.CertificateAuthorityViewSet, ba
 router.register("certificate-templates", views.CertificateTemplateViewSet, basename="certificatetemplate")
 router.register("certificate-requests", views.CertificateRequestViewSet, basename="certificaterequest")
 router.register("certificates", views.IssuedCertificateViewSet, basename="issuedcertificate")
+router.register("revocation-requests", views.RevocationRequestViewSet, basename="revocationrequest")
 
 urlpatterns = router.urls

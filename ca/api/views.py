@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -21,17 +21,26 @@ from ca.api.serializers import (
     CertificateRequestSerializer,
     CertificateRequestSubmitInputSerializer,
     CertificateRevokeInputSerializer,
+    CertificateRevokeResultSerializer,
     CertificateTemplateSerializer,
     IssuedCertificateSerializer,
+    RevocationRequestSerializer,
 )
-from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
+from ca.conf import ca_settings
+from ca.models import (
+    CertificateAuthority,
+    CertificateRequest,
+    CertificateTemplate,
+    IssuedCertificate,
+    RevocationRequest,
+)
 from ca.selectors import crl_get_latest
+from ca.services.revocation_requests import certificate_revoke_by_admin, revocation_denied_record
 from ca.services.submission import (
     certificate_request_approve,
     certificate_request_deny,
     certificate_request_submit,
     certificate_request_wait,
-    certificate_revoke_submit,
 )
 
 __all__ = [
@@ -39,6 +48,7 @@ __all__ = [
     "CertificateRequestViewSet",
     "CertificateTemplateViewSet",
     "IssuedCertificateViewSet",
+    "RevocationRequestViewSet",
 ]
 
 #: How long an API call waits for the CA worker before answering 202 Accepted.
@@ -107,25 +117,53 @@ class IssuedCertificateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[t
     @extend_schema(
         request=CertificateRevokeInputSerializer,
         responses={
-            200: IssuedCertificateSerializer,
+            200: CertificateRevokeResultSerializer,
             202: OpenApiResponse(
-                IssuedCertificateSerializer, description="Revocation queued on the CA worker"
+                CertificateRevokeResultSerializer,
+                description="Revocation requested and queued for the CA worker (see its revocation request)",
             ),
             409: OpenApiResponse(description="Already revoked"),
         },
     )
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str) -> Response:
-        """Revoke with an RFC 5280 reason; the CA worker records it and publishes a new CRL."""
+        """Revoke with an RFC 5280 reason: a durable revocation request that the CA worker carries out (and
+        publishes a new CRL); 200 when it is done within the wait, 202 while it is still queued.
+        """
         serializer = CertificateRevokeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        certificate = certificate_revoke_submit(
+        revocation = certificate_revoke_by_admin(
             certificate=self.get_object(),
             reason=serializer.validated_data["reason"],
-            timeout=API_WAIT_SECONDS,
+            comment=serializer.validated_data["comment"],
+            requested_by=_actor(request),
+            wait=ca_settings().REVOKE_WAIT,
         )
-        code = status.HTTP_200_OK if certificate.revoked_at else status.HTTP_202_ACCEPTED
-        return Response(IssuedCertificateSerializer(certificate).data, status=code)
+        body = CertificateRevokeResultSerializer(
+            {"certificate": revocation.certificate, "revocation_request": revocation.request}
+        ).data
+        return Response(body, status=status.HTTP_200_OK if revocation.done else status.HTTP_202_ACCEPTED)
+
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> NoReturn:
+        """A revocation refused for lack of the revoke right is a RevokeCert_Failure (0x00000402)."""
+        if self.action == "revoke" and request.user.is_authenticated:
+            revocation_denied_record(
+                certificate_id=str(self.kwargs.get("pk", "")), requested_by=_actor(request)
+            )
+        super().permission_denied(request, message=message, code=code)
+
+
+class RevocationRequestViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    """Revocation requests and their progress (an admin's revocation, a device retired or wiped, a profile
+    unassigned, changed or deleted, a superseded certificate).
+    """
+
+    queryset = RevocationRequest.objects.prefetch_related("items__certificate__authority")
+    serializer_class = RevocationRequestSerializer
+    filterset_fields: ClassVar[list[str]] = ["status", "cause", "reason"]
+    ordering_fields: ClassVar[list[str]] = ["created_at", "completed_at"]
 
 
 class CertificateRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]

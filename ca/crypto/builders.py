@@ -81,6 +81,8 @@ class CaCertificateSpec:
     issuer_key: CertificateIssuerPrivateKeyTypes | None = None
     crl_url: str = ""
     issuer_url: str = ""
+    #: The parent's OCSP responder (AIA), for a subordinate CA.
+    ocsp_url: str = ""
     signature_hash: str = "sha256"
 
 
@@ -116,7 +118,9 @@ def build_ca_certificate(spec: CaCertificateSpec) -> x509.Certificate:
     )
     if spec.issuer_certificate is not None:
         builder = builder.add_extension(_aki(spec.issuer_certificate), critical=False)
-        builder = _add_distribution(builder, crl_url=spec.crl_url, issuer_url=spec.issuer_url)
+        builder = _add_distribution(
+            builder, crl_url=spec.crl_url, issuer_url=spec.issuer_url, ocsp_url=spec.ocsp_url
+        )
     else:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(own_public), critical=False
@@ -139,6 +143,8 @@ class EndEntitySpec:
     ocsp_url: str = ""
     sid: str | None = None
     signature_hash: str = "sha256"
+    #: id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1): a delegated OCSP responder's certificate is not checked.
+    ocsp_no_check: bool = False
 
 
 def build_end_entity_certificate(
@@ -170,6 +176,8 @@ def build_end_entity_certificate(
         )
     if spec.sid:
         builder = builder.add_extension(ntds_security_extension(spec.sid), critical=False)
+    if spec.ocsp_no_check:
+        builder = builder.add_extension(x509.OCSPNoCheck(), critical=False)
     builder = _add_distribution(
         builder, crl_url=spec.crl_url, issuer_url=spec.issuer_url, ocsp_url=spec.ocsp_url
     )

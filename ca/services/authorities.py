@@ -27,9 +27,13 @@ logger = logging.getLogger(__name__)
 
 
 def authority_urls(slug: str, *, base_url: str | None = None) -> dict[str, str]:
-    """The stable public URLs of a CA: its CRL and its certificate (for CDP and AIA)."""
+    """The stable public URLs of a CA: its CRL, its certificate and its OCSP responder (for CDP and AIA)."""
     base = (base_url or ca_settings().BASE_URL).rstrip("/")
-    return {"crl_url": f"{base}/crl/{slug}.crl", "issuer_url": f"{base}/ca/{slug}.crt"}
+    return {
+        "crl_url": f"{base}/crl/{slug}.crl",
+        "issuer_url": f"{base}/ca/{slug}.crt",
+        "ocsp_url": f"{base}/ocsp/{slug}",
+    }
 
 
 @transaction.atomic
@@ -58,7 +62,7 @@ def authority_create(
     backend = key_backends[key_backend]
     parent_key = None
     issuer_certificate = None
-    crl_url = issuer_url = ""
+    crl_url = issuer_url = ocsp_url = ""
     if parent is not None:
         if not parent.enabled:
             raise AuthorityUnavailable(f"parent CA {parent} is disabled")
@@ -67,7 +71,7 @@ def authority_create(
         parent_key = key_backends[parent.key_backend].load_private_key(parent.key_reference)
         issuer_certificate = parent.certificate
         not_after = min(not_after, parent.not_after)
-        crl_url, issuer_url = parent.crl_url, parent.issuer_url
+        crl_url, issuer_url, ocsp_url = parent.crl_url, parent.issuer_url, parent.ocsp_url
     # Check the names before a key exists, so that a refused CA leaves no key behind.
     others = [f.name for f in CertificateAuthority._meta.fields if f.name not in {"name", "slug"}]
     candidate = CertificateAuthority(name=name, slug=slug)
@@ -88,6 +92,7 @@ def authority_create(
                 issuer_key=parent_key,
                 crl_url=crl_url,
                 issuer_url=issuer_url,
+                ocsp_url=ocsp_url,
             )
         )
         key_type, key_size = describe_public_key(key.public_key())
@@ -110,6 +115,7 @@ def authority_create(
             key_reference=reference,
             crl_url=urls["crl_url"],
             issuer_url=urls["issuer_url"],
+            ocsp_url=urls["ocsp_url"],
         )
         authority.full_clean()
         authority.save()

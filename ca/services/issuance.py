@@ -1,4 +1,8 @@
-"""Signing: turn a queued request into a certificate. Runs on the CA worker (it loads the CA key)."""
+"""Signing: turn a queued request into a certificate. Runs on the CA worker (it loads the CA key).
+
+A request the CA refuses at signing time (disabled or expired since submission) is recorded as the
+connector's 20102 PkcsCertIssue_Failure with 0x00000400 PKCS_Issue_CA_Unavailable.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +27,10 @@ from ca.crypto.serials import random_serial, serial_to_hex
 from ca.exceptions import RequestNotPending
 from ca.key_backends import key_backends
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
+from eventlog.choices import DiagnosticCode, EventId, EventLevel
+from eventlog.services import event_record
 
-__all__ = ["certificate_issue", "certificate_validity"]
+__all__ = ["certificate_extended_key_usages", "certificate_issue", "certificate_validity"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +77,16 @@ def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
             request.failure_reason = refusal
             request.save(update_fields=["status", "failure_reason", "updated_at"])
             logger.warning("certificate request %s failed: %s", request.pk, refusal)
+            event_record(  # in the request's transaction: it commits with the FAILED request
+                event_id=EventId.PKCS_CERT_ISSUE_FAILURE,
+                level=EventLevel.ERROR,
+                message=f"certificate request {request.pk} not signed: {refusal}",
+                diagnostic_code=DiagnosticCode.PKCS_ISSUE_CA_UNAVAILABLE,
+                details={"request_id": request.pk, "requester": request.requester},
+                authority_slug=authority.slug,
+                ca_name=authority.name,
+                template_name=template.name,
+            )
             return None
         issuer_key = key_backends[authority.key_backend].load_private_key(authority.key_reference)
         csr = load_csr(bytes(request.csr_der))
@@ -88,13 +104,14 @@ def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
                     serial=serial,
                     not_before=not_before,
                     not_after=not_after,
-                    key_usage=_key_usage(template, csr),
-                    extended_key_usages=tuple(template.application_policies),
+                    key_usage=_key_usage(template, request, csr),
+                    extended_key_usages=certificate_extended_key_usages(template=template, request=request),
                     crl_url=authority.crl_url,
                     issuer_url=authority.issuer_url,
                     ocsp_url=authority.ocsp_url,
                     sid=request.sid or None,
                     signature_hash=authority.signature_hash,
+                    ocsp_no_check=template.ocsp_no_check,
                 ),
                 issuer_certificate=authority.certificate,
                 issuer_key=issuer_key,
@@ -128,13 +145,32 @@ def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
     return issued
 
 
-def _key_usage(template: CertificateTemplate, csr: x509.CertificateSigningRequest) -> KeyUsageSpec:
-    """The template's key usage; for an EC key, "key encipherment" becomes key agreement (RFC 5480 3)."""
+def certificate_extended_key_usages(
+    *, template: CertificateTemplate, request: CertificateRequest
+) -> tuple[str, ...]:
+    """The template's application policies, or, when the request names EKUs, those the template also has
+    (in the request's order): a certificate never carries an EKU its template does not allow.
+    """
+    if request.extended_key_usages is None:
+        return tuple(template.application_policies)
+    allowed = set(template.application_policies)
+    return tuple(oid for oid in request.extended_key_usages if oid in allowed)
+
+
+def _key_usage(
+    template: CertificateTemplate, request: CertificateRequest, csr: x509.CertificateSigningRequest
+) -> KeyUsageSpec:
+    """The template's key usage, narrowed to what the request asks for (a SCEP profile's key usage); for an
+    EC key, "key encipherment" becomes key agreement (RFC 5480 3).
+    """
+    asked = request.key_usage or {}
+    signature = template.digital_signature and asked.get("digital_signature", True)
+    encipherment = template.key_encipherment and asked.get("key_encipherment", True)
     elliptic = isinstance(csr.public_key(), ec.EllipticCurvePublicKey)
     return KeyUsageSpec(
-        digital_signature=template.digital_signature,
-        key_encipherment=template.key_encipherment and not elliptic,
-        key_agreement=template.key_encipherment and elliptic,
+        digital_signature=bool(signature),
+        key_encipherment=bool(encipherment) and not elliptic,
+        key_agreement=bool(encipherment) and elliptic,
         non_repudiation=template.non_repudiation,
     )
 

@@ -1,42 +1,194 @@
-"""Revocation and CRLs. ``certificate_revoke`` and ``crl_generate`` run on the CA worker (CA key)."""
+"""Revocation and CRLs, on the CA worker (the CRL is signed with the CA key).
+
+A revocation request is carried out in one database transaction: its certificates are marked revoked
+(a certificate revoked already keeps its first revocation) and a new CRL is published for every CA that
+revoked one, so that the CRL and the certificate rows (which OCSP reads) change at the same commit. Once
+it has committed, the certificate observers are told (``ca.observers``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from ca.choices import RevocationReason
+from ca.choices import RevocationOutcome, RevocationReason, RevocationRequestStatus
 from ca.crypto.crl import RevokedEntry, build_crl
-from ca.key_backends import key_backends
-from ca.models import CertificateAuthority, CertificateRevocationList, IssuedCertificate
+from ca.key_backends import KeyBackendUnavailable, key_backends
+from ca.models import (
+    CertificateAuthority,
+    CertificateRevocationList,
+    IssuedCertificate,
+    RevocationRequest,
+    RevocationRequestItem,
+)
+from ca.observers import certificate_observers
+from core.exceptions import ApplicationError
+from eventlog.choices import DiagnosticCode, EventId, EventLevel
+from eventlog.services import event_record
 
-__all__ = ["certificate_revoke", "crl_generate", "crl_refresh"]
+__all__ = ["certificate_revoke", "crl_generate", "crl_refresh", "revocation_request_execute"]
 
 logger = logging.getLogger(__name__)
+
+
+def _revoke(
+    certificates: Sequence[IssuedCertificate], reason: RevocationReason, now: dt.datetime
+) -> list[IssuedCertificate]:
+    """Mark the (row-locked) certificates revoked; return those that were not revoked before."""
+    revoked = []
+    for certificate in certificates:
+        if certificate.revoked_at is not None:
+            continue
+        certificate.revoked_at = now
+        certificate.revocation_reason = reason.value
+        certificate.save(update_fields=["revoked_at", "revocation_reason", "updated_at"])
+        revoked.append(certificate)
+    return revoked
+
+
+def _publish(revoked: Sequence[IssuedCertificate]) -> None:
+    """One new CRL for each CA that revoked a certificate (in the caller's transaction)."""
+    authority_ids = sorted({certificate.authority_id for certificate in revoked})
+    for authority in CertificateAuthority.objects.filter(pk__in=authority_ids).order_by("pk"):
+        crl_generate(authority=authority)
+
+
+def _revocation_links(item: RevocationRequestItem, certificate: IssuedCertificate) -> dict[str, Any]:
+    """What the event log links a revocation to: the CA, the serial and thumbprint, and the holder the
+    requester knew of (device and user, from the certificate observers).
+    """
+    context = item.context or {}
+    links: dict[str, Any] = {
+        "authority_slug": certificate.authority.slug,
+        "ca_name": certificate.authority.name,
+        "serial": certificate.serial,
+        "thumbprint": certificate.fingerprint_sha1,
+        "template_name": certificate.template.name,
+    }
+    for name in ("device_id", "device_external_id", "user_id", "user_principal_name"):
+        value = context.get(name)
+        if value not in (None, ""):
+            links[name] = value
+    return links
+
+
+def _record(request: RevocationRequest, revoked_ids: set[int], failure: str | None = None) -> None:
+    """20200 RevokeCert_Success for each certificate revoked, or 20202 RevokeCert_Failure (0x00000400: the CA
+    could not sign the CRL) for each of a request that could not be carried out.
+    """
+    items = request.items.select_related("certificate__authority", "certificate__template")
+    for item in items:
+        certificate = item.certificate
+        links = _revocation_links(item, certificate)
+        if failure is not None:
+            event_record(
+                event_id=EventId.REVOKE_CERT_FAILURE,
+                level=EventLevel.ERROR,
+                message=f"revocation of {certificate.serial} ({request.get_cause_display().lower()}) "
+                f"failed: {failure}",
+                diagnostic_code=DiagnosticCode.PKCS_ISSUE_CA_UNAVAILABLE,
+                details={"revocation_request": request.pk, "cause": request.cause, "reason": request.reason},
+                **links,
+            )
+        elif item.certificate_id in revoked_ids:
+            event_record(
+                event_id=EventId.REVOKE_CERT_SUCCESS,
+                message=f"revoked certificate {certificate.serial} of CA {certificate.authority.name}: "
+                f"{request.get_cause_display().lower()} ({request.get_reason_display().lower()})",
+                diagnostic_code=DiagnosticCode.SUCCESS,
+                details={
+                    "revocation_request": request.pk,
+                    "cause": request.cause,
+                    "reason": request.reason,
+                    "requested_by": request.requested_by,
+                },
+                **links,
+            )
+
+
+def revocation_request_execute(*, request_id: int) -> RevocationRequest:
+    """Carry out a queued revocation request; idempotent (a done request is returned as it is).
+
+    When the CA cannot carry it out (its key cannot be loaded to sign the CRL), nothing changes, the request
+    stays queued for the sweep to send again, its failure reason says why and 20202 is recorded.
+    """
+    try:
+        request = _execute(request_id)
+    except (KeyBackendUnavailable, DatabaseError) as exc:
+        with transaction.atomic():
+            RevocationRequest.objects.filter(pk=request_id, status=RevocationRequestStatus.QUEUED).update(
+                failure_reason=str(exc)[:2000], updated_at=timezone.now()
+            )
+        _record(RevocationRequest.objects.get(pk=request_id), set(), failure=str(exc))
+        raise
+    return request
+
+
+def _execute(request_id: int) -> RevocationRequest:
+    with transaction.atomic():
+        request = RevocationRequest.objects.select_for_update().get(pk=request_id)
+        if request.status != RevocationRequestStatus.QUEUED:
+            return request
+        items = list(request.items.all())
+        certificates = list(
+            IssuedCertificate.objects.select_for_update()
+            .filter(pk__in=[item.certificate_id for item in items])
+            .order_by("pk")
+        )
+        now = timezone.now()
+        revoked = _revoke(certificates, RevocationReason(request.reason), now)
+        revoked_ids = {certificate.pk for certificate in revoked}
+        for item in items:
+            item.outcome = (
+                RevocationOutcome.REVOKED
+                if item.certificate_id in revoked_ids
+                else RevocationOutcome.ALREADY_REVOKED
+            )
+            item.save(update_fields=["outcome"])
+        _publish(revoked)
+        request.status = RevocationRequestStatus.DONE
+        request.completed_at = now
+        request.failure_reason = ""
+        request.save(update_fields=["status", "completed_at", "failure_reason", "updated_at"])
+    _record(request, revoked_ids)
+    logger.info(
+        "revocation request %s (%s): %s certificate(s) revoked, %s already revoked",
+        request.pk,
+        request.cause,
+        len(revoked_ids),
+        len(items) - len(revoked_ids),
+    )
+    for observer in certificate_observers.all():
+        try:
+            observer.certificates_revoked(request, sorted(revoked_ids))
+        except (DatabaseError, ApplicationError, LookupError, ValueError):
+            # An observer's bookkeeping must not undo a committed revocation; its sweep reconciles it.
+            logger.exception("certificate observer %s failed for revocation request %s", observer, request.pk)
+    return request
 
 
 def certificate_revoke(
     *, certificate_id: int, reason: str, revoked_at: dt.datetime | None = None
 ) -> IssuedCertificate:
-    """Mark the certificate revoked and publish a new CRL. Idempotent: revoking twice keeps the first."""
-    revocation_reason = RevocationReason(reason)
+    """Revoke one certificate and publish a new CRL, on the CA side (management commands, tests).
+    Idempotent: revoking twice keeps the first revocation. The RA side asks through a revocation request.
+    """
     with transaction.atomic():
-        certificate = (
-            IssuedCertificate.objects.select_for_update().select_related("authority").get(pk=certificate_id)
+        certificate = IssuedCertificate.objects.select_for_update().get(pk=certificate_id)
+        revoked = _revoke([certificate], RevocationReason(reason), revoked_at or timezone.now())
+        _publish(revoked)
+    if revoked:
+        logger.info(
+            "revoked certificate %s of CA %s (%s)", certificate.serial, certificate.authority_id, reason
         )
-        if certificate.revoked_at is not None:
-            return certificate
-        certificate.revoked_at = revoked_at or timezone.now()
-        certificate.revocation_reason = revocation_reason.value
-        certificate.save(update_fields=["revoked_at", "revocation_reason", "updated_at"])
-    logger.info("revoked certificate %s of %s (%s)", certificate.serial, certificate.authority, reason)
-    crl_generate(authority=certificate.authority)
     return certificate
 
 

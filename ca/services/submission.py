@@ -1,4 +1,4 @@
-"""The RA side of the CA: policy checks, the request queue, approval, revocation requests, waiting.
+"""The RA side of the CA's request queue: policy checks, certificate requests, approval, waiting.
 
 None of this touches a CA private key, and none of it imports the CA worker's side: a request that
 passes policy is stored and, once the transaction commits, sent by task name (``ca.dispatch``) to the
@@ -12,8 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-
-from kombu.exceptions import OperationalError as KombuOperationalError
+from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from django.db import transaction
 from django.utils import timezone
 
-from ca.choices import CertificateRequestStatus, RevocationReason
+from ca.choices import CertificateRequestStatus
 from ca.crypto.csr import CsrError, csr_signature_hash, load_csr
 from ca.crypto.identities import sid_is_valid
 from ca.crypto.keys import KeyPolicyError, check_request_key, spki_sha256
@@ -29,15 +28,14 @@ from ca.crypto.names import general_name_to_json, name_to_json
 from ca.dispatch import ca_task_result, ca_task_results_available, ca_task_send
 from ca.exceptions import (
     AuthorityUnavailable,
-    CaQueueUnavailable,
-    CertificateAlreadyRevoked,
     PolicyViolation,
     RequestNotPending,
 )
-from ca.messages import CertificateIssueMessage, CertificateRevokeMessage
-from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
+from ca.messages import CertificateIssueMessage
+from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate
 
 __all__ = [
+    "RequestedKeyUsage",
     "certificate_request_approve",
     "certificate_request_check",
     "certificate_request_deny",
@@ -45,11 +43,31 @@ __all__ = [
     "certificate_request_redispatch_stale",
     "certificate_request_submit",
     "certificate_request_wait",
-    "certificate_revoke_check",
-    "certificate_revoke_submit",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RequestedKeyUsage:
+    """The key usage a requester asks for (a SCEP profile's); the certificate gets its intersection."""
+
+    digital_signature: bool
+    key_encipherment: bool
+
+    def as_json(self) -> dict[str, bool]:
+        return {"digital_signature": self.digital_signature, "key_encipherment": self.key_encipherment}
+
+    def __str__(self) -> str:
+        names = [
+            n
+            for n, on in (
+                ("digital signature", self.digital_signature),
+                ("key encipherment", self.key_encipherment),
+            )
+            if on
+        ]
+        return ", ".join(names) or "none"
 
 
 def certificate_request_check(
@@ -61,6 +79,8 @@ def certificate_request_check(
     sans: Sequence[x509.GeneralName],
     validity_days: int | None = None,
     sid: str = "",
+    key_usage: RequestedKeyUsage | None = None,
+    extended_key_usages: Sequence[str] | None = None,
 ) -> None:
     """Raise PolicyViolation / AuthorityUnavailable unless the CA may issue this under ``template``."""
     if not authority.enabled:
@@ -105,6 +125,24 @@ def certificate_request_check(
             )
     if sid and not sid_is_valid(sid):
         raise PolicyViolation(f"{sid!r} is not a Windows SID", code="sid_invalid")
+    if key_usage is not None:
+        granted = (key_usage.digital_signature and template.digital_signature) or (
+            key_usage.key_encipherment and template.key_encipherment
+        )
+        if not granted:
+            raise PolicyViolation(
+                f"the requested key usage ({key_usage}) has nothing in common with certificate template "
+                f"{template.name}'s",
+                code="key_usage_not_allowed",
+            )
+    if extended_key_usages is not None:
+        outside = [oid for oid in extended_key_usages if oid not in template.application_policies]
+        if outside:
+            raise PolicyViolation(
+                f"certificate template {template.name} does not allow the extended key usages "
+                f"{', '.join(outside)}",
+                code="extended_key_usage_not_allowed",
+            )
 
 
 def certificate_request_submit(
@@ -118,6 +156,8 @@ def certificate_request_submit(
     sid: str = "",
     requester: str,
     csr_der: bytes | None = None,
+    key_usage: RequestedKeyUsage | None = None,
+    extended_key_usages: Sequence[str] | None = None,
 ) -> CertificateRequest:
     """Check policy, record the request, and queue it for the CA worker once committed.
 
@@ -140,6 +180,8 @@ def certificate_request_submit(
         sans=sans,
         validity_days=validity_days,
         sid=sid,
+        key_usage=key_usage,
+        extended_key_usages=extended_key_usages,
     )
     status = (
         CertificateRequestStatus.PENDING_APPROVAL
@@ -157,6 +199,8 @@ def certificate_request_submit(
             subject=subject.rfc4514_string(),
             validity_days=validity_days,
             sid=sid,
+            key_usage=key_usage.as_json() if key_usage is not None else None,
+            extended_key_usages=list(extended_key_usages) if extended_key_usages is not None else None,
             requester=requester[:255],
             status=status,
             task_id=str(uuid.uuid4()) if status == CertificateRequestStatus.QUEUED else "",
@@ -259,39 +303,3 @@ def certificate_request_wait(*, request: CertificateRequest, timeout: float) -> 
         delay = min(delay * 2, 0.25)
         request.refresh_from_db()
     return request
-
-
-def certificate_revoke_check(*, certificate: IssuedCertificate, reason: str) -> RevocationReason:
-    """Checks before queueing a revocation: a valid RFC 5280 reason, not already revoked."""
-    if reason not in RevocationReason.values:
-        raise PolicyViolation(f"unknown revocation reason {reason!r}", code="reason_invalid")
-    if certificate.revoked_at is not None:
-        raise CertificateAlreadyRevoked(
-            f"certificate {certificate.serial} was revoked at {certificate.revoked_at:%Y-%m-%d %H:%M:%S}Z"
-        )
-    return RevocationReason(reason)
-
-
-def certificate_revoke_submit(
-    *, certificate: IssuedCertificate, reason: str, timeout: float
-) -> IssuedCertificate:
-    """Check the revocation, hand it to the CA worker, and wait up to ``timeout`` seconds for it.
-
-    Returns the certificate refreshed: revoked, or (when the worker is slow) not yet.
-    """
-    revocation_reason = certificate_revoke_check(certificate=certificate, reason=reason)
-    try:
-        result = ca_task_send(
-            CertificateRevokeMessage(certificate_id=certificate.pk, reason=revocation_reason)
-        )
-    except KombuOperationalError as exc:
-        raise CaQueueUnavailable(
-            "the CA queue cannot be reached; the certificate is not revoked, try again"
-        ) from exc
-    if ca_task_results_available() and timeout > 0:
-        try:
-            result.get(timeout=timeout, propagate=False)
-        except Exception:
-            logger.info("revocation of %s not confirmed within %ss", certificate.serial, timeout)
-    certificate.refresh_from_db()
-    return certificate

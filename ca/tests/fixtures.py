@@ -34,6 +34,7 @@ from ca.crypto.keys import KeySpec
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
 from ca.services.authorities import authority_create
 from ca.services.revocation import crl_generate
+from ca.services.revocation_requests import certificate_revoke_by_admin
 from ca.services.submission import certificate_request_submit
 from ca.tests.pki import make_csr, write_pem
 
@@ -200,6 +201,28 @@ def issue(pki: Pki, rsa2048_key: rsa.RSAPrivateKey, django_capture_on_commit_cal
         return request
 
     return _issue
+
+
+RevokeFunction = Callable[..., IssuedCertificate]
+
+
+@pytest.fixture
+def revoke(django_capture_on_commit_callbacks: Any) -> RevokeFunction:
+    """An administrator's revocation through the RA service, with the (eager) CA task run on commit;
+    returns the certificate refreshed.
+    """
+
+    def _revoke(
+        certificate: IssuedCertificate, reason: str = "key_compromise", comment: str = ""
+    ) -> IssuedCertificate:
+        with django_capture_on_commit_callbacks(execute=True):
+            certificate_revoke_by_admin(
+                certificate=certificate, reason=reason, comment=comment, requested_by="test", wait=0
+            )
+        certificate.refresh_from_db()
+        return certificate
+
+    return _revoke
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Permission
+from django.test import TestCase
 from django.urls import reverse
 
 from ca.choices import CertificateRequestStatus, RevocationReason
@@ -16,8 +17,11 @@ from ca.models import (
     CertificateRevocationList,
     CertificateTemplate,
     IssuedCertificate,
+    OcspResponder,
+    RevocationRequest,
+    RevocationRequestItem,
 )
-from ca.services.submission import certificate_revoke_submit
+from ca.services.revocation_requests import certificate_revoke_by_admin
 
 MODELS = [
     CertificateAuthority,
@@ -25,6 +29,7 @@ MODELS = [
     CertificateRequest,
     IssuedCertificate,
     CertificateRevocationList,
+    RevocationRequest,
 ]
 
 
@@ -37,7 +42,8 @@ def rows(pki, issue):
     """A few rows of every model: two CAs, CRLs, issued, revoked and pending certificates/requests."""
     issue(common_name="valid")
     revoked = IssuedCertificate.objects.get(request=issue(common_name="revoked"))
-    certificate_revoke_submit(certificate=revoked, reason="key_compromise", timeout=0)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        certificate_revoke_by_admin(certificate=revoked, reason="key_compromise", requested_by="test", wait=0)
     pki.template.requires_approval = True
     pki.template.save()
     pending = issue(common_name="pending")
@@ -46,9 +52,12 @@ def rows(pki, issue):
 
 
 def test_every_ca_model_is_registered():
-    assert set(apps.get_app_config("ca").get_models()) == set(MODELS)
+    """(A revocation request's items are shown on the request's page.)"""
+    assert set(apps.get_app_config("ca").get_models()) - {OcspResponder} == {*MODELS, RevocationRequestItem}
     for model in MODELS:
         assert admin.site.is_registered(model), model
+    inlines = admin.site._registry[RevocationRequest].inlines
+    assert [inline.model for inline in inlines] == [RevocationRequestItem]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
@@ -88,29 +97,63 @@ def test_cas_certificates_and_requests_cannot_be_added_in_the_admin(admin_client
     assert admin_client.get(_url(CertificateTemplate, "add")).status_code == 200
 
 
-def test_revoke_action_revokes_and_publishes_a_crl(admin_client, pki, issued):
+def test_revoke_action_asks_for_a_reason_and_a_confirmation_first(admin_client, pki, issued):
     response = admin_client.post(
         _url(IssuedCertificate, "changelist"), {"action": "revoke_selected", "_selected_action": [issued.pk]}
     )
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert response.templates[0].name == "admin/ca/issuedcertificate/revoke_confirmation.html"
+    page = response.content.decode()
+    assert issued.serial in page
+    assert 'name="reason"' in page
+    assert "This cannot be undone." in page
     issued.refresh_from_db()
-    assert issued.revocation_reason == RevocationReason.UNSPECIFIED
+    assert issued.revoked_at is None
+    assert pki.issuing.crls.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the revocation request is sent to the CA when it commits
+def test_revoke_action_revokes_with_the_reason_and_publishes_a_crl(admin_client, pki, issued):
+    response = admin_client.post(
+        _url(IssuedCertificate, "changelist"),
+        {
+            "action": "revoke_selected",
+            "_selected_action": [issued.pk],
+            "reason": RevocationReason.KEY_COMPROMISE,
+            "comment": "stolen",
+            "confirm": "Revoke",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "1 certificate(s) revoked, 0 queued for the CA worker." in [
+        str(m) for m in response.context["messages"]
+    ]
+    issued.refresh_from_db()
+    assert issued.revocation_reason == RevocationReason.KEY_COMPROMISE
     assert issued.revoked_at is not None
     assert pki.issuing.crls.count() == 2
+    request = RevocationRequest.objects.get()
+    assert (request.cause, request.comment, request.requested_by) == ("admin", "stolen", "admin:admin")
 
 
 def test_revoke_action_reports_an_already_revoked_certificate(admin_client, pki, rows):
     revoked = rows["revoked"]
     response = admin_client.post(
         _url(IssuedCertificate, "changelist"),
-        {"action": "revoke_selected", "_selected_action": [revoked.pk]},
+        {
+            "action": "revoke_selected",
+            "_selected_action": [revoked.pk],
+            "reason": "superseded",
+            "confirm": "1",
+        },
         follow=True,
     )
     messages = [str(m) for m in response.context["messages"]]
     assert any(
         m.startswith(f"{revoked.serial}: certificate {revoked.serial} was revoked at") for m in messages
     )
-    assert "Revocation submitted for 0 certificate(s)." in messages
+    assert "0 certificate(s) revoked, 0 queued for the CA worker." in messages
     revoked.refresh_from_db()
     assert revoked.revocation_reason == RevocationReason.KEY_COMPROMISE
 

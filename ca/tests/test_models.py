@@ -11,12 +11,13 @@ from cryptography.hazmat.primitives import serialization
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.test import TestCase
 from django.utils import timezone
 
 from ca.choices import CertificateRequestStatus, CertificateStatus, RevocationReason, TemplatePurpose
 from ca.models import CertificateRequest, CertificateTemplate, IssuedCertificate
 from ca.selectors import crl_get_latest
-from ca.services.submission import certificate_revoke_submit
+from ca.services.revocation_requests import certificate_revoke_by_admin
 
 
 def test_authority_chain_and_root(pki):
@@ -81,7 +82,8 @@ def test_querysets_by_status(pki, issue, time_machine):
     pki.template.save()
     valid = IssuedCertificate.objects.get(request=issue(common_name="valid"))
     revoked = IssuedCertificate.objects.get(request=issue(common_name="revoked"))
-    certificate_revoke_submit(certificate=revoked, reason="key_compromise", timeout=0)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        certificate_revoke_by_admin(certificate=revoked, reason="key_compromise", requested_by="test", wait=0)
     later = short.not_after + dt.timedelta(seconds=1)
     assert set(IssuedCertificate.objects.valid()) == {short, valid}
     assert set(IssuedCertificate.objects.valid(now=later)) == {valid}

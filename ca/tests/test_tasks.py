@@ -13,8 +13,14 @@ from ca.choices import CertificateRequestStatus
 from ca.jobs import certificate_request_sweep_task
 from ca.messages import CaTaskMessage
 from ca.models import IssuedCertificate
+from ca.services.revocation_requests import revocation_request_create
 from ca.services.submission import certificate_request_submit
-from ca.tasks import certificate_issue_task, certificate_revoke_task, crl_generate_task, crl_refresh_task
+from ca.tasks import (
+    certificate_issue_task,
+    crl_generate_task,
+    crl_refresh_task,
+    revocation_request_execute_task,
+)
 from ca.tests.pki import make_csr
 
 
@@ -23,7 +29,12 @@ def _queue(name: str) -> str:
 
 
 def test_every_ca_task_is_routed_to_the_ca_queue():
-    for task in (certificate_issue_task, certificate_revoke_task, crl_generate_task, crl_refresh_task):
+    for task in (
+        certificate_issue_task,
+        revocation_request_execute_task,
+        crl_generate_task,
+        crl_refresh_task,
+    ):
         assert _queue(task.name) == "ca", task.name
 
 
@@ -47,7 +58,12 @@ def test_a_malformed_message_is_refused_before_anything_happens(payload):
 
 
 def test_ca_tasks_acknowledge_late():
-    for task in (certificate_issue_task, certificate_revoke_task, crl_generate_task, crl_refresh_task):
+    for task in (
+        certificate_issue_task,
+        revocation_request_execute_task,
+        crl_generate_task,
+        crl_refresh_task,
+    ):
         assert task.acks_late is True, task.name
 
 
@@ -78,10 +94,14 @@ def test_issue_task_returns_none_for_a_failed_request(pki, rsa2048_key):
     assert IssuedCertificate.objects.count() == 0
 
 
-def test_revoke_task_takes_one_json_argument(issued):
-    assert (
-        certificate_revoke_task.delay({"certificate_id": issued.pk, "reason": "superseded"}).get()
-        == issued.pk
-    )
+def test_revocation_task_carries_out_a_request_once(issued):
+    request = revocation_request_create(
+        certificates=[issued], reason="superseded", cause="admin", requested_by="test"
+    )  # the on-commit dispatch is dropped with the test transaction: the test runs the task
+    assert request is not None
+    assert revocation_request_execute_task.delay({"request_id": request.pk}).get() == "done"
     issued.refresh_from_db()
     assert issued.revocation_reason == "superseded"
+    numbers = list(issued.authority.crls.values_list("number", flat=True))
+    assert revocation_request_execute_task.delay({"request_id": request.pk}).get() == "done"
+    assert list(issued.authority.crls.values_list("number", flat=True)) == numbers  # nothing done twice

@@ -79,6 +79,7 @@ class DeviceRowSerializer(serializers.Serializer[Any]):
     wifi_mac = TextCell(validators=[validate_mac_address])
     fqdn = TextCell()
     domain_joined = BooleanCell()
+    security_identifier = TextCell(validators=[validate_sid])
     primary_user = ReferenceCell(help_text="The user's external_id or UPN")
     state = ChoiceCell(DeviceState)
 

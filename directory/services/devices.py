@@ -11,6 +11,7 @@ from core.services import ModelUpdate, model_update
 from directory.exceptions import DeviceStateChangeRefused, DeviceStillActive
 from directory.imports.rows import COLUMNS
 from directory.models import Device, DeviceState, DirectoryUser
+from directory.observers import directory_changed
 from directory.services.objects import object_create, object_delete
 
 __all__ = ["DEVICE_FIELDS", "device_create", "device_delete", "device_update"]
@@ -68,7 +69,10 @@ def device_update(*, device: Device, data: Mapping[str, Any]) -> ModelUpdate[Dev
             "retiring or wiping a device revokes its certificates and goes through the profiles services",
             extra={"field": "state"},
         )
-    return model_update(instance=device, data=data, fields=DEVICE_FIELDS)
+    update = model_update(instance=device, data=data, fields=DEVICE_FIELDS)
+    if "primary_user" in update.changed:
+        directory_changed(device_ids=[device.pk])  # user groups now reach it, or no longer do
+    return update
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from core.services import ModelUpdate, model_update
 from directory.exceptions import GroupMemberKindMismatch
 from directory.imports.rows import COLUMNS, MEMBERS_COLUMN
 from directory.models import Device, DirectoryUser, Group, GroupKind
+from directory.observers import directory_changed
 from directory.selectors import Member
 from directory.services.objects import object_create, object_delete
 
@@ -55,10 +56,12 @@ def _touch(group: Group) -> None:
 def _members_set(group: Group, users: list[DirectoryUser], devices: list[Device]) -> bool:
     before_users = set(group.users.values_list("pk", flat=True))
     before_devices = set(group.devices.values_list("pk", flat=True))
-    changed = before_users != {u.pk for u in users} or before_devices != {d.pk for d in devices}
+    after_users, after_devices = {u.pk for u in users}, {d.pk for d in devices}
+    changed = before_users != after_users or before_devices != after_devices
     if changed:
         group.users.set(users)
         group.devices.set(devices)
+        directory_changed(device_ids=before_devices ^ after_devices, user_ids=before_users ^ after_users)
     return changed
 
 
@@ -112,9 +115,11 @@ def group_members_add(*, group: Group, members: Iterable[Member]) -> Group:
     if group.kind == GroupKind.USER:
         new: set[int] = {u.pk for u in users} - set(group.users.values_list("pk", flat=True))
         group.users.add(*users)
+        directory_changed(user_ids=new)
     else:
         new = {d.pk for d in devices} - set(group.devices.values_list("pk", flat=True))
         group.devices.add(*devices)
+        directory_changed(device_ids=new)
     if new:
         _touch(group)
     return group
@@ -125,16 +130,22 @@ def group_members_remove(*, group: Group, members: Iterable[Member]) -> Group:
     """Remove members; those that are not members are ignored, those of the wrong kind are refused."""
     users, devices = _split_members(members, kind=group.kind, name=group.name)
     if group.kind == GroupKind.USER:
-        gone = group.users.filter(pk__in=[u.pk for u in users]).exists()
+        leaving = set(group.users.filter(pk__in=[u.pk for u in users]).values_list("pk", flat=True))
         group.users.remove(*users)
+        directory_changed(user_ids=leaving)
     else:
-        gone = group.devices.filter(pk__in=[d.pk for d in devices]).exists()
+        leaving = set(group.devices.filter(pk__in=[d.pk for d in devices]).values_list("pk", flat=True))
         group.devices.remove(*devices)
-    if gone:
+        directory_changed(device_ids=leaving)
+    if leaving:
         _touch(group)
     return group
 
 
 @transaction.atomic
 def group_delete(*, group: Group) -> None:
+    directory_changed(
+        device_ids=group.devices.values_list("pk", flat=True),
+        user_ids=group.users.values_list("pk", flat=True),
+    )
     object_delete(instance=group)

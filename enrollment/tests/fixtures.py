@@ -29,10 +29,11 @@ from ca.models import CertificateAuthority, CertificateRequest, IssuedCertificat
 from ca.services import submission
 from ca.tests.fixtures import Pki
 from enrollment import scep
-from enrollment.choices import EventId, EventLevel
-from enrollment.models import EnrollmentEvent, RegistrationAuthority, ScepService
+from enrollment.models import RegistrationAuthority, ScepService
 from enrollment.ra import ra_identity
 from enrollment.services.registration import registration_authority_create, scep_service_create
+from eventlog.choices import EventId, EventLevel
+from eventlog.models import ConnectorEvent
 
 if TYPE_CHECKING:
     # What django.test.Client returns: an HttpResponse with the test client's attributes (stubs only).
@@ -249,12 +250,12 @@ def assert_refused(
     assert IssuedCertificate.objects.count() == issued
     if requests is not None:
         assert CertificateRequest.objects.count() == requests
-    assert EnrollmentEvent.objects.filter(
+    assert ConnectorEvent.objects.filter(
         event_id=EventId.SCEP_VERIFY_FAILURE,
         level=EventLevel.WARNING,
         transaction_id=result.transaction_id,
         fail_info=int(fail_info),
-    ).exists(), list(EnrollmentEvent.objects.values_list("event_id", "fail_info", "message"))
+    ).exists(), list(ConnectorEvent.objects.values_list("event_id", "fail_info", "message"))
 
 
 def issued_row(result: scep.CertRepResult) -> IssuedCertificate:

@@ -9,10 +9,10 @@ from django.contrib import admin
 from django.urls import reverse
 
 from enrollment import scep
-from enrollment.models import EnrollmentEvent, RegistrationAuthority, ScepService, ScepTransaction
+from enrollment.models import RegistrationAuthority, ScepService, ScepTransaction
 from enrollment.tests.fixtures import Device
 
-MODELS = [RegistrationAuthority, ScepService, ScepTransaction, EnrollmentEvent]
+MODELS = [RegistrationAuthority, ScepService, ScepTransaction]
 
 
 def _url(model, view: str, *args) -> str:
@@ -21,7 +21,7 @@ def _url(model, view: str, *args) -> str:
 
 @pytest.fixture
 def rows(scep_client, device_keys, settings, django_capture_on_commit_callbacks):
-    """Two services and their RA, an issued and a refused transaction, and their events."""
+    """Two services and their RA, an issued and a refused transaction."""
     settings.CERTPORTAL_SCEP_ISSUE_WAIT = 0
     device = Device.create(device_keys[0])
     with django_capture_on_commit_callbacks(execute=True):  # the CA issues after the PENDING answer
@@ -58,9 +58,7 @@ def test_change_page_loads(admin_client, rows, model):
         assert response.status_code == 200, obj
 
 
-@pytest.mark.parametrize(
-    "model", [RegistrationAuthority, ScepTransaction, EnrollmentEvent], ids=lambda m: m.__name__
-)
+@pytest.mark.parametrize("model", [RegistrationAuthority, ScepTransaction], ids=lambda m: m.__name__)
 def test_records_are_not_added_by_hand(admin_client, rows, model):
     assert admin_client.get(_url(model, "add")).status_code == 403
 
@@ -70,11 +68,3 @@ def test_ra_change_page_does_not_show_the_key(admin_client, rows):
     page = admin_client.get(_url(RegistrationAuthority, "change", ra.pk)).content.decode()
     assert "ENCRYPTED PRIVATE KEY" not in page
     assert "BEGIN CERTIFICATE" in page
-
-
-def test_event_log_is_read_only(admin_client, rows):
-    event = EnrollmentEvent.objects.first()
-    assert event is not None
-    response = admin_client.post(_url(EnrollmentEvent, "delete", event.pk), {"post": "yes"})
-    assert response.status_code == 403
-    assert EnrollmentEvent.objects.filter(pk=event.pk).exists()

@@ -22,9 +22,11 @@ from ca.models import CertificateRequest, IssuedCertificate
 from ca.services.submission import certificate_request_approve
 from ca.tests.pki import openssl, require_executable
 from enrollment import scep
-from enrollment.choices import EventId, TransactionStatus
-from enrollment.models import EnrollmentEvent, ScepService, ScepTransaction
+from enrollment.choices import TransactionStatus
+from enrollment.models import ScepService, ScepTransaction
 from enrollment.tests.fixtures import STATIC_CHALLENGE, Device, issued_row
+from eventlog.choices import EventId
+from eventlog.models import ConnectorEvent
 
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
 
@@ -120,7 +122,7 @@ def test_scepclient_gets_bad_alg_from_the_strict_service(live_server, scep_servi
     assert not (device / "cert.pem").exists()
     assert IssuedCertificate.objects.count() == 0
     assert CertificateRequest.objects.count() == 0
-    refusal = EnrollmentEvent.objects.get(event_id=EventId.SCEP_VERIFY_FAILURE)
+    refusal = ConnectorEvent.objects.get(event_id=EventId.SCEP_VERIFY_FAILURE)
     assert refusal.fail_info == scep.FailInfo.BAD_ALG
     assert "legacy algorithms are disabled" in refusal.message
 
@@ -138,7 +140,7 @@ def test_scepclient_gets_bad_request_for_a_wrong_challenge(live_server, legacy_s
     assert IssuedCertificate.objects.count() == 0
     assert ScepTransaction.objects.get().fail_info == scep.FailInfo.BAD_REQUEST
     assert (
-        EnrollmentEvent.objects.get(event_id=EventId.SCEP_VERIFY_FAILURE).fail_info
+        ConnectorEvent.objects.get(event_id=EventId.SCEP_VERIFY_FAILURE).fail_info
         == scep.FailInfo.BAD_REQUEST
     )
 

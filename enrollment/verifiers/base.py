@@ -31,6 +31,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from ca.models import CertificateAuthority, CertificateTemplate
+from ca.services.submission import RequestedKeyUsage
 from enrollment.choices import Authorization
 from enrollment.conf import enrollment_settings
 
@@ -45,7 +46,9 @@ class ChallengeGrant:
     """What a valid challenge (or a renewal's signing certificate) authorises: plain data.
 
     ``challenge_id`` (a one-time challenge) and ``renewed_certificate_id`` (a RenewalReq's signer) are the
-    grant's origin; the transaction keeps them as foreign keys.
+    grant's origin; the transaction keeps them as foreign keys. ``device_*`` and ``user_*`` say whom a
+    verifier issued the challenge for, as plain values: the pipeline writes them into the event log's
+    links (it cannot look devices up itself).
     """
 
     authorization: Authorization
@@ -60,6 +63,14 @@ class ChallengeGrant:
     subject_from_request: bool = False
     challenge_id: uuid.UUID | None = None
     renewed_certificate_id: int | None = None
+    device_id: int | None = None
+    device_external_id: str = ""
+    user_id: int | None = None
+    user_principal_name: str = ""
+    #: The key usage and EKUs asked for (a SCEP profile's); the certificate gets what the template also
+    #: allows. None: the template's.
+    key_usage: RequestedKeyUsage | None = None
+    extended_key_usages: tuple[str, ...] | None = None
 
 
 class ChallengeVerifier(ABC):

@@ -6,12 +6,13 @@ from rest_framework.routers import DefaultRouter
 
 from ca.api.urls import router as ca_router
 from directory.api.urls import router as directory_router
+from eventlog.api.urls import router as eventlog_router
 from profiles.api.urls import router as profiles_router
 from profiles.api.urls import urlpatterns as profiles_urls
 
 router = DefaultRouter()
 # directory after profiles: both register `devices` (profiles only detail actions), the list is directory's.
-for app_router in (ca_router, profiles_router, directory_router):
+for app_router in (ca_router, profiles_router, directory_router, eventlog_router):
     router.registry.extend(app_router.registry)
 
 urlpatterns = [

@@ -11,7 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.conf import SettingsModel
+from notifications.conf import NotificationsSettings
 from portal.env import BASE_DIR, env, env_overrides, local_secret
+from profiles.conf import ProfilesSettings
 
 # --- Paths and embedded-default secrets -------------------------------------------------------------
 
@@ -41,10 +44,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "portal",
+    "eventlog",
     "ca",
     "directory",
     "profiles",
     "enrollment",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -233,23 +238,64 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 #: Keep the worker's database connection across tasks (Celery's Django fix-up otherwise reconnects for
 #: every task: about 6 ms per certificate on PostgreSQL, docs/benchmarks.md).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+
+
+def _beat_interval(model: type[SettingsModel], name: str) -> float:
+    """A beat interval that is an app's typed setting: the environment's value, validated by the app's
+    model, or the model's default (the defaults live there only).
+    """
+    setting = f"CERTPORTAL_{name}"
+    values = {name: value} if (value := env_overrides(setting).get(setting)) else {}
+    return float(getattr(model.model_validate(values), name))
+
+
 CELERY_BEAT_SCHEDULE = {
     "crl-refresh": {"task": "ca.tasks.crl_refresh_task", "schedule": 15 * 60.0},
+    "device-certificate-sweep": {
+        "task": "profiles.jobs.device_certificate_sweep_task",
+        "schedule": _beat_interval(ProfilesSettings, "CERTIFICATE_SWEEP_INTERVAL"),
+    },
+    "certificate-expiry-notify": {
+        "task": "notifications.jobs.certificate_expiry_notify_task",
+        "schedule": _beat_interval(NotificationsSettings, "NOTIFY_EXPIRY_INTERVAL"),
+    },
+    "enrollment-failure-notify": {
+        "task": "notifications.jobs.enrollment_failure_notify_task",
+        "schedule": _beat_interval(NotificationsSettings, "NOTIFY_FAILURE_INTERVAL"),
+    },
     "certificate-request-sweep": {"task": "ca.jobs.certificate_request_sweep_task", "schedule": 60.0},
+    "registration-authority-renewal": {
+        "task": "enrollment.jobs.registration_authority_renew_task",
+        "schedule": 60 * 60.0,
+    },
+    "ocsp-responder-refresh": {"task": "ca.jobs.ocsp_responder_refresh_task", "schedule": 15 * 60.0},
 }
 
 # --- certportal ---------------------------------------------------------------------------------------
-# The apps' settings are typed and validated, with their defaults, in ca/conf.py, enrollment/conf.py and
-# profiles/conf.py; here the environment (or the embedded default) overrides them.
+# The apps' settings are typed and validated, with their defaults, in ca/conf.py, enrollment/conf.py,
+# profiles/conf.py and notifications/conf.py; here the environment (or the embedded default) overrides them.
 
 globals().update(
     env_overrides(
         "CERTPORTAL_BASE_URL",
         "CERTPORTAL_REQUEST_REDISPATCH_AFTER",
+        "CERTPORTAL_REVOKE_WAIT",
         "CERTPORTAL_SCEP_ISSUE_WAIT",
         "CERTPORTAL_SCEP_MAX_MESSAGE_SIZE",
         "CERTPORTAL_SCEP_MAX_CLOCK_SKEW",
         "CERTPORTAL_CHALLENGE_TTL_MINUTES",
+        "CERTPORTAL_RA_RENEWAL_THRESHOLD",
+        "CERTPORTAL_PROFILE_ANY_SAN_TYPE",
+        "CERTPORTAL_CERTIFICATE_SWEEP_INTERVAL",
+        "CERTPORTAL_NOTIFY_EMAILS",
+        "CERTPORTAL_NOTIFY_WEBHOOK_URL",
+        "CERTPORTAL_NOTIFY_WEBHOOK_SECRET",
+        "CERTPORTAL_NOTIFY_TIMEOUT",
+        "CERTPORTAL_NOTIFY_EXPIRY_WINDOW_DAYS",
+        "CERTPORTAL_NOTIFY_EXPIRY_INTERVAL",
+        "CERTPORTAL_NOTIFY_FAILURE_INTERVAL",
+        "CERTPORTAL_OCSP_RESPONDER_VALIDITY_DAYS",
+        "CERTPORTAL_OCSP_RESPONSE_VALIDITY",
     )
 )
 CERTPORTAL_CA_QUEUE = CA_QUEUE
@@ -258,9 +304,15 @@ CERTPORTAL_CA_QUEUE = CA_QUEUE
 CERTPORTAL_CA_KEY_PASSPHRASE = env.str("CERTPORTAL_CA_KEY_PASSPHRASE", default="") or (
     local_secret(SECRETS_DIR, "ca_key_passphrase") if CELERY_TASK_ALWAYS_EAGER else ""
 )
-#: Passphrase of the SCEP RA private keys. Only the web tier (the RA) needs it.
+#: Passphrase of the SCEP RA private keys. Only the web tier (the RA) needs it, and the default worker, which
+#: renews RA certificates (enrollment.jobs); never the CA worker.
 CERTPORTAL_RA_KEY_PASSPHRASE = env.str("CERTPORTAL_RA_KEY_PASSPHRASE", default="") or (
     local_secret(SECRETS_DIR, "ra_key_passphrase") if EMBEDDED or CELERY_TASK_ALWAYS_EAGER else ""
+)
+#: Passphrase of the OCSP responder keys. Only the RA side needs it: the web tier (signs OCSP responses)
+#: and the default worker (its beat job writes renewed responder keys); never the CA worker.
+CERTPORTAL_OCSP_KEY_PASSPHRASE = env.str("CERTPORTAL_OCSP_KEY_PASSPHRASE", default="") or (
+    local_secret(SECRETS_DIR, "ocsp_key_passphrase") if EMBEDDED or CELERY_TASK_ALWAYS_EAGER else ""
 )
 
 #: Where CA private keys live, like Django's STORAGES: an alias per backend.
@@ -270,6 +322,12 @@ CERTPORTAL_KEY_BACKENDS = {
         "OPTIONS": {"directory": env.str("CERTPORTAL_KEY_DIR", default=str(DATA_DIR / "keys"))},
     },
 }
+
+#: Who follows directory changes (directory.observers): the profiles app revokes what no longer applies.
+CERTPORTAL_DIRECTORY_OBSERVERS = ["profiles.assignment_reconciler.AssignmentReconciler"]
+
+#: Who follows revocations (ca.observers): the device certificate states of the profiles app.
+CERTPORTAL_CERTIFICATE_OBSERVERS = ["profiles.certificate_observer.DeviceCertificateObserver"]
 
 #: Who may enroll, tried in order: the profiles app's per-device one-time challenges, then the SCEP
 #: service's static challenge (if it has one).

@@ -35,7 +35,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from ca.choices import CertificateRequestStatus
-from ca.models import CertificateRequest, IssuedCertificate
+from ca.models import CertificateRequest, IssuedCertificate, RevocationRequest
 from ca.tests.pki import openssl, require_executable, write_pem
 from enrollment import scep
 from enrollment.services.registration import registration_authority_create, scep_service_create
@@ -185,7 +185,59 @@ def _start_ca_worker(env: dict[str, str], queue: str, tmp: Path) -> Process:
 
 @pytest.fixture
 def topology(pki, tmp_path: Path) -> Iterator[Topology]:
-    redis_url = _require_services()
+    yield from _topology(pki, tmp_path, _require_services())
+
+
+@dataclass
+class PrivateRedis:
+    """A Redis server of the test's own, on a free port, that the test may stop and start."""
+
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [require_executable("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port),
+             "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("the private Redis did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    _require_services()
+    redis = PrivateRedis(port=_free_port(), directory=tmp_path)
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+@pytest.fixture
+def topology_on_private_redis(pki, tmp_path: Path, private_redis: PrivateRedis) -> Iterator[Topology]:
+    yield from _topology(pki, tmp_path, private_redis.url)
+
+
+def _topology(pki, tmp_path: Path, redis_url: str) -> Iterator[Topology]:
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or require_executable(
         "gunicorn"
     )
@@ -209,7 +261,11 @@ def topology(pki, tmp_path: Path) -> Iterator[Topology]:
     )
 
     web_log = tmp_path / "web.log"
-    web_env = {**env, "CERTPORTAL_RA_KEY_PASSPHRASE": settings.CERTPORTAL_RA_KEY_PASSPHRASE}
+    web_env = {
+        **env,
+        "CERTPORTAL_RA_KEY_PASSPHRASE": settings.CERTPORTAL_RA_KEY_PASSPHRASE,
+        "CERTPORTAL_OCSP_KEY_PASSPHRASE": settings.CERTPORTAL_OCSP_KEY_PASSPHRASE,
+    }
     assert "CERTPORTAL_CA_KEY_PASSPHRASE" not in web_env
     (tmp_path / "modules").mkdir()
     config = tmp_path / "gunicorn.test.conf.py"
@@ -342,7 +398,7 @@ def test_api_revocation_runs_on_the_ca_worker_and_publishes_a_crl(
         timeout=60,
     )
     assert response.status_code == 200, response.text
-    assert response.json()["status"] == "revoked"
+    assert response.json()["certificate"]["status"] == "revoked"
 
     crl_der = requests.get(f"{topology.url}/crl/{pki.issuing.slug}.crl", timeout=10).content
     crl = x509.load_der_x509_crl(crl_der)
@@ -357,6 +413,20 @@ def test_api_revocation_runs_on_the_ca_worker_and_publishes_a_crl(
     chain = write_pem(tmp_path / "chain.pem", pki.issuing.certificate, pki.root.certificate)
     verified = openssl("crl", "-inform", "DER", "-in", str(crl_file), "-CAfile", str(chain), "-noout")
     assert "verify OK" in verified.stdout + verified.stderr
+
+    # OCSP through gunicorn agrees: a responder certificate signed by the CA worker, the answer signed by
+    # the web tier with the responder's key, verified by openssl.
+    _web_manage(topology, "ocsp_responder", "--ca", pki.issuing.slug)
+    leaf = write_pem(tmp_path / "leaf.pem", issued.certificate)
+    issuer = write_pem(tmp_path / "issuer.pem", pki.issuing.certificate)
+    answer = subprocess.run(
+        [require_executable("openssl"), "ocsp", "-issuer", str(issuer), "-cert", str(leaf),
+         "-url", f"{topology.url}/ocsp/{pki.issuing.slug}", "-CAfile", str(chain)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert "Response verify OK" in answer.stdout + answer.stderr, answer.stdout + answer.stderr
+    assert f"{leaf}: revoked" in answer.stdout
+    assert "keyCompromise" in answer.stdout
 
 
 def _web_worker_modules(topology: Topology) -> list[set[str]]:
@@ -490,3 +560,77 @@ def test_gunicorn_takes_a_4096_bit_get_pkioperation_and_refuses_oversized_lines(
     oversized = requests.get(too_long, timeout=30)
     assert oversized.status_code in (400, 414)
     assert "too large" in oversized.text.lower() or "too long" in oversized.text.lower()
+
+
+def _web_manage(topology: Topology, *args: str) -> str:
+    """Run ``manage.py <args>`` in the web tier's environment (no CA key passphrase)."""
+    web_env = {
+        **topology.env,
+        "CERTPORTAL_RA_KEY_PASSPHRASE": settings.CERTPORTAL_RA_KEY_PASSPHRASE,
+        "CERTPORTAL_OCSP_KEY_PASSPHRASE": settings.CERTPORTAL_OCSP_KEY_PASSPHRASE,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=web_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_a_revocation_asked_while_the_broker_is_down_completes_when_it_is_back(
+    topology_on_private_redis: Topology, private_redis: PrivateRedis, pki, tmp_path, admin_user
+):
+    """Redis stops between issuance and revocation: the API still answers (202, the request is durable),
+    nothing is revoked yet; Redis comes back, the stale-request sweep sends the request again, the CA worker
+    revokes and publishes a CRL that openssl verifies. Nothing is lost, nothing is revoked twice.
+    """
+    topology = topology_on_private_redis
+    device = tmp_path / "dev-broker"
+    result = _scepclient(device, f"{topology.url}/scep/topology", cn="topology-broker")
+    assert result.returncode == 0, result.stdout + result.stderr
+    issued = IssuedCertificate.objects.get(subject__contains="topology-broker")
+    token = Token.objects.create(user=admin_user)
+
+    private_redis.stop()
+    response = requests.post(
+        f"{topology.url}/api/v1/certificates/{issued.pk}/revoke/",
+        json={"reason": "key_compromise"},
+        headers={"Authorization": f"Token {token.key}"},
+        timeout=120,
+    )
+    assert response.status_code == 202, response.text
+    request_id = response.json()["revocation_request"]["id"]
+    issued.refresh_from_db()
+    assert issued.revoked_at is None
+    assert RevocationRequest.objects.get(pk=request_id).status == "queued"
+
+    private_redis.start()
+    topology.ca_worker.stop()  # the worker lost its broker: start it afresh
+    topology.start_ca_worker()
+    _web_manage(
+        topology,
+        "shell",
+        "-c",
+        "from ca.services.revocation_requests import revocation_request_redispatch_stale as sweep\n"
+        "import datetime as dt; print(sweep(older_than=dt.timedelta(0)))",
+    )
+    deadline = time.monotonic() + READY_TIMEOUT
+    while RevocationRequest.objects.get(pk=request_id).status != "done" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert RevocationRequest.objects.get(pk=request_id).status == "done"
+    issued.refresh_from_db()
+    assert issued.revocation_reason == "key_compromise"
+    crl_file = tmp_path / "crl.der"
+    crl_file.write_bytes(requests.get(f"{topology.url}/crl/{pki.issuing.slug}.crl", timeout=10).content)
+    chain = write_pem(tmp_path / "chain.pem", pki.issuing.certificate, pki.root.certificate)
+    verified = openssl(
+        "crl", "-inform", "DER", "-in", str(crl_file), "-CAfile", str(chain), "-noout", "-text"
+    )
+    assert "verify OK" in verified.stdout + verified.stderr
+    assert issued.serial in verified.stdout.replace(":", "").upper()
+    assert RevocationRequest.objects.count() == 1

@@ -8,7 +8,7 @@ import django_filters
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
@@ -29,11 +29,13 @@ from profiles.api.serializers import (
 from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfile, TrustedRootProfile
 from profiles.naming.variables import RenderError
 from profiles.services.checkin import CheckinResult, device_checkin, scep_profile_render
-from profiles.services.devices import device_retire, device_wipe
+from profiles.services.devices import DeviceDeparture, device_retire, device_wipe
 from profiles.services.payloads import checkin_as_json, checkin_as_mobileconfig, checkin_as_windows_csp
 from profiles.services.profiles import (
     assignment_create,
+    assignment_delete,
     scep_profile_create,
+    scep_profile_delete,
     scep_profile_update,
     trusted_root_profile_create,
     trusted_root_profile_update,
@@ -91,6 +93,9 @@ class ScepProfileViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
         serializer.instance = scep_profile_update(profile=self.get_object(), **serializer.validated_data)
 
+    def perform_destroy(self, instance: ScepProfile) -> None:
+        scep_profile_delete(profile=instance)
+
     @extend_schema(
         parameters=[OpenApiParameter("device", str, description="External id of the device", required=True)],
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="The device lacks a variable")},
@@ -130,6 +135,9 @@ class ProfileAssignmentViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
         serializer.instance = assignment_create(**serializer.validated_data)
 
+    def perform_destroy(self, instance: ProfileAssignment) -> None:
+        assignment_delete(assignment=instance)
+
 
 class DeviceCertificateStateFilterSet(django_filters.FilterSet):  # type: ignore[misc]  # django-filter is untyped
     """``device`` is the device's external id, as in every row of the report."""
@@ -164,19 +172,19 @@ class DeviceActionsViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         "payload": "profiles.add_devicechallenge",
     }
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def retire(self, request: Request, pk: str) -> Response:
-        """Retire the device and revoke its certificates on the CA worker."""
-        device = device_retire(device=self.get_object())
-        return Response({"device": device.external_id, "state": device.state, **_revocation_summary(device)})
+        """Retire the device; the CA worker revokes its certificates (see the revocation request)."""
+        departure = device_retire(device=self.get_object(), requested_by=f"api:{request.user.get_username()}")
+        return Response(_departure(departure), status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def wipe(self, request: Request, pk: str) -> Response:
-        """Wipe the device and revoke its certificates on the CA worker."""
-        device = device_wipe(device=self.get_object())
-        return Response({"device": device.external_id, "state": device.state, **_revocation_summary(device)})
+        """Wipe the device; the CA worker revokes its certificates (see the revocation request)."""
+        departure = device_wipe(device=self.get_object(), requested_by=f"api:{request.user.get_username()}")
+        return Response(_departure(departure), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         parameters=[OpenApiParameter("kind", str, enum=list(_PAYLOAD_FORMATS), description="Payload kind")],
@@ -191,11 +199,16 @@ class DeviceActionsViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return _payload_response(device_checkin(device=self.get_object()), kind)
 
 
-def _revocation_summary(device: Device) -> dict[str, Any]:
-    bindings = device.certificates.select_related("certificate")
+def _departure(departure: DeviceDeparture) -> dict[str, Any]:
+    """The device's new state and the revocation request of its certificates (follow it at
+    /api/v1/revocation-requests/<id>/).
+    """
+    request = departure.revocation_request
     return {
-        "certificates_revoked": sum(1 for b in bindings if b.certificate.revoked_at is not None),
-        "certificates_pending_revocation": sum(1 for b in bindings if b.certificate.revoked_at is None),
+        "device": departure.device.external_id,
+        "state": departure.device.state,
+        "revocation_requests": [request.pk] if request is not None else [],
+        "certificates_to_revoke": request.items.count() if request is not None else 0,
     }
 
 

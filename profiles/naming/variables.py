@@ -13,7 +13,8 @@ Rules encoded here (Intune "Configure and use SCEP certificates", see ``shared/r
 * a *user* certificate may use user and device variables, a *device* certificate only device variables;
 * ``{{FullyQualifiedDomainName}}`` only has a value for domain-joined Windows devices;
 * ``{{OnPremisesSecurityIdentifier}}`` may only appear as a URI subject alternative name (it is rendered
-  as the KB5014754 ``tag:microsoft.com,2022-09-14:sid:<SID>`` URI), never in the subject.
+  as the KB5014754 ``tag:microsoft.com,2022-09-14:sid:<SID>`` URI), never in the subject; in a device
+  certificate it is the device's own SID (hybrid-joined Windows devices).
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class Variable:
         description: human wording of the attribute for error messages ("IMEI", "email address").
         subject_allowed: False for variables that may not be used in the subject name.
         uri_only: True for variables that may only be used as the whole value of a URI SAN.
+        device_too: True for a user variable that a device certificate may use too, its value then
+            describing the device (the SID: a hybrid-joined Windows device's computer account).
     """
 
     name: str
@@ -135,13 +138,16 @@ class Variable:
     description: str
     subject_allowed: bool = True
     uri_only: bool = False
+    device_too: bool = False
 
     @property
     def placeholder(self) -> str:
         return "{{" + self.name + "}}"
 
     def allowed_for(self, certificate_type: CertificateType) -> bool:
-        return certificate_type is CertificateType.USER or self.scope is VariableScope.DEVICE
+        return (
+            certificate_type is CertificateType.USER or self.scope is VariableScope.DEVICE or self.device_too
+        )
 
 
 _U = VariableScope.USER
@@ -161,6 +167,7 @@ _CATALOGUE: tuple[Variable, ...] = (
         "on-premises security identifier (SID)",
         subject_allowed=False,
         uri_only=True,
+        device_too=True,
     ),
     Variable("OnPremisesUserPrincipalName", _U, "on_prem_upn", "on-premises user principal name"),
     Variable("Department", _U, "department", "department"),

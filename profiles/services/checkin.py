@@ -7,14 +7,16 @@ is single use. The same rendered values feed the JSON answer, the .mobileconfig 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
-import secrets
+import uuid
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from ca.crypto.names import general_name_to_json, name_to_json
 from directory.models import Device
@@ -35,7 +37,9 @@ __all__ = [
     "ScepDelivery",
     "challenge_digest",
     "challenge_issue",
+    "challenge_secret",
     "device_checkin",
+    "mapping_sid",
     "scep_profile_render",
 ]
 
@@ -79,32 +83,74 @@ def scep_profile_render(*, profile: ScepProfile, device: Device) -> RenderedRequ
         raise RenderError(f"the profile's subject or SAN format is invalid: {exc}") from exc
     if certificate_type == CertificateType.USER and device.primary_user is None:
         raise RenderError("a user certificate needs a device with a primary user")
-    if profile.include_sid_extension and not (
-        device.primary_user is not None and device.primary_user.on_premises_security_identifier
-    ):
+    if profile.include_sid_extension and not mapping_sid(profile=profile, device=device):
         raise RenderError(
             "the profile adds the SID extension (strong mapping), but the user has no on-premises "
             "security identifier"
+            if certificate_type == CertificateType.USER
+            else "the profile adds the SID extension (strong mapping), but the device is not a hybrid-joined "
+            "Windows device with an on-premises security identifier"
         )
     return render_request(subject_format, sans, context)
+
+
+def mapping_sid(*, profile: ScepProfile, device: Device) -> str:
+    """The SID of strong mapping (KB5014754): the user's for a user certificate, the device's (its computer
+    account, hybrid-joined Windows) for a device certificate; empty when there is none.
+    """
+    if profile.certificate_type == CertificateType.USER:
+        return device.primary_user.on_premises_security_identifier if device.primary_user else ""
+    return device.security_identifier if device.domain_joined else ""
+
+
+def challenge_secret(challenge_id: uuid.UUID) -> str:
+    """The secret part of a challenge, derived from its id under ``SECRET_KEY`` (never stored): a device
+    that checks in again gets the same live challenge instead of a new one, and only its HMAC is kept.
+    """
+    digest = salted_hmac("certportal.profiles.device-challenge-secret", challenge_id.hex, algorithm="sha256")
+    return base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")[:32]
+
+
+def _challenge_text(record: DeviceChallenge) -> str:
+    return f"{CHALLENGE_PREFIX}.{record.id.hex}.{challenge_secret(record.id)}"
 
 
 def challenge_issue(
     *, device: Device, profile: ScepProfile, rendered: RenderedRequest
 ) -> tuple[str, DeviceChallenge]:
-    """Create a one-time challenge for exactly this request; return the challenge text and its record."""
-    secret = secrets.token_urlsafe(24)
+    """The one-time challenge for exactly this request: the device's live one if it has an unused,
+    unexpired challenge for the same profile version and the same rendered request, else a new one (and
+    its other live challenges for the profile end now: at most one is live per device and profile).
+    """
+    now = timezone.now()
+    live = DeviceChallenge.objects.filter(
+        device=device, profile=profile, consumed_at__isnull=True, expires_at__gt=now
+    )
+    reusable = live.filter(
+        profile_version=profile.version,
+        canonical_subject=rendered.canonical_subject,
+        key_size=profile.key_size,
+    ).order_by("-created_at")
+    for record in reusable:
+        text = _challenge_text(record)
+        if list(record.canonical_sans) == list(rendered.canonical_sans) and constant_time_compare(
+            challenge_digest(challenge_secret(record.id)), record.secret_digest
+        ):
+            live.exclude(pk=record.pk).update(expires_at=now)
+            return text, record
+    live.update(expires_at=now)
     ttl = dt.timedelta(minutes=profiles_settings().CHALLENGE_TTL_MINUTES)
     user = device.primary_user if profile.certificate_type == CertificateType.USER else None
-    sid = ""
-    if profile.include_sid_extension and user is not None:
-        sid = user.on_premises_security_identifier
+    sid = mapping_sid(profile=profile, device=device) if profile.include_sid_extension else ""
+    challenge_id = uuid.uuid4()
     record = DeviceChallenge.objects.create(
+        id=challenge_id,
         device=device,
         profile=profile,
         profile_version=profile.version,
         user=user,
-        secret_digest=challenge_digest(secret),
+        secret_digest=challenge_digest(challenge_secret(challenge_id)),
+        scep_server_paths=scep_server_paths(profile),
         subject_json=name_to_json(rendered.subject),
         sans_json=[general_name_to_json(name) for name in rendered.sans],
         canonical_subject=rendered.canonical_subject,
@@ -112,9 +158,14 @@ def challenge_issue(
         key_size=profile.key_size,
         validity_days=profile.validity_days,
         sid=sid,
-        expires_at=timezone.now() + ttl,
+        expires_at=now + ttl,
     )
-    return f"{CHALLENGE_PREFIX}.{record.id.hex}.{secret}", record
+    return _challenge_text(record), record
+
+
+def scep_server_paths(profile: ScepProfile) -> list[str]:
+    """The URL paths of the profile's SCEP servers: the SCEP services a challenge is good for."""
+    return sorted({urlsplit(str(url)).path or "/" for url in profile.scep_server_urls})
 
 
 def _renewal_due(state: DeviceCertificateState, profile: ScepProfile, now: dt.datetime) -> bool:

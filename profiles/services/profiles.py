@@ -19,18 +19,24 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
+from ca.choices import RevocationCause
 from ca.models import CertificateAuthority
 from core.exceptions import ApplicationError
 from core.services import model_update
 from directory.models import Platform
 from profiles.models import ProfileAssignment, ScepProfile, TrustedRootProfile
 from profiles.options import DestinationStore
+from profiles.services.reconcile import profile_certificates_revoke, profile_devices_reconcile
 from profiles.validation import scep_profile_relation_errors
 
 __all__ = [
+    "CERTIFICATE_CONTENT_FIELDS",
     "assignment_create",
+    "assignment_delete",
+    "assignment_update",
     "certificate_der_from_upload",
     "scep_profile_create",
+    "scep_profile_delete",
     "scep_profile_update",
     "scep_profile_validate",
     "trusted_root_profile_create",
@@ -43,6 +49,24 @@ _SCEP_PROFILE_FIELDS: Final = tuple(
     field.name
     for field in ScepProfile._meta.concrete_fields
     if field.editable and not field.primary_key and field.name not in {"created_at", "updated_at"}
+)
+_ASSIGNMENT_FIELDS: Final = ("scep_profile", "trusted_root_profile", "target", "group", "intent")
+#: The settings of a SCEP profile whose change alters what its certificates say (revoke_on_change).
+CERTIFICATE_CONTENT_FIELDS: Final = frozenset(
+    {
+        "certificate_type",
+        "subject_name_format",
+        "subject_name_format_string",
+        "subject_alternative_names",
+        "include_sid_uri",
+        "include_sid_extension",
+        "key_usage_digital_signature",
+        "key_usage_key_encipherment",
+        "key_size",
+        "extended_key_usages",
+        "template",
+        "authority",
+    }
 )
 _TRUSTED_ROOT_DERIVED_FIELDS: Final = ("thumbprint_sha1", "subject", "not_after")
 _TRUSTED_ROOT_PROFILE_FIELDS: Final = (
@@ -178,7 +202,26 @@ def scep_profile_update(*, profile: ScepProfile, **fields: Any) -> ScepProfile:
     update = model_update(instance=profile, data=fields, fields=_SCEP_PROFILE_FIELDS, clean=False)
     if update.has_changed:
         _version_bump(profile)
+    changed_content = sorted(set(update.changed) & CERTIFICATE_CONTENT_FIELDS)
+    if changed_content and profile.revoke_on_change:
+        profile_certificates_revoke(
+            profile=profile,
+            cause=RevocationCause.PROFILE_CHANGED,
+            comment=f"the profile changed what its certificates say ({', '.join(changed_content)})",
+        )
+    if "platform" in update.changed:
+        profile_devices_reconcile(profile=profile)
     return profile
+
+
+@transaction.atomic
+def scep_profile_delete(*, profile: ScepProfile) -> None:
+    """Delete the profile; its certificates are revoked first unless the profile keeps them."""
+    if profile.revoke_on_removal:
+        profile_certificates_revoke(
+            profile=profile, cause=RevocationCause.PROFILE_DELETED, comment=f"profile {profile.name} deleted"
+        )
+    profile.delete()
 
 
 def _version_bump(profile: ScepProfile | TrustedRootProfile) -> None:
@@ -186,9 +229,32 @@ def _version_bump(profile: ScepProfile | TrustedRootProfile) -> None:
     profile.refresh_from_db(fields=["version"])
 
 
+def _assignment_changed(assignment: ProfileAssignment) -> None:
+    """An include or an exclusion changed: the devices of its SCEP profile may have lost it."""
+    if assignment.scep_profile_id is not None:
+        profile_devices_reconcile(profile=ScepProfile.objects.get(pk=assignment.scep_profile_id))
+
+
 @transaction.atomic
 def assignment_create(**fields: Any) -> ProfileAssignment:
     assignment = ProfileAssignment(**fields)
     assignment.full_clean()
     assignment.save()
+    _assignment_changed(assignment)
     return assignment
+
+
+@transaction.atomic
+def assignment_update(*, assignment: ProfileAssignment, **fields: Any) -> ProfileAssignment:
+    before = copy.copy(assignment)
+    model_update(instance=assignment, data=fields, fields=_ASSIGNMENT_FIELDS)
+    _assignment_changed(before)
+    if assignment.scep_profile_id != before.scep_profile_id:
+        _assignment_changed(assignment)
+    return assignment
+
+
+@transaction.atomic
+def assignment_delete(*, assignment: ProfileAssignment) -> None:
+    assignment.delete()
+    _assignment_changed(assignment)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from ca.choices import RevocationCause, RevocationReason
 from ca.models import IssuedCertificate
+from ca.services.revocation_requests import revocation_request_create
 from directory.models import Device
-from profiles.choices import CertificateState
+from profiles.choices import CertificateState, DeviceCertificateStatus
 from profiles.models import DeviceCertificate, DeviceCertificateState, ScepProfile
 
 __all__ = ["device_enrollment_failed", "device_enrollment_succeeded", "device_state_set"]
@@ -54,10 +56,48 @@ def device_state_set(
 def device_enrollment_succeeded(
     *, device: Device, profile: ScepProfile, certificate: IssuedCertificate, reason: str = ""
 ) -> DeviceCertificateState:
-    """A certificate was issued to ``device`` under ``profile``: bind it to the device and mark it issued."""
-    DeviceCertificate.objects.get_or_create(
-        certificate=certificate, defaults={"device": device, "profile": profile}
+    """A certificate was issued to ``device`` under ``profile``: bind it to the device and mark it issued.
+
+    The device's earlier valid certificates for the profile are superseded by it, and revoked (reason
+    superseded) when the profile says so.
+    """
+    now = timezone.now()
+    lifetime = certificate.not_after - certificate.not_before
+    binding, _ = DeviceCertificate.objects.get_or_create(
+        certificate=certificate,
+        defaults={
+            "device": device,
+            "profile": profile,
+            "status_changed_at": now,
+            "renewal_due_at": certificate.not_after - lifetime * (profile.renewal_threshold_percentage / 100),
+        },
     )
+    earlier = list(
+        DeviceCertificate.objects.filter(
+            device=device,
+            profile=profile,
+            certificate__revoked_at__isnull=True,
+            certificate__not_after__gt=now,
+        )
+        .exclude(pk=binding.pk)
+        .exclude(status=DeviceCertificateStatus.SUPERSEDED)
+        .select_related("certificate")
+    )
+    if earlier:
+        DeviceCertificate.objects.filter(pk__in=[b.pk for b in earlier]).update(
+            status=DeviceCertificateStatus.SUPERSEDED,
+            status_reason=f"superseded by certificate {certificate.serial}",
+            status_changed_at=now,
+            superseded_by=binding,
+        )
+        if profile.revoke_superseded:
+            revocation_request_create(
+                certificates=[b.certificate for b in earlier],
+                reason=RevocationReason.SUPERSEDED,
+                cause=RevocationCause.SUPERSEDED,
+                requested_by="system:profiles",
+                comment=f"superseded by certificate {certificate.serial} on {device.external_id}",
+            )
     return device_state_set(
         device=device, profile=profile, state=CertificateState.ISSUED, certificate=certificate, reason=reason
     )

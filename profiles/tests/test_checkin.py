@@ -19,6 +19,7 @@ from directory.models import Device
 from profiles.choices import CertificateState
 from profiles.models import DeviceCertificateState, DeviceChallenge
 from profiles.services.checkin import challenge_digest, device_checkin
+from profiles.services.profiles import scep_profile_update
 from profiles.services.states import device_state_set
 from profiles.tests.fixtures import assign, delivery_for
 
@@ -87,12 +88,41 @@ def test_the_challenge_is_stored_only_as_an_hmac(assigned, device):
     assert len(record.secret_digest) == 64
 
 
-def test_every_checkin_issues_a_fresh_challenge(assigned, device):
+def test_checking_in_again_gets_the_same_live_challenge(assigned, device):
+    """200 check-ins leave one live challenge, not 200 (the secret is derived from the challenge's id under
+    SECRET_KEY, so it can be handed out again without being stored)."""
     first = delivery_for(device, assigned).challenge
+    again = [delivery_for(device, assigned).challenge for _ in range(5)]
+
+    assert again == [first] * 5
+    assert DeviceChallenge.objects.filter(device=device, profile=assigned).count() == 1
+
+
+def test_a_new_challenge_replaces_the_live_one_when_the_request_changes(assigned, device, user, time_machine):
+    first = delivery_for(device, assigned).challenge
+    user.user_name = "jane"
+    user.save()
+
     second = delivery_for(device, assigned).challenge
 
-    assert first != second
-    assert DeviceChallenge.objects.filter(device=device, profile=assigned).count() == 2
+    assert second != first
+    live = DeviceChallenge.objects.filter(device=device, profile=assigned, expires_at__gt=timezone.now())
+    assert [record.id.hex for record in live] == [second.split(".")[1]]  # the first one ended
+
+    scep_profile_update(profile=assigned, description="v2")
+    third = delivery_for(device, assigned).challenge
+    assert third not in (first, second)
+
+    record = DeviceChallenge.objects.get(id=third.split(".")[1])
+    time_machine.move_to(record.expires_at, tick=False)
+    assert delivery_for(device, assigned).challenge != third  # expired: a new one
+
+
+def test_a_used_challenge_is_not_handed_out_again(assigned, device):
+    first = delivery_for(device, assigned).challenge
+    DeviceChallenge.objects.update(consumed_at=timezone.now())
+
+    assert delivery_for(device, assigned).challenge != first
 
 
 def test_preview_renders_without_a_challenge(assigned, device):

@@ -23,8 +23,11 @@ from ca.models import IssuedCertificate
 from ca.tests.pki import openssl, openssl_verify, write_pem
 from directory.models import Device
 from enrollment import scep
-from enrollment.choices import Authorization, EventId, EventLevel
-from enrollment.models import EnrollmentEvent, ScepService, ScepTransaction
+from enrollment.choices import Authorization
+from enrollment.models import ScepService, ScepTransaction
+from enrollment.services.registration import scep_service_create
+from eventlog.choices import EventId, EventLevel
+from eventlog.models import ConnectorEvent
 from profiles import scep_verifier
 from profiles.choices import CertificateState
 from profiles.models import (
@@ -101,8 +104,8 @@ def thumbprint(certificate: x509.Certificate) -> str:
     return certificate.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - a thumbprint
 
 
-def verify_failure_event(enrollment: Enrollment) -> EnrollmentEvent:
-    return EnrollmentEvent.objects.get(
+def verify_failure_event(enrollment: Enrollment) -> ConnectorEvent:
+    return ConnectorEvent.objects.get(
         event_id=EventId.SCEP_VERIFY_FAILURE, transaction_id=enrollment.exchange.transaction_id
     )
 
@@ -151,9 +154,60 @@ def test_a_device_enrolls_with_its_challenge_and_gets_the_rendered_request(enrol
     assert (transaction.authorization, transaction.challenge) == (Authorization.ONE_TIME_CHALLENGE, record)
     secret = enrollment.delivery.challenge.split(".")[2]
     assert all(secret not in str(value) for value in vars(transaction).values())
-    assert EnrollmentEvent.objects.filter(
+    assert ConnectorEvent.objects.filter(
         event_id=EventId.SCEP_ISSUED_SUCCESS, transaction_id=enrollment.exchange.transaction_id
     ).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_certificate_carries_the_profiles_key_usage_and_ekus_within_the_templates(
+    enroll, pki, assign_to_users
+):
+    """The template allows signature and encipherment and two EKUs; the profile asks for signature only
+    and Client Authentication only: the certificate carries exactly the intersection.
+    """
+    smartcard = ExtendedKeyUsageOID.SMARTCARD_LOGON.dotted_string
+    pki.template.application_policies = [ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string, smartcard]
+    pki.template.save()
+    profile = assign_to_users(
+        key_usage_key_encipherment=False,
+        extended_key_usages=[{"name": "Client Authentication", "oid": "1.3.6.1.5.5.7.3.2"}],
+    )
+
+    enrollment = enroll(profile)
+
+    assert enrollment.reply.status is scep.PkiStatus.SUCCESS, enrollment.reply.fail_info_text
+    certificate = enrollment.reply.certificate
+    usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert (usage.digital_signature, usage.key_encipherment) == (True, False)
+    eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_events_of_an_enrollment_name_the_device_and_user_of_the_challenge(enroll, assigned, device):
+    """The grant carries whom the challenge was issued for: the pipeline links its events to them."""
+    enrollment = enroll(assigned)
+
+    assert enrollment.reply.status is scep.PkiStatus.SUCCESS, enrollment.reply.fail_info_text
+    challenge = DeviceChallenge.objects.select_related("user").get()
+    assert challenge.user is not None
+    events = ConnectorEvent.objects.filter(transaction_id=enrollment.exchange.transaction_id).order_by("id")
+    assert [event.event_id for event in events] == [
+        EventId.CRP_VERIFY_SUCCESS,
+        EventId.SCEP_VERIFY_SUCCESS,
+        EventId.SCEP_ISSUED_SUCCESS,
+        EventId.CRP_NOTIFY_SUCCESS,
+    ]
+    user = challenge.user
+    for event in events:
+        assert (event.device_id, event.device_external_id) == (device.pk, device.external_id), event
+        assert (event.user_id, event.user_principal_name) == (user.pk, user.user_principal_name), event
+        assert event.authority_slug == assigned.authority.slug
+        assert event.template_name == assigned.template.name
+    assert events[0].message == "challenge verified (one-time device challenge) by OneTimeChallengeVerifier"
+    issued = IssuedCertificate.objects.get(fingerprint_sha1=thumbprint(enrollment.reply.certificate))
+    assert (events[3].serial, events[3].thumbprint) == (issued.serial, issued.fingerprint_sha1)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -217,6 +271,13 @@ def test_an_expired_challenge_is_refused_with_diagnostic_0x411(enroll, assigned,
     )
     event = verify_failure_event(enrollment)
     assert (event.diagnostic_code, event.diagnostic_code_hex) == (0x411, "0x00000411")
+    rejected = ConnectorEvent.objects.get(event_id=EventId.CRP_VERIFY_WARNING)
+    assert (rejected.level, rejected.diagnostic, rejected.details["reason"]) == (
+        EventLevel.WARNING,
+        "0x00000411 CRPSCEPChallenge_Expired",
+        "ChallengeExpired",
+    )
+    assert rejected.transaction_id == enrollment.exchange.transaction_id
     state = enrollment.state()
     assert (state.state, state.diagnostic_code) == (CertificateState.FAILED, 1041)
 
@@ -229,6 +290,13 @@ def test_a_tampered_challenge_is_refused_with_diagnostic_0x410(enroll, assigned,
 
     assert_refused(enrollment, "the challenge cannot be validated; get a new one by checking in")
     assert verify_failure_event(enrollment).diagnostic_code == 0x410
+    unverified = ConnectorEvent.objects.get(event_id=EventId.CRP_VERIFY_FAILURE)
+    assert (unverified.level, unverified.diagnostic, unverified.details["reason"]) == (
+        EventLevel.ERROR,
+        "0x00000410 CRPSCEPDeserialize_Failed",
+        "ChallengeDeserializationError",
+    )
+    assert not ConnectorEvent.objects.filter(event_id=EventId.CRP_VERIFY_WARNING).exists()
     # A forged request proves nothing about the device: its state is left alone.
     assert enrollment.state().state == CertificateState.CHALLENGE_ISSUED
 
@@ -241,7 +309,7 @@ def test_a_challenge_presented_to_the_scep_service_of_another_ca_is_refused(
     assert_refused(
         enrollment, "the profile's certificates come from CA Test Issuing CA, not from this SCEP service's CA"
     )
-    assert verify_failure_event(enrollment).service == root_scep_service
+    assert verify_failure_event(enrollment).service_slug == root_scep_service.slug
 
 
 def test_a_challenge_of_a_profile_unassigned_since_is_refused(enroll, assigned, device):
@@ -288,14 +356,38 @@ def test_a_failing_notification_is_recorded_and_the_device_still_gets_its_certif
     issued = IssuedCertificate.objects.get(fingerprint_sha1=thumbprint(enrollment.reply.certificate))
     transaction = ScepTransaction.objects.get(transaction_id=enrollment.exchange.transaction_id)
     assert (transaction.status, transaction.certificate) == ("success", issued)
-    event = EnrollmentEvent.objects.get(event_id=EventId.SCEP_NOTIFY_FAILURE)
-    assert (event.level, event.diagnostic_code, event.scep_transaction) == (
+    event = ConnectorEvent.objects.get(event_id=EventId.CRP_NOTIFY_FAILURE)
+    assert (event.level, event.diagnostic_code, event.scep_transaction_id) == (
         EventLevel.ERROR,
         0x0FFFFFFF,
-        transaction,
+        transaction.pk,
     )
     assert "could not record the outcome: the device state could not be written" in event.message
     assert not DeviceCertificate.objects.filter(certificate=issued).exists()  # rolled back, not half-written
+
+
+def test_a_challenge_is_good_only_at_the_scep_service_of_its_profile(enroll, assigned, scep_service):
+    """A second service of the same CA (say, one allowing legacy algorithms) does not take the challenge the
+    profile's service was meant to see.
+    """
+    other = scep_service_create(
+        slug="legacy-too",
+        name="Another service of the same CA",
+        authority=scep_service.authority,
+        registration_authority=scep_service.registration_authority,
+        general_purpose_template=scep_service.general_purpose_template,
+        allow_legacy_algorithms=True,
+    )
+
+    enrollment = enroll(assigned, service=other)
+
+    assert_refused(
+        enrollment,
+        "the challenge was issued for the profile's SCEP servers (/scep/profiles), "
+        "not for SCEP service legacy-too",
+    )
+    assert verify_failure_event(enrollment).details["reason"] == "ScepServiceMismatch"
+    assert DeviceChallenge.objects.get().consumed_at is None
 
 
 def test_a_challenge_of_a_retired_device_is_refused(enroll, assigned, device):

@@ -23,8 +23,8 @@ from cryptography.x509.oid import NameOID
 from ca.models import IssuedCertificate
 from ca.tests.pki import openssl, require_executable, write_pem
 from directory.services.checkin_tokens import device_checkin_token_rotate
-from enrollment.choices import EventId
-from enrollment.models import EnrollmentEvent
+from eventlog.choices import EventId
+from eventlog.models import ConnectorEvent
 from profiles.choices import CertificateState
 from profiles.models import DeviceCertificateState
 
@@ -120,10 +120,10 @@ def test_checkin_then_scepclient_enrolls_and_replays_are_refused(
     assert replayed.returncode != 0
     assert "badRequest" in replayed.stdout + replayed.stderr
     assert not (replay / "cert.pem").exists()
-    used = EnrollmentEvent.objects.filter(
+    used = ConnectorEvent.objects.filter(
         event_id=EventId.SCEP_VERIFY_FAILURE,
         message="the challenge has already been used",
-        service=scep_service,
+        service_slug=scep_service.slug,
     )
     assert used.count() == 1
 
@@ -134,7 +134,7 @@ def test_checkin_then_scepclient_enrolls_and_replays_are_refused(
     refused = scepclient(scep_url, mismatch, challenge=fresh, common_name="mallory")
     assert refused.returncode != 0
     assert "badRequest" in refused.stdout + refused.stderr
-    subject_mismatch = EnrollmentEvent.objects.filter(
+    subject_mismatch = ConnectorEvent.objects.filter(
         event_id=EventId.SCEP_VERIFY_FAILURE,
         message="subject name in the request (CN=mallory,OU=MDM,O=scep-client,C=US) "
         "does not match the challenge's",

@@ -157,8 +157,37 @@ def test_a_san_with_a_variable_and_static_text_is_accepted(pki, root_profile):
     profile = scep_profile(
         pki,
         root_profile,
+        certificate_type=CertificateType.DEVICE,
+        subject_name_format_string="CN={{SerialNumber}}",
         subject_alternative_names=[{"type": "dns", "value": "{{DeviceName}}.devices.example.com"}],
     )
+    assert errors(profile) == {}
+
+
+@pytest.mark.parametrize(
+    ("certificate_type", "subject", "san"),
+    [
+        (CertificateType.USER, "CN={{UserName}}", {"type": "dns", "value": "{{DeviceName}}.example.com"}),
+        (CertificateType.DEVICE, "CN={{SerialNumber}}", {"type": "email", "value": "it@example.com"}),
+        (CertificateType.DEVICE, "CN={{SerialNumber}}", {"type": "uri", "value": "https://example.com/x"}),
+        (
+            CertificateType.USER,
+            "CN={{UserName}}",
+            {"type": "uri", "value": "https://example.com/{{UserName}}"},
+        ),
+    ],
+)
+def test_san_types_follow_the_certificate_type(pki, root_profile, certificate_type, subject, san, settings):
+    profile = scep_profile(
+        pki,
+        root_profile,
+        certificate_type=certificate_type,
+        subject_name_format_string=subject,
+        subject_alternative_names=[san],
+    )
+    (message,) = errors(profile)["subject_alternative_names"]
+    assert message.startswith(f"a {certificate_type.value} certificate's subject alternative names are ")
+    settings.CERTPORTAL_PROFILE_ANY_SAN_TYPE = True  # the documented wider set
     assert errors(profile) == {}
 
 
@@ -250,6 +279,27 @@ def test_eku_outside_the_template_application_policies_is_refused(pki, root_prof
     )
     assert errors(profile) == {
         "extended_key_usages": ["not in template TestClientAuth's application policies: 1.3.6.1.5.5.7.3.1"]
+    }
+
+
+def test_key_usage_the_template_does_not_allow_is_refused(pki, root_profile):
+    pki.template.key_encipherment = False
+    pki.template.save()
+    profile = scep_profile(pki, root_profile, key_usage_key_encipherment=True)
+    assert errors(profile) == {
+        "key_usage_key_encipherment": [
+            "template TestClientAuth does not allow key encipherment: certificates would lack it"
+        ]
+    }
+    pki.template.key_encipherment, pki.template.digital_signature = True, False
+    pki.template.save()
+    profile = scep_profile(
+        pki, root_profile, key_usage_key_encipherment=False, key_usage_digital_signature=True
+    )
+    assert errors(profile) == {
+        "key_usage_digital_signature": [
+            "template TestClientAuth does not allow digital signature: certificates would lack it"
+        ]
     }
 
 
@@ -346,5 +396,8 @@ def test_strong_mapping_needs_a_user_certificate(pki, root_profile):
         include_sid_extension=True,
     )
     assert errors(profile) == {
-        "include_sid_extension": ["the SID of strong mapping is a user attribute: use a user certificate"]
+        "include_sid_extension": [
+            "the SID of strong mapping is the user's, or for a device certificate a hybrid-joined Windows "
+            "device's: use a user certificate, or a Windows platform"
+        ]
     }

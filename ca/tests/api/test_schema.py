@@ -27,6 +27,8 @@ CA_PATHS = {
     "/api/v1/certificates/",
     "/api/v1/certificates/{id}/",
     "/api/v1/certificates/{id}/revoke/",
+    "/api/v1/revocation-requests/",
+    "/api/v1/revocation-requests/{id}/",
     "/api/v1/certificate-requests/",
     "/api/v1/certificate-requests/{id}/",
     "/api/v1/certificate-requests/{id}/approve/",

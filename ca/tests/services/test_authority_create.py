@@ -39,6 +39,7 @@ def test_authority_urls_follow_the_base_url(settings):
     assert authority_urls("corp") == {
         "crl_url": "http://127.0.0.1:8000/crl/corp.crl",
         "issuer_url": "http://127.0.0.1:8000/ca/corp.crt",
+        "ocsp_url": "http://127.0.0.1:8000/ocsp/corp",
     }
     settings.CERTPORTAL_BASE_URL = "https://pki.example/"
     assert authority_urls("corp")["crl_url"] == "https://pki.example/crl/corp.crl"
@@ -70,7 +71,7 @@ def test_subordinate_points_at_its_parents_crl_and_certificate(db, tmp_path):
     cdp = issuing.certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
     assert cdp[0].full_name == [x509.UniformResourceIdentifier(root.crl_url)]
     aia = issuing.certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    assert [d.access_location.value for d in aia] == [root.issuer_url]
+    assert [d.access_location.value for d in aia] == [root.ocsp_url, root.issuer_url]  # OCSP first
     assert issuing.crl_url == "http://127.0.0.1:8000/crl/issuing.crl"
     openssl_verify(tmp_path, issuing.certificate, root.certificate, purpose="any")
 

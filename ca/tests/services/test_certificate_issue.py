@@ -24,6 +24,7 @@ from ca.models import CertificateRequest, CertificateTemplate, IssuedCertificate
 from ca.services.authorities import authority_create
 from ca.services.issuance import certificate_issue
 from ca.services.submission import (
+    RequestedKeyUsage,
     certificate_request_approve,
     certificate_request_deny,
     certificate_request_submit,
@@ -134,8 +135,10 @@ def test_extensions_come_from_the_template_and_the_issuing_ca(issue, pki, rsa204
     aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     assert pki.issuing.issuer_url == "http://127.0.0.1:8000/ca/test-issuing.crt"
     assert [(d.access_method, d.access_location.value) for d in aia] == [
-        (AuthorityInformationAccessOID.CA_ISSUERS, pki.issuing.issuer_url)
+        (AuthorityInformationAccessOID.OCSP, pki.issuing.ocsp_url),
+        (AuthorityInformationAccessOID.CA_ISSUERS, pki.issuing.issuer_url),
     ]
+    assert pki.issuing.ocsp_url == "http://127.0.0.1:8000/ocsp/test-issuing"
     assert cert.issuer == pki.issuing.certificate.subject
     cert.verify_directly_issued_by(pki.issuing.certificate)
 
@@ -270,6 +273,53 @@ def test_extended_key_usages_are_the_templates_application_policies(issue, pki):
     eku = _certificate(issue()).extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     assert eku.critical is False
     assert [oid.dotted_string for oid in eku.value] == oids
+
+
+def test_requested_key_usage_and_ekus_are_narrowed_to_the_templates(
+    pki, rsa2048_key, django_capture_on_commit_callbacks
+):
+    """A requester (a SCEP profile) asking for less than the template allows gets exactly what it asked."""
+    _update(pki.template, application_policies=["1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.1"])
+    with django_capture_on_commit_callbacks(execute=True):
+        request = certificate_request_submit(
+            authority=pki.issuing,
+            template=pki.template,
+            csr=make_csr(rsa2048_key, common_name="narrow")[0],
+            subject=_cn("narrow"),
+            requester="test",
+            key_usage=RequestedKeyUsage(digital_signature=True, key_encipherment=False),
+            extended_key_usages=["1.3.6.1.5.5.7.3.2"],
+        )
+    request.refresh_from_db()
+    certificate = _certificate(request)
+    usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert (usage.digital_signature, usage.key_encipherment) == (True, False)
+    eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert [oid.dotted_string for oid in eku] == ["1.3.6.1.5.5.7.3.2"]
+
+
+def test_asking_for_more_than_the_template_allows_is_refused(pki, rsa2048_key):
+    with pytest.raises(PolicyViolation) as excinfo:
+        certificate_request_submit(
+            authority=pki.issuing,
+            template=pki.template,
+            csr=make_csr(rsa2048_key, common_name="wide")[0],
+            subject=_cn("wide"),
+            requester="test",
+            extended_key_usages=["1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.1"],
+        )
+    _assert_refused(excinfo, "extended_key_usage_not_allowed")
+    _update(pki.template, key_encipherment=False)
+    with pytest.raises(PolicyViolation) as excinfo:
+        certificate_request_submit(
+            authority=pki.issuing,
+            template=pki.template,
+            csr=make_csr(rsa2048_key, common_name="wide")[0],
+            subject=_cn("wide"),
+            requester="test",
+            key_usage=RequestedKeyUsage(digital_signature=False, key_encipherment=True),
+        )
+    _assert_refused(excinfo, "key_usage_not_allowed")
 
 
 def test_template_without_application_policies_issues_without_extended_key_usage(issue, pki):

@@ -10,6 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from django.test import TestCase
 from django.utils import timezone
 
 from ca.choices import CertificateStatus, RevocationReason
@@ -18,7 +19,7 @@ from ca.exceptions import CertificateAlreadyRevoked, PolicyViolation
 from ca.models import CertificateAuthority, CertificateRevocationList, IssuedCertificate
 from ca.services.authorities import authority_create
 from ca.services.revocation import certificate_revoke, crl_generate, crl_refresh
-from ca.services.submission import certificate_revoke_submit
+from ca.services.revocation_requests import certificate_revoke_by_admin
 from ca.tasks import crl_generate_task, crl_refresh_task
 from ca.tests.pki import openssl, write_pem
 
@@ -28,7 +29,11 @@ def _latest_crl(authority) -> x509.CertificateRevocationList:
 
 
 def _revoke(certificate: IssuedCertificate, reason: str = "key_compromise") -> IssuedCertificate:
-    return certificate_revoke_submit(certificate=certificate, reason=reason, timeout=0)
+    """An administrator's revocation, with the (eager) CA task run when the request commits."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        certificate_revoke_by_admin(certificate=certificate, reason=reason, requested_by="test", wait=0)
+    certificate.refresh_from_db()
+    return certificate
 
 
 def _numbers(authority) -> list[int]:

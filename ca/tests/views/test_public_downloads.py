@@ -5,13 +5,16 @@ from __future__ import annotations
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from django.test import TestCase
+
 from ca.models import CertificateRevocationList
-from ca.services.submission import certificate_revoke_submit
+from ca.services.revocation_requests import certificate_revoke_by_admin
 from ca.tests.pki import openssl, openssl_verify
 
 
 def test_crl_url_serves_the_latest_crl_as_der(client, pki, issued):
-    certificate_revoke_submit(certificate=issued, reason="key_compromise", timeout=0)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        certificate_revoke_by_admin(certificate=issued, reason="key_compromise", requested_by="test", wait=0)
     response = client.get("/crl/test-issuing.crl")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pkix-crl"
@@ -64,7 +67,7 @@ def test_ca_certificate_url_serves_der(client, pki, issued):
     assert x509.load_der_x509_certificate(response.content) == pki.issuing.certificate
     # It is the AIA caIssuers URL of the certificates the CA issues.
     aia = issued.certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    assert aia[0].access_location.value == "http://127.0.0.1:8000/ca/test-issuing.crt"
+    assert aia[1].access_location.value == "http://127.0.0.1:8000/ca/test-issuing.crt"
 
 
 def test_chain_url_serves_the_pem_chain_leaf_first(client, pki, issued, tmp_path):

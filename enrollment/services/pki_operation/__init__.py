@@ -11,6 +11,6 @@
   submit to the CA, and answer from the stored state (retransmissions and polls get the same answer).
 - ``queries``: the read-only operations CertPoll, GetCert and GetCRL.
 
-Every outcome is recorded: a ``ScepTransaction`` for PKCSReq/RenewalReq and an ``EnrollmentEvent`` for
-every operation, including refusals.
+Every outcome is recorded: a ``ScepTransaction`` for PKCSReq/RenewalReq and a connector event
+(``eventlog.ConnectorEvent``, through ``Exchange.record``) for every operation, including refusals.
 """

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
+
+from typing_extensions import Unpack
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -12,9 +16,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ca.crypto.keys import spki_sha256
 from enrollment import scep
-from enrollment.models import ScepService
+from enrollment.models import ScepService, ScepTransaction
 from enrollment.ra import RaIdentity
 from enrollment.scep.envelope import DECRYPTION_FAILED
+from enrollment.services.events import scep_event_record
+from eventlog.choices import DiagnosticCode, EventId, EventLevel
+from eventlog.services import EventLinks
 
 __all__ = ["DecryptedContent", "Exchange", "ScepReply", "reply_cipher"]
 
@@ -53,6 +60,38 @@ class Exchange:
     cipher: scep.ContentCipher | None = None
     message_type: int | None = None
     request: EnrollmentRequest | None = None
+    #: What the exchange's events are about, once known (the grant's device, user, CA and template).
+    links: EventLinks = field(default_factory=EventLinks)
+
+    def record(
+        self,
+        *,
+        event_id: EventId,
+        message: str,
+        level: EventLevel = EventLevel.INFORMATION,
+        transaction: ScepTransaction | None = None,
+        diagnostic_code: DiagnosticCode | int | None = None,
+        details: Mapping[str, Any] | None = None,
+        **links: Unpack[EventLinks],
+    ) -> None:
+        """Record an event of this exchange: its service, transactionID, message type, client and links."""
+        merged = EventLinks(
+            transaction_id=self.message.transaction_id,
+            message_type=self.message_type,
+            client_address=self.client_address,
+        )
+        merged.update(self.links)
+        merged.update(links)
+        scep_event_record(
+            event_id=event_id,
+            message=message,
+            service=self.service,
+            level=level,
+            transaction=transaction,
+            diagnostic_code=diagnostic_code,
+            details=details,
+            **merged,
+        )
 
     @property
     def digest(self) -> scep.DigestAlgorithm:

@@ -10,12 +10,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.utils import timezone
 
 from enrollment import scep
-from enrollment.choices import EventId, EventLevel
 from enrollment.conf import enrollment_settings
 from enrollment.exceptions import EnrollmentRefused
 from enrollment.models import ScepService
-from enrollment.ra import ra_identity
-from enrollment.services.events import event_record
+from enrollment.ra import RaUnavailable, ra_identity
+from enrollment.services.events import scep_event_record
 from enrollment.services.pki_operation.exchange import DecryptedContent, Exchange, ScepReply, reply_cipher
 from enrollment.services.pki_operation.policy import enrollment_grant, renewal_grant
 from enrollment.services.pki_operation.queries import cert_poll, get_cert, get_crl
@@ -25,6 +24,7 @@ from enrollment.services.pki_operation.transaction import (
     transaction_replay,
     transaction_submit,
 )
+from eventlog.choices import EventId, EventLevel
 
 __all__ = ["pki_operation_handle", "scep_text_reply"]
 
@@ -39,7 +39,19 @@ def scep_text_reply(status_code: int, text: str, *, retry_after: int | None = No
 
 def pki_operation_handle(*, service: ScepService, der: bytes, client_address: str | None) -> ScepReply:
     """Answer one PKIOperation. Never raises for bad input: the reply is a CertRep or an HTTP 4xx."""
-    ra = ra_identity(service.registration_authority)
+    try:
+        ra = ra_identity(service.registration_authority, service_slug=service.slug)
+    except RaUnavailable as exc:
+        # Nothing can be decrypted or signed: the request's challenge cannot be verified at all (503).
+        scep_event_record(
+            event_id=EventId.CRP_VERIFY_FAILURE,
+            level=EventLevel.ERROR,
+            message=f"the request cannot be verified: {exc.message}",
+            diagnostic_code=exc.diagnostic_code,
+            service=service,
+            client_address=client_address,
+        )
+        raise
     policy = scep.AlgorithmPolicy(allow_legacy=service.allow_legacy_algorithms)
     try:
         message = scep.parse_pki_message(der, max_size=enrollment_settings().SCEP_MAX_MESSAGE_SIZE)
@@ -72,23 +84,20 @@ def pki_operation_handle(*, service: ScepService, der: bytes, client_address: st
         return handler(exchange, DecryptedContent(plaintext))
     except scep.ScepFailure as failure:
         refused = failure if isinstance(failure, EnrollmentRefused) else None
-        event_record(
+        exchange.record(
             event_id=EventId.SCEP_VERIFY_FAILURE,
             level=EventLevel.WARNING,
             message=failure.text,
-            service=service,
-            transaction_id=message.transaction_id,
             message_type=message.message_type,
             fail_info=int(failure.fail_info),
             diagnostic_code=refused.diagnostic_code if refused else None,
-            client_address=client_address,
             details={"failInfo": failure.fail_info.name, "reason": refused.reason_code if refused else ""},
         )
         return exchange.failure(failure.fail_info, failure.text)
 
 
 def _record_malformed(service: ScepService, text: str, client_address: str | None) -> None:
-    event_record(
+    scep_event_record(
         event_id=EventId.SCEP_MALFORMED_REQUEST,
         level=EventLevel.WARNING,
         message=text,

@@ -3,6 +3,11 @@
 PKCSReq: the challenge verifiers grant exactly a subject, SANs, template and validity, or refuse; where a
 static challenge lets the request supply its subject, the template must allow that. RenewalReq: the
 renewal rules (``renewal_grant``) decide, from the certificate that signed the request.
+
+A PKCSReq's challenge is recorded as the connector's Certificate Registration Point records it:
+20500 CRPVerifyMetric_Success when a verifier grants it (with the device and user a one-time challenge
+was issued for), 20501 when it is rejected (0x00000411 expired; else the validator's reason in the
+details), 20502 when it cannot be verified at all (0x00000410: no such challenge, or a wrong secret).
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ from django.utils import timezone
 from ca.crypto.canonical import names_equal
 from ca.models import CertificateTemplate
 from ca.selectors import certificate_get_by_fingerprint
+from ca.services.submission import RequestedKeyUsage
 from enrollment import scep
 from enrollment.choices import Authorization
 from enrollment.exceptions import EnrollmentRefused
 from enrollment.models import ScepService
 from enrollment.services.pki_operation.exchange import Exchange
 from enrollment.verifiers.base import ChallengeGrant, ChallengeVerifier, challenge_verifiers
+from eventlog.choices import DiagnosticCode, EventId, EventLevel
+from eventlog.services import EventLinks
 
 __all__ = ["enrollment_grant", "ndes_template", "renewal_grant"]
 
@@ -32,16 +40,42 @@ def enrollment_grant(
     """The verifier that grants this PKCSReq, its grant, and the template that issues it."""
     password = scep.challenge_password(csr)
     if not password:
-        raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, "PKCSReq without a challengePassword")
+        missing = EnrollmentRefused(scep.FailInfo.BAD_REQUEST, "PKCSReq without a challengePassword")
+        _record_rejected(exchange, missing)
+        raise missing
     for verifier in challenge_verifiers.all():
-        grant = verifier.verify(service=exchange.service, challenge=password, csr=csr)
+        try:
+            grant = verifier.verify(service=exchange.service, challenge=password, csr=csr)
+        except EnrollmentRefused as refusal:
+            _record_rejected(exchange, refusal)
+            raise
         if grant is not None:
             break
     else:
-        raise EnrollmentRefused(
+        unknown = EnrollmentRefused(
             scep.FailInfo.BAD_REQUEST, "the challenge password is not valid for this SCEP service"
         )
+        _record_rejected(exchange, unknown)
+        raise unknown
     template = grant.template or ndes_template(exchange.service, csr)
+    authority = grant.authority or exchange.service.authority
+    exchange.links.update(
+        EventLinks(
+            device_id=grant.device_id,
+            device_external_id=grant.device_external_id,
+            user_id=grant.user_id,
+            user_principal_name=grant.user_principal_name,
+            authority_slug=authority.slug,
+            ca_name=authority.name,
+            template_name=template.name,
+        )
+    )
+    exchange.record(
+        event_id=EventId.CRP_VERIFY_SUCCESS,
+        message=f"challenge verified ({Authorization(grant.authorization).label.lower()}) "
+        f"by {type(verifier).__name__}",
+        diagnostic_code=DiagnosticCode.SUCCESS,
+    )
     if grant.subject_from_request and not template.subject_supplied_in_request:
         raise EnrollmentRefused(
             scep.FailInfo.BAD_REQUEST,
@@ -49,6 +83,29 @@ def enrollment_grant(
             "enroll with a device challenge from a SCEP profile",
         )
     return verifier, grant, template
+
+
+#: Refusals that mean the challenge could not be verified at all (20502), not that it was rejected (20501).
+_UNVERIFIABLE = frozenset(
+    {
+        DiagnosticCode.CRP_SCEP_DESERIALIZE_FAILED,
+        DiagnosticCode.CRP_SCEP_CERT_NOT_FOUND,
+        DiagnosticCode.CRP_SCEP_SIGNING_CERT_NOT_FOUND,
+    }
+)
+
+
+def _record_rejected(exchange: Exchange, refusal: EnrollmentRefused) -> None:
+    """Record a refused challenge: 20501, or 20502 when it cannot be verified at all."""
+    unverifiable = refusal.diagnostic_code in _UNVERIFIABLE
+    exchange.record(
+        event_id=EventId.CRP_VERIFY_FAILURE if unverifiable else EventId.CRP_VERIFY_WARNING,
+        level=EventLevel.ERROR if unverifiable else EventLevel.WARNING,
+        message=f"challenge {'not verified' if unverifiable else 'rejected'}: {refusal.text}",
+        diagnostic_code=refusal.diagnostic_code,
+        fail_info=int(refusal.fail_info),
+        details={"reason": refusal.reason_code},
+    )
 
 
 def ndes_template(service: ScepService, csr: x509.CertificateSigningRequest) -> CertificateTemplate:
@@ -114,4 +171,11 @@ def renewal_grant(exchange: Exchange, csr: x509.CertificateSigningRequest) -> Ch
         authority=current.authority,
         sid=current.request.sid if current.request is not None else "",
         renewed_certificate_id=current.pk,
+        # The same key usage and EKUs as the certificate it renews was asked for.
+        key_usage=RequestedKeyUsage(**current.request.key_usage)
+        if current.request is not None and current.request.key_usage
+        else None,
+        extended_key_usages=tuple(current.request.extended_key_usages)
+        if current.request is not None and current.request.extended_key_usages is not None
+        else None,
     )

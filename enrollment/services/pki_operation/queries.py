@@ -7,11 +7,10 @@ from cryptography import x509
 from ca.crypto.serials import serial_to_hex
 from ca.selectors import authority_list_by_subject, certificate_get_by_issuer_and_serial, crl_get_latest
 from enrollment import scep
-from enrollment.choices import EventId
 from enrollment.selectors import scep_transaction_latest
-from enrollment.services.events import event_record
 from enrollment.services.pki_operation.exchange import DecryptedContent, Exchange, ScepReply
 from enrollment.services.pki_operation.transaction import transaction_replay
+from eventlog.choices import EventId
 
 __all__ = ["cert_poll", "get_cert", "get_crl"]
 
@@ -24,14 +23,9 @@ def cert_poll(exchange: Exchange, plaintext: DecryptedContent) -> ScepReply:
     return transaction_replay(exchange, record)
 
 
-def _record(exchange: Exchange, message: str) -> None:
-    event_record(
-        event_id=EventId.SCEP_REQUEST_SUCCESS,
-        message=message,
-        service=exchange.service,
-        transaction_id=exchange.message.transaction_id,
-        message_type=exchange.message_type,
-        client_address=exchange.client_address,
+def _record(exchange: Exchange, message: str, *, authority_slug: str, serial: str = "") -> None:
+    exchange.record(
+        event_id=EventId.SCEP_REQUEST_SUCCESS, message=message, authority_slug=authority_slug, serial=serial
     )
 
 
@@ -45,7 +39,7 @@ def get_cert(exchange: Exchange, plaintext: DecryptedContent) -> ScepReply:
         raise scep.ScepFailure(
             scep.FailInfo.BAD_CERT_ID, f"no certificate with serial {serial_to_hex(serial)}"
         )
-    _record(exchange, f"GetCert {issued.serial}")
+    _record(exchange, f"GetCert {issued.serial}", authority_slug=issued.authority.slug, serial=issued.serial)
     return exchange.success([issued.certificate])
 
 
@@ -63,5 +57,5 @@ def get_crl(exchange: Exchange, plaintext: DecryptedContent) -> ScepReply:
     crl = crl_get_latest(authority=authority)
     if crl is None:
         raise scep.ScepFailure(scep.FailInfo.BAD_CERT_ID, f"CA {authority.slug} has not published a CRL")
-    _record(exchange, f"GetCRL #{crl.number} of {authority.slug}")
+    _record(exchange, f"GetCRL #{crl.number} of {authority.slug}", authority_slug=authority.slug)
     return exchange.success_crl(x509.load_der_x509_crl(bytes(crl.der)))

@@ -5,7 +5,8 @@ transaction and gets the stored answer, never a second certificate. A refused re
 FAILURE transaction so that a retry gets the same answer. An accepted one is recorded with what
 authorised it, handed to the CA in the same database transaction, and answered SUCCESS, PENDING or
 FAILURE as the CA request stands; the first time a transaction is seen to succeed or fail, the
-challenge verifiers are notified (the policy module's Notify).
+challenge verifiers are notified (the policy module's Notify): 20600 CRPNotifyMetric_Success when the
+certificate goes to the device and every verifier recorded it, 20602 for a verifier that could not.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
@@ -24,14 +24,15 @@ from ca.models import CertificateAuthority, CertificateTemplate, IssuedCertifica
 from ca.services.submission import certificate_request_submit, certificate_request_wait
 from core.exceptions import ApplicationError
 from enrollment import scep
-from enrollment.choices import DiagnosticCode, EventId, EventLevel, TransactionStatus
+from enrollment.choices import TransactionStatus
 from enrollment.conf import enrollment_settings
 from enrollment.exceptions import EnrollmentRefused
 from enrollment.models import ScepTransaction
 from enrollment.selectors import scep_transaction_find, scep_transaction_pending_elsewhere
-from enrollment.services.events import event_record
 from enrollment.services.pki_operation.exchange import EnrollmentRequest, Exchange, ScepReply
 from enrollment.verifiers.base import ChallengeGrant, ChallengeVerifier, challenge_verifiers
+from eventlog.choices import DiagnosticCode, EventId, EventLevel
+from eventlog.services import EventLinks
 
 __all__ = ["transaction_answer", "transaction_find", "transaction_refusals_recorded", "transaction_submit"]
 
@@ -142,6 +143,8 @@ def transaction_submit(
                 sans=grant.sans,
                 validity_days=grant.validity_days,
                 sid=grant.sid,
+                key_usage=grant.key_usage,
+                extended_key_usages=grant.extended_key_usages,
                 requester=f"scep:{exchange.service.slug}",
             )
             record.certificate_request = certificate_request
@@ -154,16 +157,20 @@ def transaction_submit(
         return transaction_replay(exchange, existing)
     except (PolicyViolation, AuthorityUnavailable) as exc:
         fail_info = scep.FailInfo.BAD_ALG if exc.code in _BAD_ALG_CODES else scep.FailInfo.BAD_REQUEST
-        raise EnrollmentRefused(fail_info, exc.message, reason_code=exc.code) from exc
-    event_record(
+        unavailable = (
+            DiagnosticCode.PKCS_ISSUE_CA_UNAVAILABLE if isinstance(exc, AuthorityUnavailable) else None
+        )
+        raise EnrollmentRefused(
+            fail_info, exc.message, reason_code=exc.code, diagnostic_code=unavailable
+        ) from exc
+    exchange.record(
         event_id=EventId.SCEP_VERIFY_SUCCESS,
         message=f"request verified ({record.get_authorization_display().lower()}); submitted to CA "
         f"{authority.slug} as request {certificate_request.pk}",
-        service=exchange.service,
         transaction=record,
-        transaction_id=message.transaction_id,
-        message_type=exchange.message_type,
-        client_address=exchange.client_address,
+        authority_slug=authority.slug,
+        ca_name=authority.name,
+        template_name=template.name,
     )
     certificate_request_wait(request=certificate_request, timeout=_issue_wait(exchange))
     return transaction_answer(exchange, record)
@@ -187,46 +194,39 @@ def _issue_wait(exchange: Exchange) -> float:
     return float(enrollment_settings().SCEP_ISSUE_WAIT if wait is None else wait)
 
 
-def _notify(exchange: Exchange, record: ScepTransaction) -> None:
-    """Tell the verifiers how the transaction ended. Their bookkeeping (the device's certificate state)
-    must not take the device's answer away: a failure is rolled back, logged and recorded as an event.
+def _notify(exchange: Exchange, record: ScepTransaction) -> bool:
+    """Tell the verifiers how the transaction ended; True if every one recorded it. Their bookkeeping (the
+    device's certificate state) must not take the device's answer away: a failure is rolled back, logged
+    and recorded as an event.
     """
+    notified = True
     for verifier in challenge_verifiers.all():
         try:
             with transaction.atomic():
                 verifier.notify(record)
         except (DatabaseError, ApplicationError, LookupError, ValueError) as exc:
             logger.exception("notify of %s for transaction %s failed", type(verifier).__name__, record.pk)
-            event_record(
-                event_id=EventId.SCEP_NOTIFY_FAILURE,
+            notified = False
+            exchange.record(
+                event_id=EventId.CRP_NOTIFY_FAILURE,
                 level=EventLevel.ERROR,
                 message=f"{type(verifier).__name__} could not record the outcome: {exc}",
                 diagnostic_code=DiagnosticCode.UNKNOWN_ERROR,
-                service=exchange.service,
                 transaction=record,
-                transaction_id=record.transaction_id,
-                message_type=exchange.message_type,
-                client_address=exchange.client_address,
             )
+    return notified
 
 
 def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply:
     """Bring the transaction in line with its CA request, record one event, and answer accordingly."""
-    event: dict[str, Any] = {
-        "service": exchange.service,
-        "transaction": record,
-        "transaction_id": record.transaction_id,
-        "message_type": exchange.message_type,
-        "client_address": exchange.client_address,
-    }
     if record.status == TransactionStatus.FAILURE:
         text = record.fail_info_text or "request failed"
-        event_record(
+        exchange.record(
             event_id=EventId.SCEP_VERIFY_FAILURE,
             level=EventLevel.WARNING,
             message=f"answered from the transaction's stored failure: {text}",
+            transaction=record,
             fail_info=record.fail_info,
-            **event,
         )
         return exchange.failure(scep.FailInfo(record.fail_info or 0), text)
     request = record.certificate_request
@@ -243,24 +243,41 @@ def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply
             .exclude(status=TransactionStatus.SUCCESS)
             .update(status=TransactionStatus.SUCCESS, certificate=issued, updated_at=now)
         )
+        certificate_links = EventLinks(
+            authority_slug=issued.authority.slug,
+            ca_name=issued.authority.name,
+            serial=issued.serial,
+            thumbprint=issued.fingerprint_sha1,
+        )
+        notified = False
         if first:
             record.status, record.certificate = TransactionStatus.SUCCESS, issued
-            event_record(
+            exchange.record(
                 event_id=EventId.SCEP_ISSUED_SUCCESS,
                 message=f"issued certificate {issued.serial} ({issued.subject}), "
                 f"thumbprint {issued.fingerprint_sha1}",
-                details={"serial": issued.serial, "thumbprint": issued.fingerprint_sha1},
-                **event,
+                transaction=record,
+                **certificate_links,
             )
-            _notify(exchange, record)
+            notified = _notify(exchange, record)
         else:
-            event_record(
+            exchange.record(
                 event_id=EventId.SCEP_REQUEST_SUCCESS,
                 message=f"answered from the transaction's stored result: certificate {issued.serial}",
-                **event,
+                transaction=record,
+                **certificate_links,
             )
         chain = [authority.certificate for authority in issued.authority.chain()]
-        return exchange.success([issued.certificate, *chain])
+        reply = exchange.success([issued.certificate, *chain])
+        if notified:
+            exchange.record(
+                event_id=EventId.CRP_NOTIFY_SUCCESS,
+                message=f"sent certificate {issued.serial} to the device",
+                diagnostic_code=DiagnosticCode.SUCCESS,
+                transaction=record,
+                **certificate_links,
+            )
+        return reply
     if request is not None and status in (CertificateRequestStatus.DENIED, CertificateRequestStatus.FAILED):
         text = request.failure_reason or f"the CA {request.get_status_display().lower()} the request"
         first = (
@@ -273,12 +290,12 @@ def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply
                 updated_at=now,
             )
         )
-        event_record(
+        exchange.record(
             event_id=EventId.SCEP_ISSUED_FAILURE,
             level=EventLevel.ERROR,
             message=text,
+            transaction=record,
             fail_info=int(scep.FailInfo.BAD_REQUEST),
-            **event,
         )
         if first:
             record.status, record.fail_info_text = TransactionStatus.FAILURE, text[:512]
@@ -290,5 +307,7 @@ def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply
         if status == CertificateRequestStatus.PENDING_APPROVAL
         else "the CA"
     )
-    event_record(event_id=EventId.SCEP_PENDING, message=f"PENDING: waiting for {waiting}", **event)
+    exchange.record(
+        event_id=EventId.SCEP_PENDING, message=f"PENDING: waiting for {waiting}", transaction=record
+    )
     return exchange.pending()

@@ -22,8 +22,8 @@ from cryptography.x509.oid import NameOID
 
 from ca.models import CertificateRequest, IssuedCertificate
 from enrollment import scep
-from enrollment.choices import EventId, TransactionStatus
-from enrollment.models import EnrollmentEvent, ScepTransaction
+from enrollment.choices import TransactionStatus
+from enrollment.models import ScepTransaction
 from enrollment.scep import schema
 from enrollment.scep.constants import OID_MESSAGE_TYPE, OID_SENDER_NONCE, OID_TRANSACTION_ID
 from enrollment.scep.envelope import DECRYPTION_FAILED
@@ -31,6 +31,8 @@ from enrollment.scep.message import scep_attributes
 from enrollment.scep.signeddata import sign_signed_data
 from enrollment.services.registration import scep_service_set_static_challenge
 from enrollment.tests.fixtures import STATIC_CHALLENGE, Device, assert_refused, name, weak_rsa_key
+from eventlog.choices import EventId
+from eventlog.models import ConnectorEvent
 
 UPN = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
 
@@ -437,10 +439,10 @@ def test_malformed_message_is_400_with_a_reason(db, scep_client, device_keys, bu
     assert text.startswith("malformed SCEP message: ")
     assert len(text.removeprefix("malformed SCEP message: ").strip()) > 5
     assert "Traceback" not in text
-    events = EnrollmentEvent.objects.filter(event_id=EventId.SCEP_MALFORMED_REQUEST)
+    events = ConnectorEvent.objects.filter(event_id=EventId.SCEP_MALFORMED_REQUEST)
     assert events.count() == 1
     assert events.get().message == text.removeprefix("malformed SCEP message: ").strip()
-    assert events.get().service == scep_client.service
+    assert events.get().service_slug == scep_client.service.slug
     assert ScepTransaction.objects.count() == 0
     assert CertificateRequest.objects.count() == 0
 
@@ -452,7 +454,7 @@ def test_valid_base64_of_non_der_is_400(db, scep_client):
     assert response.status_code == 400
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert response.content.startswith(b"malformed SCEP message: ")
-    assert EnrollmentEvent.objects.filter(event_id=EventId.SCEP_MALFORMED_REQUEST).count() == 1
+    assert ConnectorEvent.objects.filter(event_id=EventId.SCEP_MALFORMED_REQUEST).count() == 1
 
 
 def test_message_over_the_size_limit_after_decoding_is_413(db, scep_client, device_keys, settings):
@@ -463,7 +465,7 @@ def test_message_over_the_size_limit_after_decoding_is_413(db, scep_client, devi
     response = scep_client.send(der, method="GET")
     assert response.status_code == 413
     assert response["Content-Type"] == "text/plain; charset=utf-8"
-    assert EnrollmentEvent.objects.filter(event_id=EventId.SCEP_MALFORMED_REQUEST).count() == 1
+    assert ConnectorEvent.objects.filter(event_id=EventId.SCEP_MALFORMED_REQUEST).count() == 1
 
 
 def test_subject_is_escaped_when_recorded(db, scep_client, device_keys):

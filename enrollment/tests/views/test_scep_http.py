@@ -14,9 +14,10 @@ from cryptography import x509
 
 from ca.tests.pki import openssl, write_pem
 from enrollment import scep
-from enrollment.choices import EventId
-from enrollment.models import EnrollmentEvent, ScepService
+from enrollment.models import ScepService
 from enrollment.tests.fixtures import Device, assert_protocol_answer
+from eventlog.choices import EventId
+from eventlog.models import ConnectorEvent
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse  # the test client's response
@@ -39,7 +40,7 @@ def caps(response: TestResponse) -> list[str]:
 
 def malformed_events() -> list[str]:
     return list(
-        EnrollmentEvent.objects.filter(event_id=EventId.SCEP_MALFORMED_REQUEST).values_list(
+        ConnectorEvent.objects.filter(event_id=EventId.SCEP_MALFORMED_REQUEST).values_list(
             "message", flat=True
         )
     )

@@ -22,12 +22,14 @@ from ca.services.revocation import certificate_revoke
 from ca.services.submission import certificate_request_approve
 from ca.tests.pki import require_postgresql
 from enrollment import scep
-from enrollment.choices import EventId, TransactionStatus
-from enrollment.models import EnrollmentEvent, ScepTransaction
+from enrollment.choices import TransactionStatus
+from enrollment.models import ScepTransaction
 from enrollment.services.pki_operation import handle
 from enrollment.services.pki_operation import transaction as pki_transaction
 from enrollment.services.registration import scep_service_set_static_challenge
 from enrollment.tests.fixtures import Device, ScepTester, Sent, assert_refused, issued_row, name, weak_rsa_key
+from eventlog.choices import EventId
+from eventlog.models import ConnectorEvent
 
 #: The first answer is SUCCESS only when the view's transaction commits and the CA task runs on commit.
 on_commit = pytest.mark.django_db(transaction=True)
@@ -54,8 +56,8 @@ def test_identical_pkcs_req_sent_twice_gets_the_same_certificate(scep_client, de
     assert IssuedCertificate.objects.count() == 1
     assert CertificateRequest.objects.count() == 1
     assert ScepTransaction.objects.count() == 1
-    assert EnrollmentEvent.objects.filter(event_id=EventId.SCEP_ISSUED_SUCCESS).count() == 1
-    assert EnrollmentEvent.objects.filter(event_id=EventId.SCEP_REQUEST_SUCCESS).count() == 1
+    assert ConnectorEvent.objects.filter(event_id=EventId.SCEP_ISSUED_SUCCESS).count() == 1
+    assert ConnectorEvent.objects.filter(event_id=EventId.SCEP_REQUEST_SUCCESS).count() == 1
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
@@ -167,7 +169,7 @@ def test_refused_request_retried_gets_the_same_failure(scep_client, scep_service
     assert_refused(second, scep.FailInfo.BAD_REQUEST, requests=0)
     assert second.fail_info_text == first.fail_info_text
     assert ScepTransaction.objects.count() == 1
-    assert EnrollmentEvent.objects.filter(
+    assert ConnectorEvent.objects.filter(
         message__startswith="answered from the transaction's stored failure"
     ).exists()
     # The stored answer stands even if that challenge became valid since: a new request is needed.

@@ -13,9 +13,11 @@ from ca.models import CertificateRequest, IssuedCertificate
 from ca.services.submission import certificate_request_redispatch_stale
 from ca.tasks import certificate_issue_task
 from enrollment import scep
-from enrollment.choices import EventId, TransactionStatus
-from enrollment.models import EnrollmentEvent, ScepTransaction
+from enrollment.choices import TransactionStatus
+from enrollment.models import ScepTransaction
 from enrollment.tests.fixtures import Device, issued_row
+from eventlog.choices import EventId
+from eventlog.models import ConnectorEvent
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
@@ -52,7 +54,7 @@ def test_pkcs_req_without_the_ca_key_is_pending_then_issued_by_the_ca_worker(
     assert request.status == CertificateRequestStatus.QUEUED  # the dispatch failed; the request waits
     assert IssuedCertificate.objects.count() == 0
     assert ScepTransaction.objects.get().status == TransactionStatus.PENDING
-    assert EnrollmentEvent.objects.filter(event_id=EventId.SCEP_PENDING).count() == 1
+    assert ConnectorEvent.objects.filter(event_id=EventId.SCEP_PENDING).count() == 1
     assert scep_client.exchange(poll(scep_client, pki, device, sent.transaction_id)).status is (
         scep.PkiStatus.PENDING
     )

@@ -22,9 +22,11 @@ from ca.services.revocation import certificate_revoke
 from ca.services.submission import certificate_request_approve, certificate_request_deny
 from ca.tests.pki import openssl, openssl_verify, write_pem
 from enrollment import scep
-from enrollment.choices import Authorization, EventId, TransactionStatus
-from enrollment.models import EnrollmentEvent, ScepTransaction
+from enrollment.choices import Authorization, TransactionStatus
+from enrollment.models import ScepTransaction
 from enrollment.tests.fixtures import Device, assert_refused, issued_row, name
+from eventlog.choices import EventId
+from eventlog.models import ConnectorEvent
 
 #: The first answer is SUCCESS only when the view's transaction commits and the CA task runs on commit.
 on_commit = pytest.mark.django_db(transaction=True)
@@ -102,11 +104,16 @@ def test_pkcs_req_issues_a_certificate_encrypted_to_the_requester(
     assert transaction.client_address == "127.0.0.1"
     assert transaction.renewed_certificate is None
     events = list(
-        EnrollmentEvent.objects.filter(transaction_id=sent.transaction_id)
+        ConnectorEvent.objects.filter(transaction_id=sent.transaction_id)
         .order_by("id")
         .values_list("event_id", flat=True)
     )
-    assert events == [EventId.SCEP_VERIFY_SUCCESS, EventId.SCEP_ISSUED_SUCCESS]
+    assert events == [
+        EventId.CRP_VERIFY_SUCCESS,
+        EventId.SCEP_VERIFY_SUCCESS,
+        EventId.SCEP_ISSUED_SUCCESS,
+        EventId.CRP_NOTIFY_SUCCESS,
+    ]
 
 
 @on_commit
@@ -399,7 +406,7 @@ def test_cert_poll_pending_then_approved(
     assert ScepTransaction.objects.get().status == TransactionStatus.PENDING
     request = CertificateRequest.objects.get()
     assert request.status == CertificateRequestStatus.PENDING_APPROVAL
-    assert EnrollmentEvent.objects.filter(event_id=EventId.SCEP_PENDING).count() == 1
+    assert ConnectorEvent.objects.filter(event_id=EventId.SCEP_PENDING).count() == 1
 
     still = scep_client.exchange(poll(scep_client, pki, device, sent.transaction_id), method=method)
     assert still.status is scep.PkiStatus.PENDING
@@ -437,7 +444,7 @@ def test_cert_poll_after_denial_is_a_failure(scep_client, pki, device_keys, appr
     assert result.fail_info_text == "not ours"
     assert IssuedCertificate.objects.count() == 0
     assert ScepTransaction.objects.get().status == TransactionStatus.FAILURE
-    assert EnrollmentEvent.objects.filter(event_id=EventId.SCEP_ISSUED_FAILURE).exists()
+    assert ConnectorEvent.objects.filter(event_id=EventId.SCEP_ISSUED_FAILURE).exists()
 
 
 def test_cert_poll_with_an_unknown_transaction_id_is_bad_cert_id(scep_client, pki, device_keys):
@@ -488,7 +495,7 @@ def test_get_cert_by_issuer_and_serial(enrol_now, scep_client, pki, device_keys,
     assert result.certificates == (issued.certificate,)
     assert IssuedCertificate.objects.count() == 1
     assert ScepTransaction.objects.filter(message_type=scep.MessageType.GET_CERT).count() == 0
-    assert EnrollmentEvent.objects.filter(
+    assert ConnectorEvent.objects.filter(
         event_id=EventId.SCEP_REQUEST_SUCCESS, message_type=scep.MessageType.GET_CERT
     ).exists()
 

@@ -1,8 +1,9 @@
 """Bootstrap the demo PKI and an admin login; safe to run again (everything is created once).
 
 Creates: the templates "CertportalDemo" (client authentication, one year) and the RA template; a root
-CA and an issuing CA; the RA certificate pair; the default SCEP service with legacy algorithms on
-(so that old clients such as micromdm's scepclient work) and a static challenge; an admin user.
+CA and an issuing CA, each with its OCSP responder; the RA certificate pair; the default SCEP service
+with legacy algorithms on (so that old clients such as micromdm's scepclient work) and a static
+challenge; an admin user.
 Prints the login, the SCEP URL and challenge, and how to enroll a test device.
 """
 
@@ -21,6 +22,7 @@ from ca.conf import ca_settings
 from ca.crypto.keys import KeySpec
 from ca.models import CertificateAuthority, CertificateTemplate
 from ca.services.authorities import authority_create
+from ca.services.ocsp import ocsp_responder_refresh
 from ca.services.revocation import crl_generate
 from enrollment.models import RegistrationAuthority, ScepService
 from enrollment.services.registration import registration_authority_create, scep_service_create
@@ -44,6 +46,11 @@ class Command(BaseCommand):
         root = CertificateAuthority.objects.filter(slug=ROOT_SLUG).first() or self._root()
         issuing = CertificateAuthority.objects.filter(slug=ISSUING_SLUG).first() or self._issuing(root)
         issuing.published_templates.add(template)
+        # The OCSP responders of both CAs (beat renews them): created when missing or due.
+        both = CertificateAuthority.objects.filter(pk__in=[root.pk, issuing.pk])
+        ocsp = ocsp_responder_refresh(authorities=both)
+        for slug, reason in ocsp.failed.items():
+            self.stderr.write(f"no OCSP responder for {slug}: {reason}")
         ra = RegistrationAuthority.objects.filter(authority=issuing).order_by("-not_after").first()
         if ra is None:
             ra = registration_authority_create(
@@ -131,6 +138,10 @@ class Command(BaseCommand):
             f"      -certificate /tmp/dev1/cert.pem -challenge '{challenge}' -cn dev1",
             f"    curl -s {base}/ca/{ISSUING_SLUG}-chain.pem > /tmp/chain.pem && "
             "openssl verify -CAfile /tmp/chain.pem /tmp/dev1/cert.pem",
+            f"  OCSP:            {base}/ocsp/{ISSUING_SLUG}   (in the AIA of every certificate it issues)",
+            f"    curl -s {base}/ca/{ISSUING_SLUG}.crt | openssl x509 -inform DER > /tmp/issuing.pem && "
+            f"openssl ocsp -issuer /tmp/issuing.pem -cert /tmp/dev1/cert.pem -url {base}/ocsp/{ISSUING_SLUG} "
+            "-CAfile /tmp/chain.pem",
             "",
         ]
         self.stdout.write("\n".join(lines))

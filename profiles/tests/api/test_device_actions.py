@@ -12,7 +12,7 @@ from cryptography import x509
 
 from rest_framework.test import APIClient
 
-from ca.models import IssuedCertificate
+from ca.models import IssuedCertificate, RevocationRequest
 from ca.selectors import crl_get_latest
 from directory.models import Device, DeviceState
 from directory.services.checkin_tokens import device_checkin_token_rotate
@@ -51,6 +51,7 @@ def holding(assigned, device, issue) -> Holding:
     return Holding(profile=assigned, certificates=certificates, unrelated=unrelated)
 
 
+@pytest.mark.django_db(transaction=True)  # the revocation request is sent to the CA when it commits
 @pytest.mark.parametrize("action", ["retire", "wipe"])
 def test_retire_and_wipe_revoke_the_devices_certificates(api, pki, device, holding, action):
     state = {"retire": DeviceState.RETIRED, "wipe": DeviceState.WIPED}[action]
@@ -58,13 +59,19 @@ def test_retire_and_wipe_revoke_the_devices_certificates(api, pki, device, holdi
 
     response = api.post(f"{URL}{device.pk}/{action}/")
 
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
+    request = RevocationRequest.objects.get()
     assert response.json() == {
         "device": device.external_id,
         "state": state.value,
-        "certificates_revoked": 2,
-        "certificates_pending_revocation": 0,
+        "revocation_requests": [request.pk],
+        "certificates_to_revoke": 2,
     }
+    assert (request.status, request.cause, request.reason) == (
+        "done",
+        f"device_{state.value}",
+        "cessation_of_operation",
+    )
     device.refresh_from_db()
     assert (device.state, device.checkin_token_digest) == (state, "")
     latest = crl_get_latest(authority=pki.issuing)
@@ -85,20 +92,25 @@ def test_retire_and_wipe_revoke_the_devices_certificates(api, pki, device, holdi
     assert holding.unrelated.revoked_at is None
     assert crl.get_revoked_certificate_by_serial_number(holding.unrelated.serial_int) is None
     record = DeviceCertificateState.objects.get(device=device, profile=holding.profile)
-    assert (record.state, record.reason) == (CertificateState.REVOKED, f"device {state.label.lower()}")
+    assert (record.state, record.reason) == (
+        CertificateState.REVOKED,
+        f"revoked: device {state.label.lower()} (cessation of operation)",
+    )
     checkin = APIClient().get("/api/v1/checkin/", HTTP_AUTHORIZATION=f"Device {device.external_id}:{token}")
     assert checkin.status_code == 401
 
 
+@pytest.mark.django_db(transaction=True)
 def test_retiring_twice_revokes_nothing_more(api, device, holding):
     api.post(f"{URL}{device.pk}/retire/")
 
     response = api.post(f"{URL}{device.pk}/retire/")
 
-    assert response.status_code == 200
-    assert (response.json()["certificates_revoked"], response.json()["certificates_pending_revocation"]) == (
-        2,
-        0,
+    assert response.status_code == 202
+    assert (response.json()["revocation_requests"], response.json()["certificates_to_revoke"]) == ([], 0)
+    assert RevocationRequest.objects.count() == 1
+    assert all(
+        c.revoked_at is not None for c in IssuedCertificate.objects.filter(device_binding__device=device)
     )
 
 

@@ -22,8 +22,8 @@ ENDPOINTS = [
     ("get", "/api/v1/profile-assignments/", "profiles.view_profileassignment", 200),
     ("post", "/api/v1/profile-assignments/", "profiles.add_profileassignment", 201),
     ("get", "/api/v1/device-certificate-states/", "profiles.view_devicecertificatestate", 200),
-    ("post", "/api/v1/devices/{device}/retire/", "directory.change_device", 200),
-    ("post", "/api/v1/devices/{device}/wipe/", "directory.change_device", 200),
+    ("post", "/api/v1/devices/{device}/retire/", "directory.change_device", 202),
+    ("post", "/api/v1/devices/{device}/wipe/", "directory.change_device", 202),
     ("post", "/api/v1/devices/{device}/payload/", "profiles.add_devicechallenge", 200),
 ]
 

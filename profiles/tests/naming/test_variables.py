@@ -64,15 +64,26 @@ def test_every_device_variable_renders_in_a_device_certificate(placeholder, attr
     assert attrs(render_subject(fmt, FULL)) == [[("2.5.4.3", getattr(FULL, attribute))]]
 
 
-@pytest.mark.parametrize(("placeholder", "attribute", "scope"), USER_VARIABLES)
+@pytest.mark.parametrize(
+    ("placeholder", "attribute", "scope"), [row for row in USER_VARIABLES if row[1] != "on_prem_sid"]
+)
 def test_user_variables_are_refused_in_a_device_certificate(placeholder, attribute, scope):
     with pytest.raises(TemplateError, match=r"user variable|URI subject alternative name"):
         parse_subject_format(f"CN={placeholder}", certificate_type=DEVICE)
-    san_type = SanType.URI if attribute == "on_prem_sid" else SanType.UPN
     with pytest.raises(
         SanFormatError, match="user variable; a device certificate may only use device variables"
     ):
-        parse_san_entries([(san_type, placeholder)], certificate_type=DEVICE)
+        parse_san_entries([(SanType.UPN, placeholder)], certificate_type=DEVICE)
+
+
+def test_the_sid_serves_a_device_certificate_too_as_the_devices_own():
+    """A hybrid-joined Windows device's certificate maps to its computer account (KB5014754)."""
+    (template,) = parse_san_entries(
+        [(SanType.URI, "{{OnPremisesSecurityIdentifier}}")], certificate_type=DEVICE
+    )
+    assert template.is_sid_uri
+    with pytest.raises(TemplateError, match="URI subject alternative name"):
+        parse_subject_format("CN={{OnPremisesSecurityIdentifier}}", certificate_type=DEVICE)
 
 
 @pytest.mark.parametrize(("placeholder", "attribute", "scope"), SUBJECT_VARIABLES)

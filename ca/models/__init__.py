@@ -1,0 +1,19 @@
+"""The certificate authority's records, one module per idea (Django loads them from here)."""
+
+from ca.models.authorities import CertificateAuthority
+from ca.models.certificates import CertificateRevocationList, IssuedCertificate
+from ca.models.ocsp import OcspResponder
+from ca.models.requests import CertificateRequest
+from ca.models.revocations import RevocationRequest, RevocationRequestItem
+from ca.models.templates import CertificateTemplate
+
+__all__ = [
+    "CertificateAuthority",
+    "CertificateRequest",
+    "CertificateRevocationList",
+    "CertificateTemplate",
+    "IssuedCertificate",
+    "OcspResponder",
+    "RevocationRequest",
+    "RevocationRequestItem",
+]

@@ -1,0 +1,22 @@
+"""Tasks on the default queue for the SCEP front end (``portal.celery`` discovers ``jobs`` modules).
+
+The RA renewal needs the RA key passphrase (the new key is kept encrypted with it), never the CA's: the
+CA worker signs the new RA certificate through the ordinary request queue.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from enrollment.services.registration import registration_authority_renew_due
+
+__all__ = ["registration_authority_renew_task"]
+
+#: How long the job waits for the CA worker to sign one RA certificate (within the task time limits).
+RA_RENEWAL_WAIT = 30.0
+
+
+@shared_task(name="enrollment.jobs.registration_authority_renew_task", acks_late=True)
+def registration_authority_renew_task() -> list[int]:
+    """Beat: renew the RA certificates of the enabled SCEP services that are near their end (10100/10102)."""
+    return [ra.pk for ra in registration_authority_renew_due(wait=RA_RENEWAL_WAIT)]

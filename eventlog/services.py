@@ -1,0 +1,130 @@
+"""Recording an event: one row in the connector's log and the same line in the Python log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+from typing_extensions import Unpack
+
+from django.db import DatabaseError, models
+
+from eventlog.choices import DiagnosticCode, EventId, EventLevel
+from eventlog.models import ConnectorEvent
+
+__all__ = ["EventLinks", "event_record"]
+
+logger = logging.getLogger("eventlog")
+
+_LOG_LEVELS = {
+    EventLevel.INFORMATION: logging.INFO,
+    EventLevel.WARNING: logging.WARNING,
+    EventLevel.ERROR: logging.ERROR,
+}
+
+
+class EventLinks(TypedDict, total=False):
+    """What an event is about: plain values (ids, names), never model instances, so that every app,
+    the CA included, can record events.
+    """
+
+    service_slug: str
+    scep_transaction_id: int | None
+    transaction_id: str
+    message_type: int | None
+    fail_info: int | None
+    client_address: str | None
+    device_id: int | None
+    device_external_id: str
+    user_id: int | None
+    user_principal_name: str
+    authority_slug: str
+    ca_name: str
+    template_name: str
+    serial: str
+    thumbprint: str
+
+
+def _max_length(name: str) -> int:
+    field = ConnectorEvent._meta.get_field(name)
+    return field.max_length or 0 if isinstance(field, models.Field) else 0
+
+
+_TEXT_LINKS: dict[str, int] = {
+    name: _max_length(name)
+    for name in (
+        "service_slug",
+        "transaction_id",
+        "device_external_id",
+        "user_principal_name",
+        "authority_slug",
+        "ca_name",
+        "template_name",
+        "serial",
+        "thumbprint",
+    )
+}
+_INTEGER_LINKS = frozenset({"scep_transaction_id", "message_type", "fail_info", "device_id", "user_id"})
+#: Links written to the Python log line, when set.
+_LOGGED_LINKS = ("transaction_id", "message_type", "fail_info", "client_address", "device_id", "serial")
+
+
+def event_record(
+    *,
+    event_id: EventId | int,
+    message: str,
+    level: EventLevel = EventLevel.INFORMATION,
+    diagnostic_code: DiagnosticCode | int | None = None,
+    details: Mapping[str, Any] | None = None,
+    **links: Unpack[EventLinks],
+) -> ConnectorEvent | None:
+    """Write an event, and the same line to the log (logger ``eventlog``).
+
+    What a client sent is never trusted: control characters are escaped and every text is cut to its
+    column. Returns None, after logging, if the database refused the row: recording must not turn a
+    device's answer into a 500. (Inside a transaction that is later rolled back, the row goes with it:
+    record after the work is committed where that matters.)
+    """
+    values: dict[str, Any] = {}
+    for name, value in links.items():
+        if name in _TEXT_LINKS:
+            if not isinstance(value, str):
+                raise TypeError(f"event link {name} must be a string, not {type(value).__name__}")
+            values[name] = _printable(value, _TEXT_LINKS[name])
+        elif name in _INTEGER_LINKS:
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise TypeError(f"event link {name} must be an integer, not {type(value).__name__}")
+            values[name] = value
+        elif name == "client_address":
+            values[name] = value or None
+        else:
+            raise TypeError(f"unknown event link {name}")
+    safe_message = _printable(message, 1024)
+    code = int(diagnostic_code) if diagnostic_code is not None else None
+    logger.log(
+        _LOG_LEVELS[EventLevel(level)],
+        "event %s %s code=%s %s",
+        int(event_id),
+        safe_message,
+        f"0x{code:08X}" if code is not None else "-",
+        " ".join(f"{name}={values[name]}" for name in _LOGGED_LINKS if values.get(name) not in (None, "")),
+    )
+    try:
+        return ConnectorEvent.objects.create(
+            event_id=int(event_id),
+            level=level,
+            message=safe_message,
+            diagnostic_code=code,
+            details=dict(details) if details else {},
+            **values,
+        )
+    except DatabaseError:
+        logger.exception("could not record event %s", int(event_id))
+        return None
+
+
+def _printable(text: str, limit: int) -> str:
+    """Escape control characters and truncate: what a client sends is written to logs and the admin."""
+    cleaned = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
