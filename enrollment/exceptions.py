@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from enrollment.scep.constants import FailInfo
 from enrollment.scep.errors import ScepFailure
 
@@ -23,10 +25,14 @@ class EnrollmentRefused(ScepFailure):
         *,
         diagnostic_code: int | None = None,
         reason_code: str = "",
+        holder: Mapping[str, str | int | None] | None = None,
     ) -> None:
         super().__init__(fail_info, text)
         self.diagnostic_code = diagnostic_code
         self.reason_code = reason_code
+        #: Whom the refused request was for, when the verifier knows (device_id, device_external_id, user_id,
+        #: user_principal_name): the event log links the refusal to them.
+        self.holder: dict[str, str | int | None] = dict(holder or {})
 
     def __reduce__(self) -> tuple[type[ScepFailure], tuple[FailInfo, str]]:  # pragma: no cover - not pickled
         return (ScepFailure, (self.fail_info, self.text))

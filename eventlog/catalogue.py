@@ -164,7 +164,7 @@ EVENTS: MappingProxyType[EventId, EventDescription] = MappingProxyType(
         EventId.SCEP_REQUEST_RECEIVED: EventDescription("SCEP request received", "", EventSource.SCEP_MODULE),
         EventId.SCEP_VERIFY_SUCCESS: EventDescription(
             "SCEP request verified",
-            "A PKCSReq or RenewalReq was authorised and submitted to the CA.",
+            "Not recorded any more: 20500 CRPVerifyMetric_Success (the reference's) says it.",
             EventSource.SCEP_MODULE,
         ),
         EventId.SCEP_VERIFY_FAILURE: EventDescription(
@@ -175,7 +175,7 @@ EVENTS: MappingProxyType[EventId, EventDescription] = MappingProxyType(
         ),
         EventId.SCEP_ISSUED_SUCCESS: EventDescription(
             "SCEP certificate issued",
-            "The transaction's certificate was issued (the first answer that carries it).",
+            "Not recorded any more: 20600 CRPNotifyMetric_Success (the reference's) says it.",
             EventSource.SCEP_MODULE,
         ),
         EventId.SCEP_ISSUED_FAILURE: EventDescription(

@@ -94,6 +94,12 @@ def challenge_verify(
             )
     except EnrollmentRefused as refusal:
         _record_refusal(record, refusal)
+        refusal.holder = {
+            "device_id": record.device_id,
+            "device_external_id": record.device.external_id,
+            "user_id": record.user_id,
+            "user_principal_name": record.user.user_principal_name if record.user is not None else "",
+        }
         raise
     profile = record.profile
     return ChallengeGrant(

@@ -47,12 +47,10 @@ def test_an_enrollment_records_the_connectors_events_in_order(enrol_now, scep_cl
 
     assert _ids() == [
         EventId.CRP_VERIFY_SUCCESS,  # the static challenge granted the PKCSReq
-        EventId.SCEP_VERIFY_SUCCESS,  # submitted to the CA
         EventId.SCEP_PENDING,  # answered before the CA (enrol_now: no wait)
         EventId.UPLOAD_SUCCESS,  # handed to the CA queue on commit
         EventId.DOWNLOAD_SUCCESS,  # signed by the CA task
-        EventId.SCEP_ISSUED_SUCCESS,  # the retransmission gets the certificate
-        EventId.CRP_NOTIFY_SUCCESS,
+        EventId.CRP_NOTIFY_SUCCESS,  # the retransmission gets the certificate
     ]
     verified = ConnectorEvent.objects.get(event_id=EventId.CRP_VERIFY_SUCCESS)
     assert (verified.diagnostic, verified.service_slug, verified.message_type) == (
@@ -68,7 +66,7 @@ def test_an_enrollment_records_the_connectors_events_in_order(enrol_now, scep_cl
     )
     assert verified.device_id is None  # a static challenge names no device
     transaction = ScepTransaction.objects.get()
-    for event_id in (EventId.SCEP_ISSUED_SUCCESS, EventId.CRP_NOTIFY_SUCCESS):
+    for event_id in (EventId.CRP_NOTIFY_SUCCESS,):
         event = ConnectorEvent.objects.get(event_id=event_id)
         assert (event.scep_transaction_id, event.transaction_id) == (
             transaction.pk,

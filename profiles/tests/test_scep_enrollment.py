@@ -155,7 +155,7 @@ def test_a_device_enrolls_with_its_challenge_and_gets_the_rendered_request(enrol
     secret = enrollment.delivery.challenge.split(".")[2]
     assert all(secret not in str(value) for value in vars(transaction).values())
     assert ConnectorEvent.objects.filter(
-        event_id=EventId.SCEP_ISSUED_SUCCESS, transaction_id=enrollment.exchange.transaction_id
+        event_id=EventId.CRP_NOTIFY_SUCCESS, transaction_id=enrollment.exchange.transaction_id
     ).exists()
 
 
@@ -193,12 +193,7 @@ def test_the_events_of_an_enrollment_name_the_device_and_user_of_the_challenge(e
     challenge = DeviceChallenge.objects.select_related("user").get()
     assert challenge.user is not None
     events = ConnectorEvent.objects.filter(transaction_id=enrollment.exchange.transaction_id).order_by("id")
-    assert [event.event_id for event in events] == [
-        EventId.CRP_VERIFY_SUCCESS,
-        EventId.SCEP_VERIFY_SUCCESS,
-        EventId.SCEP_ISSUED_SUCCESS,
-        EventId.CRP_NOTIFY_SUCCESS,
-    ]
+    assert [event.event_id for event in events] == [EventId.CRP_VERIFY_SUCCESS, EventId.CRP_NOTIFY_SUCCESS]
     user = challenge.user
     for event in events:
         assert (event.device_id, event.device_external_id) == (device.pk, device.external_id), event
@@ -207,7 +202,7 @@ def test_the_events_of_an_enrollment_name_the_device_and_user_of_the_challenge(e
         assert event.template_name == assigned.template.name
     assert events[0].message == "challenge verified (one-time device challenge) by OneTimeChallengeVerifier"
     issued = IssuedCertificate.objects.get(fingerprint_sha1=thumbprint(enrollment.reply.certificate))
-    assert (events[3].serial, events[3].thumbprint) == (issued.serial, issued.fingerprint_sha1)
+    assert (events[1].serial, events[1].thumbprint) == (issued.serial, issued.fingerprint_sha1)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -278,6 +273,9 @@ def test_an_expired_challenge_is_refused_with_diagnostic_0x411(enroll, assigned,
         "ChallengeExpired",
     )
     assert rejected.transaction_id == enrollment.exchange.transaction_id
+    # The refusal is on the device's and user's timeline, not only the transaction's.
+    assert (rejected.device_id, rejected.device_external_id) == (device.pk, device.external_id)
+    assert rejected.user_id is not None
     state = enrollment.state()
     assert (state.state, state.diagnostic_code) == (CertificateState.FAILED, 1041)
 

@@ -95,8 +95,21 @@ _UNVERIFIABLE = frozenset(
 )
 
 
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _record_rejected(exchange: Exchange, refusal: EnrollmentRefused) -> None:
     """Record a refused challenge: 20501, or 20502 when it cannot be verified at all."""
+    if refusal.holder:
+        exchange.links.update(
+            EventLinks(
+                device_id=_int_or_none(refusal.holder.get("device_id")),
+                device_external_id=str(refusal.holder.get("device_external_id") or ""),
+                user_id=_int_or_none(refusal.holder.get("user_id")),
+                user_principal_name=str(refusal.holder.get("user_principal_name") or ""),
+            )
+        )
     unverifiable = refusal.diagnostic_code in _UNVERIFIABLE
     exchange.record(
         event_id=EventId.CRP_VERIFY_FAILURE if unverifiable else EventId.CRP_VERIFY_WARNING,

@@ -163,15 +163,6 @@ def transaction_submit(
         raise EnrollmentRefused(
             fail_info, exc.message, reason_code=exc.code, diagnostic_code=unavailable
         ) from exc
-    exchange.record(
-        event_id=EventId.SCEP_VERIFY_SUCCESS,
-        message=f"request verified ({record.get_authorization_display().lower()}); submitted to CA "
-        f"{authority.slug} as request {certificate_request.pk}",
-        transaction=record,
-        authority_slug=authority.slug,
-        ca_name=authority.name,
-        template_name=template.name,
-    )
     certificate_request_wait(request=certificate_request, timeout=_issue_wait(exchange))
     return transaction_answer(exchange, record)
 
@@ -252,13 +243,6 @@ def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply
         notified = False
         if first:
             record.status, record.certificate = TransactionStatus.SUCCESS, issued
-            exchange.record(
-                event_id=EventId.SCEP_ISSUED_SUCCESS,
-                message=f"issued certificate {issued.serial} ({issued.subject}), "
-                f"thumbprint {issued.fingerprint_sha1}",
-                transaction=record,
-                **certificate_links,
-            )
             notified = _notify(exchange, record)
         else:
             exchange.record(
@@ -272,7 +256,8 @@ def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply
         if notified:
             exchange.record(
                 event_id=EventId.CRP_NOTIFY_SUCCESS,
-                message=f"sent certificate {issued.serial} to the device",
+                message=f"sent certificate {issued.serial} ({issued.subject}), thumbprint "
+                f"{issued.fingerprint_sha1}, to the device",
                 diagnostic_code=DiagnosticCode.SUCCESS,
                 transaction=record,
                 **certificate_links,

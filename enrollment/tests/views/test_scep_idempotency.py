@@ -56,7 +56,7 @@ def test_identical_pkcs_req_sent_twice_gets_the_same_certificate(scep_client, de
     assert IssuedCertificate.objects.count() == 1
     assert CertificateRequest.objects.count() == 1
     assert ScepTransaction.objects.count() == 1
-    assert ConnectorEvent.objects.filter(event_id=EventId.SCEP_ISSUED_SUCCESS).count() == 1
+    assert ConnectorEvent.objects.filter(event_id=EventId.CRP_NOTIFY_SUCCESS).count() == 1
     assert ConnectorEvent.objects.filter(event_id=EventId.SCEP_REQUEST_SUCCESS).count() == 1
 
 

@@ -108,12 +108,7 @@ def test_pkcs_req_issues_a_certificate_encrypted_to_the_requester(
         .order_by("id")
         .values_list("event_id", flat=True)
     )
-    assert events == [
-        EventId.CRP_VERIFY_SUCCESS,
-        EventId.SCEP_VERIFY_SUCCESS,
-        EventId.SCEP_ISSUED_SUCCESS,
-        EventId.CRP_NOTIFY_SUCCESS,
-    ]
+    assert events == [EventId.CRP_VERIFY_SUCCESS, EventId.CRP_NOTIFY_SUCCESS]
 
 
 @on_commit
