@@ -194,12 +194,14 @@ EVENTS: MappingProxyType[EventId, EventDescription] = MappingProxyType(
         ),
         EventId.DEVICE_CHECK_IN: EventDescription(
             "A device checked in and received its profiles",
-            "",
+            "Each check-in (not a preview): the trusted-root and SCEP profiles delivered, and why any "
+            "was not (a warning then). On the device's timeline.",
             EventSource.CERTPORTAL,
         ),
         EventId.CHALLENGE_ISSUED: EventDescription(
             "A one-time SCEP challenge was handed out to a device",
-            "",
+            "A check-in issues a new challenge (never its secret): its id, profile version, subject "
+            "and expiry. Handing out the live one again is not recorded.",
             EventSource.CERTPORTAL,
         ),
     }

@@ -38,9 +38,9 @@ class ConnectorEvent(models.Model):
     message_type = models.PositiveSmallIntegerField(null=True, blank=True, help_text="SCEP messageType")
     fail_info = models.PositiveSmallIntegerField(null=True, blank=True, help_text="SCEP failInfo")
     client_address = models.GenericIPAddressField(null=True, blank=True)
-    device_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    device_id = models.BigIntegerField(null=True, blank=True)
     device_external_id = models.CharField(max_length=255, blank=True, help_text="Intune device ID")
-    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    user_id = models.BigIntegerField(null=True, blank=True)
     user_principal_name = models.CharField(max_length=255, blank=True)
     authority_slug = models.CharField(max_length=64, blank=True)
     ca_name = models.CharField(max_length=128, blank=True)
@@ -51,6 +51,10 @@ class ConnectorEvent(models.Model):
     class Meta:
         ordering = ("-created_at", "-id")
         verbose_name = "connector event"
+        indexes = [  # the timelines; they also serve the plain device_id and user_id filters
+            models.Index(fields=["device_id", "-created_at"], name="eventlog_device_timeline"),
+            models.Index(fields=["user_id", "-created_at"], name="eventlog_user_timeline"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.message}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any, TypedDict
@@ -9,11 +10,12 @@ from typing import Any, TypedDict
 from typing_extensions import Unpack
 
 from django.db import DatabaseError, models
+from django.utils import timezone
 
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.models import ConnectorEvent
 
-__all__ = ["EventLinks", "event_record"]
+__all__ = ["EventLinks", "event_prune", "event_record"]
 
 logger = logging.getLogger("eventlog")
 
@@ -128,3 +130,25 @@ def _printable(text: str, limit: int) -> str:
     """Escape control characters and truncate: what a client sends is written to logs and the admin."""
     cleaned = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+#: Rows deleted per statement by ``event_prune``: short statements, no long lock on a large log.
+PRUNE_BATCH = 5000
+
+
+def event_prune(*, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Delete the events recorded before ``now - older_than``, oldest first, in batches; how many went."""
+    cutoff = (now or timezone.now()) - older_than
+    deleted = 0
+    while True:
+        batch = list(
+            ConnectorEvent.objects.filter(created_at__lt=cutoff)
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)[:PRUNE_BATCH]
+        )
+        if not batch:
+            break
+        deleted += ConnectorEvent.objects.filter(pk__in=batch).delete()[0]
+    if deleted:
+        logger.info("deleted %s event(s) recorded before %s", deleted, cutoff.isoformat())
+    return deleted

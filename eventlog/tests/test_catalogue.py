@@ -103,7 +103,13 @@ def test_a_code_is_shown_as_the_connector_shows_it():
 def test_the_architecture_document_lists_every_event_id_and_code():
     text = ARCHITECTURE.read_text(encoding="utf-8")
     section = text[text.index("## The event log") :]
+    sources = {EventSource.REFERENCE: "reference", EventSource.SCEP_MODULE: "SCEP module"}
     for event in EventId:
-        assert re.search(rf"^\| {event.value} \| {re.escape(event.label)} \|", section, re.M), event
+        described = EVENTS[event]
+        row = (
+            f"| {event.value} | {event.label} | {sources.get(described.source, described.source)} | "
+            f"{described.description} | {described.recorded_when or 'not recorded'} |"
+        )
+        assert re.search(rf"^{re.escape(row)}$", section, re.M), row
     for code in DiagnosticCode:
         assert re.search(rf"^\| 0x{code.value:08X} \| {re.escape(code.label)} \|", section, re.M), code

@@ -269,6 +269,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60.0,
     },
     "ocsp-responder-refresh": {"task": "ca.jobs.ocsp_responder_refresh_task", "schedule": 15 * 60.0},
+    "event-prune": {"task": "eventlog.jobs.event_prune_task", "schedule": 24 * 60 * 60.0},
 }
 
 # --- certportal ---------------------------------------------------------------------------------------
@@ -296,6 +297,7 @@ globals().update(
         "CERTPORTAL_NOTIFY_FAILURE_INTERVAL",
         "CERTPORTAL_OCSP_RESPONDER_VALIDITY_DAYS",
         "CERTPORTAL_OCSP_RESPONSE_VALIDITY",
+        "CERTPORTAL_EVENT_RETENTION_DAYS",
     )
 )
 CERTPORTAL_CA_QUEUE = CA_QUEUE

@@ -18,6 +18,8 @@ from rest_framework.views import APIView
 
 from ca.crypto.names import general_name_to_text
 from directory.models import Device, Platform
+from eventlog.api.serializers import ConnectorEventSerializer
+from eventlog.selectors import device_timeline
 from profiles.api.authentication import DeviceAuthentication
 from profiles.api.serializers import (
     DeviceCertificateStateSerializer,
@@ -170,7 +172,19 @@ class DeviceActionsViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         "retire": "directory.change_device",
         "wipe": "directory.change_device",
         "payload": "profiles.add_devicechallenge",
+        "timeline": "eventlog.view_connectorevent",
     }
+
+    @extend_schema(request=None, responses={200: ConnectorEventSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def timeline(self, request: Request, pk: str) -> Response:
+        """The device's timeline, newest first: check-ins, challenges, SCEP requests accepted and refused,
+        certificates issued and revoked, with the connector's event IDs and diagnostic codes.
+        """
+        device = self.get_object()
+        page = self.paginate_queryset(device_timeline(device_id=device.pk))
+        serializer = ConnectorEventSerializer(page, many=True)
+        return self.get_paginated_response(serializer.data)
 
     @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])

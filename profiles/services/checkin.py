@@ -20,6 +20,8 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from ca.crypto.names import general_name_to_json, name_to_json
 from directory.models import Device
+from eventlog.choices import EventId, EventLevel
+from eventlog.services import EventLinks, event_record
 from profiles.choices import CertificateState
 from profiles.conf import profiles_settings
 from profiles.models import DeviceCertificateState, DeviceChallenge, ScepProfile, TrustedRootProfile
@@ -34,6 +36,7 @@ from profiles.validation import san_entries, subject_format_text
 __all__ = [
     "CHALLENGE_PREFIX",
     "CheckinResult",
+    "IssuedChallenge",
     "ScepDelivery",
     "challenge_digest",
     "challenge_issue",
@@ -115,9 +118,15 @@ def _challenge_text(record: DeviceChallenge) -> str:
     return f"{CHALLENGE_PREFIX}.{record.id.hex}.{challenge_secret(record.id)}"
 
 
-def challenge_issue(
-    *, device: Device, profile: ScepProfile, rendered: RenderedRequest
-) -> tuple[str, DeviceChallenge]:
+@dataclass(frozen=True)
+class IssuedChallenge:
+    text: str
+    record: DeviceChallenge
+    #: True when the device's live challenge was handed out again (nothing new was issued).
+    reused: bool
+
+
+def challenge_issue(*, device: Device, profile: ScepProfile, rendered: RenderedRequest) -> IssuedChallenge:
     """The one-time challenge for exactly this request: the device's live one if it has an unused,
     unexpired challenge for the same profile version and the same rendered request, else a new one (and
     its other live challenges for the profile end now: at most one is live per device and profile).
@@ -137,7 +146,7 @@ def challenge_issue(
             challenge_digest(challenge_secret(record.id)), record.secret_digest
         ):
             live.exclude(pk=record.pk).update(expires_at=now)
-            return text, record
+            return IssuedChallenge(text=text, record=record, reused=True)
     live.update(expires_at=now)
     ttl = dt.timedelta(minutes=profiles_settings().CHALLENGE_TTL_MINUTES)
     user = device.primary_user if profile.certificate_type == CertificateType.USER else None
@@ -160,7 +169,7 @@ def challenge_issue(
         sid=sid,
         expires_at=now + ttl,
     )
-    return _challenge_text(record), record
+    return IssuedChallenge(text=_challenge_text(record), record=record, reused=False)
 
 
 def scep_server_paths(profile: ScepProfile) -> list[str]:
@@ -219,15 +228,17 @@ def device_checkin(*, device: Device, issue_challenges: bool = True) -> CheckinR
             if not issue_challenges:
                 deliveries.append(ScepDelivery(profile=profile, rendered=rendered))
                 continue
-            challenge, record = challenge_issue(device=device, profile=profile, rendered=rendered)
+            issued = challenge_issue(device=device, profile=profile, rendered=rendered)
+            if not issued.reused:
+                _record_challenge_issued(device, profile, issued.record)
             if state is None or state.state not in (CertificateState.ISSUED, CertificateState.RENEWAL_DUE):
                 device_state_set(device=device, profile=profile, state=CertificateState.CHALLENGE_ISSUED)
             deliveries.append(
                 ScepDelivery(
                     profile=profile,
                     rendered=rendered,
-                    challenge=challenge,
-                    challenge_expires_at=record.expires_at,
+                    challenge=issued.text,
+                    challenge_expires_at=issued.record.expires_at,
                 )
             )
         for profile in resolution.not_applicable:
@@ -238,4 +249,59 @@ def device_checkin(*, device: Device, issue_challenges: bool = True) -> CheckinR
                 reason=f"the profile is for {profile.get_platform_display()}, "
                 f"the device is {device.get_platform_display()}",
             )
+        if issue_challenges:
+            _record_checkin(device, resolution.trusted_roots, deliveries)
     return CheckinResult(device=device, trusted_roots=resolution.trusted_roots, scep=tuple(deliveries))
+
+
+def _device_links(device: Device, *, with_user: bool = True) -> EventLinks:
+    user = device.primary_user if with_user else None
+    return EventLinks(
+        device_id=device.pk,
+        device_external_id=device.external_id,
+        user_id=user.pk if user is not None else None,
+        user_principal_name=user.user_principal_name if user is not None else "",
+    )
+
+
+def _record_checkin(
+    device: Device, trusted_roots: tuple[TrustedRootProfile, ...], deliveries: list[ScepDelivery]
+) -> None:
+    """30001: what the device received, on its timeline (a preview is not a check-in and is not recorded)."""
+    problems = {delivery.profile.name: delivery.problem for delivery in deliveries if delivery.problem}
+    delivered = [delivery.profile.name for delivery in deliveries if not delivery.problem]
+    summary = f"{len(trusted_roots)} trusted root(s), {len(delivered)} SCEP profile(s)"
+    if problems:
+        summary += f", {len(problems)} not delivered: " + "; ".join(
+            f"{name}: {problem}" for name, problem in sorted(problems.items())
+        )
+    event_record(
+        event_id=EventId.DEVICE_CHECK_IN,
+        message=f"device {device.external_id} checked in: {summary}",
+        level=EventLevel.WARNING if problems else EventLevel.INFORMATION,
+        details={
+            "trusted_root_profiles": sorted(profile.name for profile in trusted_roots),
+            "scep_profiles": sorted(delivered),
+            "not_delivered": problems,
+        },
+        **_device_links(device),
+    )
+
+
+def _record_challenge_issued(device: Device, profile: ScepProfile, record: DeviceChallenge) -> None:
+    """30002: a new one-time challenge (never its secret); re-delivering the live one is not recorded."""
+    links = _device_links(device, with_user=record.user_id is not None)  # a device certificate's names none
+    links["template_name"] = profile.template.name
+    event_record(
+        event_id=EventId.CHALLENGE_ISSUED,
+        message=f"one-time challenge issued to device {device.external_id} for SCEP profile {profile.name} "
+        f"(version {record.profile_version}), valid until {record.expires_at.isoformat()}",
+        details={
+            "challenge_id": str(record.id),
+            "profile": profile.name,
+            "profile_version": record.profile_version,
+            "subject": record.canonical_subject,
+            "expires_at": record.expires_at.isoformat(),
+        },
+        **links,
+    )
