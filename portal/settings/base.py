@@ -146,6 +146,13 @@ STORAGES = {
 # collectstatic has run (the embedded default and the tests).
 WHITENOISE_USE_FINDERS = True
 
+# --- Mail (the notices) ------------------------------------------------------------------------------
+# EMAIL_URL as django-environ reads it: smtp+tls://user:password@mail.example.com:587, smtps://...:465;
+# the embedded default writes mail to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="certportal@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # --- Security headers -------------------------------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
