@@ -1,4 +1,4 @@
-"""SentNotice: the constraints that make a notice go out once, and the read-only admin."""
+"""SentNotice: the constraints that make a notice go out once; the read-only admin; the system checks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from notifications.checks import notifications_settings_valid
 from notifications.choices import NoticeChannel, NoticeKind
 from notifications.models import SentNotice
 from profiles.choices import CertificateState
@@ -79,3 +80,16 @@ def test_the_admin_lists_notices_and_adds_none(admin_client, soon):
     assert detail.status_code == 200
     assert b'name="_save"' not in detail.content  # read only
     assert str(notice) == f"Certificate expiring by Email: certificate {soon.pk} (30 days)"
+
+
+def test_a_check_warns_when_the_notices_would_go_to_the_console(settings):
+    settings.CERTPORTAL_NOTIFY_EMAILS = "pki@corp.example.com"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    (warning,) = notifications_settings_valid(None)
+    assert warning.id == "notifications.W001"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert notifications_settings_valid(None) == []
+    settings.CERTPORTAL_NOTIFY_EMAILS = "not an address"
+    (error,) = notifications_settings_valid(None)
+    assert error.id == "notifications.E001"
+    assert "CERTPORTAL_NOTIFY_EMAILS" in error.msg

@@ -30,7 +30,8 @@ from profiles.naming.sans import parse_san_entries
 from profiles.naming.subject import parse_subject_format
 from profiles.naming.variables import CertificateType, RenderError, TemplateError
 from profiles.selectors import device_render_context, profile_resolve_for_device
-from profiles.services.states import device_state_set
+from profiles.services.states import device_state_set, renewal_due_at
+from profiles.services.sweeps import renewal_due_reason
 from profiles.validation import san_entries, subject_format_text
 
 __all__ = [
@@ -178,11 +179,11 @@ def scep_server_paths(profile: ScepProfile) -> list[str]:
 
 
 def _renewal_due(state: DeviceCertificateState, profile: ScepProfile, now: dt.datetime) -> bool:
+    """The sweep marks it too; a device checking in between two sweeps is told at once."""
     certificate = state.certificate
-    if certificate is None:
-        return False
-    lifetime = certificate.not_after - certificate.not_before
-    return now >= certificate.not_after - lifetime * (profile.renewal_threshold_percentage / 100)
+    return certificate is not None and now >= renewal_due_at(
+        certificate, profile.renewal_threshold_percentage
+    )
 
 
 def device_checkin(*, device: Device, issue_challenges: bool = True) -> CheckinResult:
@@ -222,8 +223,7 @@ def device_checkin(*, device: Device, issue_challenges: bool = True) -> CheckinR
                     device=device,
                     profile=profile,
                     state=CertificateState.RENEWAL_DUE,
-                    reason=f"less than {profile.renewal_threshold_percentage}% of the certificate's "
-                    "lifetime remains",
+                    reason=renewal_due_reason(profile.renewal_threshold_percentage),
                 )
             if not issue_challenges:
                 deliveries.append(ScepDelivery(profile=profile, rendered=rendered))

@@ -27,6 +27,7 @@ from directory.models import Platform
 from profiles.models import ProfileAssignment, ScepProfile, TrustedRootProfile
 from profiles.options import DestinationStore
 from profiles.services.reconcile import profile_certificates_revoke, profile_devices_reconcile
+from profiles.services.states import profile_renewal_threshold_apply
 from profiles.validation import scep_profile_relation_errors
 
 __all__ = [
@@ -211,6 +212,8 @@ def scep_profile_update(*, profile: ScepProfile, **fields: Any) -> ScepProfile:
         )
     if "platform" in update.changed:
         profile_devices_reconcile(profile=profile)
+    if "renewal_threshold_percentage" in update.changed:
+        profile_renewal_threshold_apply(profile=profile)
     return profile
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +14,44 @@ from directory.models import Device
 from profiles.choices import CertificateState, DeviceCertificateStatus
 from profiles.models import DeviceCertificate, DeviceCertificateState, ScepProfile
 
-__all__ = ["device_enrollment_failed", "device_enrollment_succeeded", "device_state_set"]
+__all__ = [
+    "device_enrollment_failed",
+    "device_enrollment_succeeded",
+    "device_state_set",
+    "profile_renewal_threshold_apply",
+    "renewal_due_at",
+]
+
+#: Bindings re-timed per UPDATE when a profile's renewal threshold changes.
+_RETIME_BATCH = 2000
+
+
+def renewal_due_at(certificate: IssuedCertificate, threshold_percentage: int) -> dt.datetime:
+    """When less than ``threshold_percentage`` % of the certificate's lifetime remains (Intune's renewal
+    threshold): the device is asked to renew from then on.
+    """
+    lifetime = certificate.not_after - certificate.not_before
+    return certificate.not_after - lifetime * (threshold_percentage / 100)
+
+
+def profile_renewal_threshold_apply(*, profile: ScepProfile) -> int:
+    """The profile's renewal threshold changed: re-time its certificates' renewal (the sweep reads
+    ``renewal_due_at``). A certificate already marked renewal due stays so. How many were re-timed.
+    """
+    bindings = (
+        DeviceCertificate.objects.filter(profile=profile, status=DeviceCertificateStatus.ISSUED)
+        .select_related("certificate")
+        .only("pk", "renewal_due_at", "certificate__not_before", "certificate__not_after")
+        .order_by("pk")
+    )
+    changed: list[DeviceCertificate] = []
+    for binding in bindings.iterator(chunk_size=_RETIME_BATCH):
+        due = renewal_due_at(binding.certificate, profile.renewal_threshold_percentage)
+        if binding.renewal_due_at != due:
+            binding.renewal_due_at = due
+            changed.append(binding)
+    DeviceCertificate.objects.bulk_update(changed, ["renewal_due_at"], batch_size=_RETIME_BATCH)
+    return len(changed)
 
 
 def device_state_set(
@@ -62,14 +101,13 @@ def device_enrollment_succeeded(
     superseded) when the profile says so.
     """
     now = timezone.now()
-    lifetime = certificate.not_after - certificate.not_before
     binding, _ = DeviceCertificate.objects.get_or_create(
         certificate=certificate,
         defaults={
             "device": device,
             "profile": profile,
             "status_changed_at": now,
-            "renewal_due_at": certificate.not_after - lifetime * (profile.renewal_threshold_percentage / 100),
+            "renewal_due_at": renewal_due_at(certificate, profile.renewal_threshold_percentage),
         },
     )
     earlier = list(

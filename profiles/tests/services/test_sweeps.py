@@ -20,6 +20,7 @@ from directory.tests.factories import DeviceFactory
 from profiles.choices import CertificateState, DeviceCertificateStatus, RevokeStatus
 from profiles.jobs import device_certificate_sweep_task
 from profiles.models import DeviceCertificate, DeviceCertificateState
+from profiles.services.profiles import scep_profile_update
 from profiles.services.states import device_enrollment_failed, device_enrollment_succeeded
 from profiles.services.sweeps import (
     EXPIRED_REASON,
@@ -112,6 +113,22 @@ def test_marks_renewal_due_then_expired_in_the_binding_and_the_state(bind, time_
     assert device_certificate_sweep().changed == 0
 
 
+def test_a_changed_renewal_threshold_re_times_the_certificates_already_issued(
+    bind, scep_profile, time_machine
+):
+    binding = bind()
+    certificate = binding.certificate
+    lifetime = certificate.not_after - certificate.not_before
+    _move_to(time_machine, certificate.not_before + lifetime * 0.55)  # 45% left: not due at 20%
+    assert device_certificate_sweep().changed == 0
+
+    scep_profile_update(profile=scep_profile, renewal_threshold_percentage=50)
+
+    assert _fresh(binding).renewal_due_at == certificate.not_after - lifetime * 0.5
+    assert device_certificate_sweep() == CertificateSweepResult(renewal_due=1, states_renewal_due=1)
+    assert _state(binding).reason == "less than 50% of the certificate's lifetime remains"
+
+
 def test_a_certificate_past_not_after_is_expired_without_passing_through_renewal_due(bind, time_machine):
     binding = bind()
     _move_to(time_machine, binding.certificate.not_after + dt.timedelta(days=1))
@@ -174,6 +191,36 @@ def test_a_failed_state_keeps_its_word_when_its_certificate_expires(bind, device
     assert device_certificate_sweep() == CertificateSweepResult(expired=1)
     state = _state(binding)
     assert (state.state, state.reason) == (CertificateState.FAILED, "renewal refused by the CA")
+
+
+def test_a_state_left_behind_by_an_interrupted_run_catches_up(bind, device, make_profile, time_machine):
+    due = bind(profile=make_profile(name="due"))
+    expired = bind(profile=make_profile(name="expired"), common_name="expired")
+    revoked = bind(profile=make_profile(name="revoked"), common_name="revoked")
+    _move_to(time_machine, due.renewal_due_at + dt.timedelta(seconds=1))
+    # A run changed the bindings and stopped before their states (the worker was killed):
+    DeviceCertificate.objects.filter(pk=due.pk).update(
+        status=DeviceCertificateStatus.RENEWAL_DUE, status_reason=RENEWAL_REASON
+    )
+    IssuedCertificate.objects.filter(pk=expired.certificate_id).update(not_after=timezone.now())
+    DeviceCertificate.objects.filter(pk=expired.pk).update(status=DeviceCertificateStatus.EXPIRED)
+    IssuedCertificate.objects.filter(pk=revoked.certificate_id).update(
+        revoked_at=timezone.now(), revocation_reason=RevocationReason.PRIVILEGE_WITHDRAWN
+    )
+    DeviceCertificate.objects.filter(pk=revoked.pk).update(
+        status=DeviceCertificateStatus.REVOKED, revoke_status=RevokeStatus.REVOKED
+    )
+
+    assert device_certificate_sweep() == CertificateSweepResult(
+        states_revoked=1, states_expired=1, states_renewal_due=1
+    )
+    assert (_state(due).state, _state(due).reason) == (CertificateState.RENEWAL_DUE, RENEWAL_REASON)
+    assert (_state(expired).state, _state(expired).reason) == (CertificateState.EXPIRED, EXPIRED_REASON)
+    assert (_state(revoked).state, _state(revoked).reason) == (
+        CertificateState.REVOKED,
+        "revoked (privilege withdrawn)",
+    )
+    assert device_certificate_sweep().changed == 0
 
 
 # --- revoked in the CA's rows (the safety net) ----------------------------------------------------------
@@ -306,9 +353,10 @@ def test_a_sweep_of_many_changes_stays_within_its_query_budget(
         revoked_at=timezone.now(), revocation_reason=RevocationReason.KEY_COMPROMISE
     )
     _move_to(time_machine, _past_the_last_renewal(bindings))
-    # revoked: (a look for the reasons + ids + UPDATE) for the bindings and for the states; expired: ids
-    # for each; renewal due: bindings (a look for the profiles + 2 x (ids + UPDATE)), states (ids + UPDATE).
-    with django_assert_max_num_queries(15):
+    # revoked: a look for the reasons (bindings, states), then ids + UPDATE bindings + UPDATE states and a
+    # look for states left behind; expired: the same looks; renewal due: a look for the profiles, per
+    # profile ids + 2 UPDATEs, a look for states left behind.
+    with django_assert_max_num_queries(16):
         result = device_certificate_sweep()
     assert result == CertificateSweepResult(revoked=1, states_revoked=1, renewal_due=9, states_renewal_due=9)
 
