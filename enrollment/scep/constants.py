@@ -9,6 +9,7 @@ __all__ = [
     "CONTENT_TYPE_PKI_MESSAGE",
     "MAX_CERTIFICATES",
     "MAX_CHALLENGE_PASSWORD_LENGTH",
+    "MAX_DIGEST_ALGORITHMS",
     "MAX_MESSAGE_BYTES",
     "MAX_MESSAGE_TYPE_LENGTH",
     "MAX_NONCE_LENGTH",
@@ -138,5 +139,7 @@ MAX_NONCE_LENGTH = 32
 #: parsing time (reference matrix C-23), refused before the attributes or certificates are decoded.
 MAX_SIGNED_ATTRIBUTES = 64
 MAX_CERTIFICATES = 32
+#: SignedData.digestAlgorithms lists the one signer's digest; a few more are tolerated, not hundreds.
+MAX_DIGEST_ALGORITHMS = 8
 #: PKCS#9 ub-challengePassword.
 MAX_CHALLENGE_PASSWORD_LENGTH = 255

@@ -22,6 +22,7 @@ from . import schema
 from .algorithms import AlgorithmPolicy, DigestAlgorithm
 from .constants import (
     MAX_CERTIFICATES,
+    MAX_DIGEST_ALGORITHMS,
     MAX_MESSAGE_BYTES,
     MAX_SIGNED_ATTRIBUTES,
     OID_CONTENT_TYPE,
@@ -91,6 +92,8 @@ class SignedContent:
 
     econtent_type: str
     econtent: bytes | None
+    #: SignedData.digestAlgorithms as dotted OIDs, in the order received (not covered by the signature).
+    digest_algorithms: tuple[str, ...]
     certificates: tuple[x509.Certificate, ...]
     signer_certificate: x509.Certificate
     digest_algorithm: DigestAlgorithm | str  # the dotted OID when we do not know it
@@ -142,6 +145,11 @@ def _parse_signed_data(der: bytes, extra_certificates: Sequence[x509.Certificate
         raise MalformedMessage(f"SignedData must have exactly one SignerInfo, it has {len(signer_infos)}")
     signer_info = signer_infos[0]
 
+    digest_algorithms = signed_data["digest_algorithms"]
+    if len(digest_algorithms) > MAX_DIGEST_ALGORITHMS:
+        raise MalformedMessage(f"SignedData lists more than {MAX_DIGEST_ALGORITHMS} digest algorithms")
+    digest_set = tuple(_digest_identifier(item) for item in digest_algorithms)
+
     encap = signed_data["encap_content_info"]
     econtent_value = encap["content"]
     econtent = None if isinstance(econtent_value, core.Void) else bytes(econtent_value.native)
@@ -174,6 +182,7 @@ def _parse_signed_data(der: bytes, extra_certificates: Sequence[x509.Certificate
     return SignedContent(
         econtent_type=encap["content_type"].dotted,
         econtent=econtent,
+        digest_algorithms=digest_set,
         certificates=tuple(cert for _, cert in embedded),
         signer_certificate=signer_certificate,
         digest_algorithm=DigestAlgorithm.from_oid(digest_oid) or digest_oid,
@@ -185,6 +194,17 @@ def _parse_signed_data(der: bytes, extra_certificates: Sequence[x509.Certificate
         message_digest_attribute=_message_digest(attributes),
         signing_time=_signing_time(attributes),
     )
+
+
+def _digest_identifier(identifier: algos.DigestAlgorithm) -> str:
+    """The dotted OID of one of SignedData.digestAlgorithms, its parameters decoded as well.
+
+    Decoding checks the parameters: asn1crypto's schema allows only absent or NULL parameters for the
+    digests it knows (RFC 5754 §2), so anything else there is malformed. An unknown OID is refused later,
+    by :func:`verify_signed_content`.
+    """
+    _ = identifier["parameters"].native
+    return str(identifier["algorithm"].dotted)
 
 
 def _find_signer(
@@ -247,6 +267,7 @@ def verify_signed_content(content: SignedContent, *, policy: AlgorithmPolicy) ->
     when the message does not verify with the signer certificate's key (RSA PKCS#1 v1.5 or ECDSA).
     """
     digest = policy.check_digest(content.digest_algorithm)
+    _check_digest_algorithms(content.digest_algorithms, digest)
     family, implied_digest = _SIGNATURE_ALGORITHMS.get(content.signature_algorithm, ("", None))
     if not family:
         raise ScepFailure(
@@ -289,6 +310,28 @@ def verify_signed_content(content: SignedContent, *, policy: AlgorithmPolicy) ->
         raise ScepFailure(
             FailInfo.BAD_MESSAGE_CHECK, "the signature does not verify with the signer certificate's key"
         ) from None
+
+
+def _check_digest_algorithms(listed: Sequence[str], digest: DigestAlgorithm) -> None:
+    """SignedData.digestAlgorithms must hold only digest algorithms we know, the signer's among them.
+
+    The set is not covered by the signature: a message whose set was altered in transit is refused
+    (badMessageCheck) instead of being read past, as an altered messageDigest is.
+    """
+    found: set[DigestAlgorithm] = set()
+    for oid in listed:
+        known = DigestAlgorithm.from_oid(oid)
+        if known is None:
+            raise ScepFailure(
+                FailInfo.BAD_MESSAGE_CHECK,
+                f"SignedData.digestAlgorithms lists {oid}, which is not a known digest algorithm",
+            )
+        found.add(known)
+    if digest not in found:
+        raise ScepFailure(
+            FailInfo.BAD_MESSAGE_CHECK,
+            f"the signer's digest algorithm {digest.display_name} is not among SignedData.digestAlgorithms",
+        )
 
 
 def sign_signed_data(
