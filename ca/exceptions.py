@@ -10,6 +10,7 @@ __all__ = [
     "CertificateAlreadyRevoked",
     "PolicyViolation",
     "RequestNotPending",
+    "RevocationNotPermitted",
 ]
 
 
@@ -44,3 +45,24 @@ class CaQueueUnavailable(ApplicationError):
 
     code = "ca_queue_unavailable"
     http_status = 503
+
+
+class RevocationNotPermitted(ApplicationError):
+    """The requester lacks the revoke right that this change needs (it would revoke certificates)."""
+
+    code = "revocation_not_permitted"
+    http_status = 403
+
+    def __init__(self, message: str, *, requested_by: str, certificate_ids: tuple[int, ...]) -> None:
+        super().__init__(message, extra={"certificates": len(certificate_ids)})
+        self.requested_by = requested_by
+        self.certificate_ids = certificate_ids
+
+    def record(self) -> None:
+        """20202 RevokeCert_Failure with 0x00000402 for each certificate, once the refused change is rolled
+        back (the edges call it after the transaction is gone).
+        """
+        from ca.services.revocation_requests import revocation_denied_record  # noqa: PLC0415 - a cycle
+
+        for certificate_id in self.certificate_ids:
+            revocation_denied_record(certificate_id=str(certificate_id), requested_by=self.requested_by)

@@ -24,6 +24,11 @@ class ApplicationError(Exception):
             self.code = code
         self.extra = extra or {}
 
+    def record(self) -> None:
+        """What the refusal leaves in the logs, written by the edge once the refused work is rolled back
+        (the API's exception handler, the admin). Nothing by default.
+        """
+
 
 class Conflict(ApplicationError):
     """The request is valid but conflicts with the current state (already revoked, already decided)."""

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.admin import ServiceErrorsAdminMixin
 from core.exceptions import ApplicationError
 from profiles.models import (
     DeviceCertificate,
@@ -129,7 +130,7 @@ class TrustedRootProfileForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(TrustedRootProfile)
-class TrustedRootProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TrustedRootProfileAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     form = TrustedRootProfileForm
     list_display = ("name", "platform", "subject", "thumbprint_sha1", "destination_store", "not_after")
     list_filter = ("platform",)
@@ -168,7 +169,7 @@ class ScepProfileForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(ScepProfile)
-class ScepProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ScepProfileAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
         "name",
         "platform",
@@ -247,7 +248,7 @@ class ScepProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ProfileAssignment)
-class ProfileAssignmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProfileAssignmentAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Changes go through the assignment services: a device that loses a profile loses its certificates."""
 
     list_display = ("id", "scep_profile", "trusted_root_profile", "intent", "target", "group")

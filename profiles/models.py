@@ -208,6 +208,13 @@ class ScepProfile(TimestampedModel):
     class Meta:
         ordering = ("name",)
         verbose_name = "SCEP certificate profile"
+        permissions = [
+            (
+                "name_static_identity",
+                "Save a SCEP profile whose subject or SANs name a fixed identity (a static UPN, email, "
+                "SID or DNS name)",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_platform_display()})"
@@ -330,6 +337,12 @@ class DeviceChallenge(TimestampedModel):
 
     class Meta:
         ordering = ("-created_at",)
+        permissions = [
+            (
+                "hand_out_payload",
+                "Hand out a device's payload on its behalf (issues one-time challenges for its user)",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"challenge {self.id} for {self.device_id}/{self.profile_id}"

@@ -23,6 +23,7 @@ from django.core.validators import URLValidator
 from directory.models import Platform
 from profiles.conf import profiles_settings
 from profiles.constants import DEVICE_CERTIFICATE_PLATFORM_NAMES, DEVICE_CERTIFICATE_PLATFORMS
+from profiles.naming.identity import static_identities
 from profiles.naming.sans import SanTemplate, SanType, parse_san_entries
 from profiles.naming.subject import SubjectNameFormat, parse_subject_format, subject_format_for
 from profiles.naming.variables import CertificateType, TemplateError
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SAN_TYPES",
+    "profile_static_identities",
     "san_entries",
     "scep_profile_errors",
     "scep_profile_relation_errors",
@@ -77,6 +79,20 @@ _SAN_TYPES_BY_CERTIFICATE_TYPE = {
     CertificateType.USER: frozenset({SanType.EMAIL, SanType.UPN}),
     CertificateType.DEVICE: frozenset({SanType.DNS}),
 }
+
+
+def profile_static_identities(profile: ScepProfile) -> tuple[str, ...]:
+    """The fixed identities the profile's subject and SANs name (``profiles.naming.identity``); none when
+    they do not parse (the validation reports that).
+    """
+    try:
+        subject = parse_subject_format(
+            subject_format_text(profile), certificate_type=profile.certificate_type
+        )
+        sans = parse_san_entries(san_entries(profile), certificate_type=profile.certificate_type)
+    except (TemplateError, ValueError):
+        return ()
+    return static_identities(subject, sans)
 
 
 def _san_type_errors(templates: Sequence[SanTemplate], certificate_type: CertificateType) -> list[str]:

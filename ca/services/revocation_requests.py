@@ -21,10 +21,11 @@ from django.utils import timezone
 
 from ca.choices import RevocationCause, RevocationReason, RevocationRequestStatus
 from ca.dispatch import ca_task_result, ca_task_results_available, ca_task_send
-from ca.exceptions import CertificateAlreadyRevoked, PolicyViolation
+from ca.exceptions import CertificateAlreadyRevoked, PolicyViolation, RevocationNotPermitted
 from ca.messages import RevocationRequestExecuteMessage
 from ca.models import IssuedCertificate, RevocationRequest, RevocationRequestItem
 from ca.observers import certificate_observers
+from core.requesters import REVOKE_PERMISSION, current_requester, requester_may
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.services import event_record
 
@@ -74,7 +75,9 @@ def revocation_request_create(
 
     Certificates that are revoked already, or in a queued request already, are left out. Returns the new
     request; if nothing was left to ask for, the queued request that holds them (or None when they are
-    all revoked).
+    all revoked). RevocationNotPermitted when whoever is asking (``core.requesters``) lacks the revoke right:
+    whatever the path (an administrator's revocation, a device retired, a profile unassigned), revoking
+    needs it.
     """
     reason = RevocationReason(reason)
     cause = RevocationCause(cause)
@@ -86,6 +89,15 @@ def revocation_request_create(
     todo = [certificate for certificate in locked if certificate.pk not in queued]
     if not todo:
         return next(iter(queued.values()), None)
+    if not requester_may(REVOKE_PERMISSION):
+        requester = current_requester()
+        name = requester.name if requester is not None else requested_by
+        raise RevocationNotPermitted(
+            f"{name} may not revoke certificates, and this would revoke {len(todo)}: it needs the "
+            "certificate manager's revoke right (or a profile set to keep its certificates)",
+            requested_by=name,
+            certificate_ids=tuple(certificate.pk for certificate in todo),
+        )
     request = RevocationRequest.objects.create(
         reason=reason,
         cause=cause,

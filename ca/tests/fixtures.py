@@ -26,9 +26,9 @@ from cryptography.x509.oid import NameOID
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.services.tokens import api_token_create
 from ca.crypto.builders import CaCertificateSpec, build_ca_certificate
 from ca.crypto.keys import KeySpec
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
@@ -255,7 +255,9 @@ def api_client_for(user_with_perms: Callable[..., Any]) -> Callable[..., APIClie
     def _client(*perms: str) -> APIClient:
         user = user_with_perms(*perms, username=f"api-user-{next(counter)}")
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Token {api_token_create(user=user, name='test', created_by=None).secret}"
+        )
         client.user = user  # type: ignore[attr-defined]
         return client
 

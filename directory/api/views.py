@@ -84,7 +84,10 @@ class DeviceViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     serializer_class = DeviceSerializer
     filterset_class = DeviceFilterSet
     ordering_fields: ClassVar[list[str]] = ["name", "platform", "state", "last_checkin_at", "created_at"]
-    action_permissions: ClassVar[dict[str, str]] = {"checkin_token": "directory.change_device"}
+    #: A check-in token lets its holder fetch one-time challenges for the device's user: a right of its own.
+    action_permissions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "checkin_token": ("directory.rotate_checkin_token", "directory.view_device")
+    }
 
     def perform_create(self, serializer: BaseSerializer[Device]) -> None:
         serializer.instance = device_create(**serializer.validated_data)

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from access.services.tokens import api_token_create
 
 ClientFor = Callable[..., APIClient]
 
@@ -28,7 +29,9 @@ def client_for(django_user_model: Any) -> ClientFor:
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Token {api_token_create(user=user, name='test', created_by=None).secret}"
+        )
         return client
 
     return _client

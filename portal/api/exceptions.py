@@ -18,6 +18,7 @@ __all__ = ["exception_handler"]
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
+        exc.record()  # the refused work is rolled back by now: what the refusal leaves in the logs
         body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
         if exc.extra:
             body["extra"] = exc.extra

@@ -39,7 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "profiles",
     "enrollment",
     "notifications",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.RequesterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -170,7 +172,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "access.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.ModelPermissions"],
@@ -190,6 +192,11 @@ REST_FRAMEWORK = {
         "scep_global": env.str("CERTPORTAL_SCEP_RATE_GLOBAL", default="6000/min"),
     },
 }
+
+# API tokens: django-rest-knox's hashed tokens in access.ApiToken (name, expiry, scopes), sent as
+# "Authorization: Token <token>"; the lifetime is the creator's choice within CERTPORTAL_API_TOKEN_MAX_DAYS.
+KNOX_TOKEN_MODEL = "access.ApiToken"  # noqa: S105 - a model name, not a secret
+REST_KNOX = {"AUTH_HEADER_PREFIX": "Token", "TOKEN_TTL": None, "AUTO_REFRESH": False}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "certportal API",
@@ -305,6 +312,8 @@ globals().update(
         "CERTPORTAL_OCSP_RESPONDER_VALIDITY_DAYS",
         "CERTPORTAL_OCSP_RESPONSE_VALIDITY",
         "CERTPORTAL_EVENT_RETENTION_DAYS",
+        "CERTPORTAL_API_TOKEN_DEFAULT_DAYS",
+        "CERTPORTAL_API_TOKEN_MAX_DAYS",
     )
 )
 CERTPORTAL_CA_QUEUE = CA_QUEUE

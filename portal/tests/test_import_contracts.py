@@ -20,7 +20,17 @@ from importlinter.configuration import configure
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = str(ROOT / "pyproject.toml")
-PACKAGES = ("core", "eventlog", "ca", "directory", "profiles", "enrollment", "notifications", "portal")
+PACKAGES = (
+    "core",
+    "eventlog",
+    "ca",
+    "directory",
+    "profiles",
+    "enrollment",
+    "notifications",
+    "access",
+    "portal",
+)
 
 configure()
 use_cases._register_built_in_contract_types()  # what lint_imports does first; there is no public call for it

@@ -32,8 +32,8 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from access.services.tokens import api_token_create
 from ca.choices import CertificateRequestStatus
 from ca.models import CertificateRequest, IssuedCertificate, RevocationRequest
 from ca.tests.pki import openssl, require_executable, write_pem
@@ -390,11 +390,11 @@ def test_api_revocation_runs_on_the_ca_worker_and_publishes_a_crl(
     result = _scepclient(device, f"{topology.url}/scep/topology", cn="topology-revoke")
     assert result.returncode == 0, result.stdout + result.stderr
     issued = IssuedCertificate.objects.get(subject__contains="topology-revoke")
-    token = Token.objects.create(user=admin_user)
+    token = api_token_create(user=admin_user, name="test", created_by=None).secret
     response = requests.post(
         f"{topology.url}/api/v1/certificates/{issued.pk}/revoke/",
         json={"reason": "key_compromise"},
-        headers={"Authorization": f"Token {token.key}"},
+        headers={"Authorization": f"Token {token}"},
         timeout=60,
     )
     assert response.status_code == 200, response.text
@@ -442,8 +442,8 @@ def test_the_web_process_imports_no_ca_side_module(topology: Topology, pki, tmp_
     result = _scepclient(device, f"{topology.url}/scep/topology", cn="topology-modules")
     assert result.returncode == 0, result.stdout + result.stderr
     issued = IssuedCertificate.objects.get(subject__contains="topology-modules")
-    token = Token.objects.create(user=admin_user)
-    headers = {"Authorization": f"Token {token.key}"}
+    token = api_token_create(user=admin_user, name="test", created_by=None).secret
+    headers = {"Authorization": f"Token {token}"}
     revoked = requests.post(
         f"{topology.url}/api/v1/certificates/{issued.pk}/revoke/",
         json={"reason": "superseded"},
@@ -594,13 +594,13 @@ def test_a_revocation_asked_while_the_broker_is_down_completes_when_it_is_back(
     result = _scepclient(device, f"{topology.url}/scep/topology", cn="topology-broker")
     assert result.returncode == 0, result.stdout + result.stderr
     issued = IssuedCertificate.objects.get(subject__contains="topology-broker")
-    token = Token.objects.create(user=admin_user)
+    token = api_token_create(user=admin_user, name="test", created_by=None).secret
 
     private_redis.stop()
     response = requests.post(
         f"{topology.url}/api/v1/certificates/{issued.pk}/revoke/",
         json={"reason": "key_compromise"},
-        headers={"Authorization": f"Token {token.key}"},
+        headers={"Authorization": f"Token {token}"},
         timeout=120,
     )
     assert response.status_code == 202, response.text

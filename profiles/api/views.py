@@ -168,11 +168,13 @@ class DeviceActionsViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     queryset = Device.objects.select_related("primary_user")
     serializer_class = DeviceCertificateStateSerializer
-    action_permissions: ClassVar[dict[str, str]] = {
-        "retire": "directory.change_device",
-        "wipe": "directory.change_device",
-        "payload": "profiles.add_devicechallenge",
-        "timeline": "eventlog.view_connectorevent",
+    #: Retire and wipe revoke: the certificate manager's right, not the directory's. Handing out a payload
+    #: issues challenges that let the device enroll as its user: a right of its own.
+    action_permissions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "retire": ("ca.revoke_issuedcertificate", "directory.view_device"),
+        "wipe": ("ca.revoke_issuedcertificate", "directory.view_device"),
+        "payload": ("profiles.hand_out_payload", "directory.view_device"),
+        "timeline": ("eventlog.view_connectorevent", "directory.view_device"),
     }
 
     @extend_schema(request=None, responses={200: ConnectorEventSerializer(many=True)})

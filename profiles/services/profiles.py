@@ -22,16 +22,19 @@ from django.db.models import F
 from ca.choices import RevocationCause
 from ca.models import CertificateAuthority
 from core.exceptions import ApplicationError
+from core.requesters import requester_may
 from core.services import model_update
 from directory.models import Platform
 from profiles.models import ProfileAssignment, ScepProfile, TrustedRootProfile
 from profiles.options import DestinationStore
 from profiles.services.reconcile import profile_certificates_revoke, profile_devices_reconcile
 from profiles.services.states import profile_renewal_threshold_apply
-from profiles.validation import scep_profile_relation_errors
+from profiles.validation import profile_static_identities, scep_profile_relation_errors
 
 __all__ = [
     "CERTIFICATE_CONTENT_FIELDS",
+    "STATIC_IDENTITY_PERMISSION",
+    "StaticIdentityNotPermitted",
     "assignment_create",
     "assignment_delete",
     "assignment_update",
@@ -182,10 +185,35 @@ def scep_profile_validate(*, profile: ScepProfile) -> None:
         raise ValidationError(errors)
 
 
+#: Saving a profile that names a fixed identity (``profiles.naming.identity``) needs this right.
+STATIC_IDENTITY_PERMISSION: Final = "profiles.name_static_identity"
+
+
+class StaticIdentityNotPermitted(ApplicationError):
+    code = "static_identity_not_permitted"
+    http_status = 403
+
+
+def _static_identities_check(profile: ScepProfile, before: tuple[str, ...] = ()) -> None:
+    """A profile that would issue every holder the same identity (a static UPN, email, SID or DNS name)
+    is a certificate manager's to save; one that keeps the fixed identities it had is anyone's to edit.
+    """
+    identities = profile_static_identities(profile)
+    added = sorted(set(identities) - set(before))
+    if added and not requester_may(STATIC_IDENTITY_PERMISSION):
+        raise StaticIdentityNotPermitted(
+            f"the profile names a fixed identity ({', '.join(added)}): every device that gets it could "
+            "authenticate as that account; saving it needs the certificate manager's right "
+            f"({STATIC_IDENTITY_PERMISSION}). Use a variable such as {{{{UserPrincipalName}}}} instead.",
+            extra={"identities": added},
+        )
+
+
 @transaction.atomic
 def scep_profile_create(**fields: Any) -> ScepProfile:
     profile = ScepProfile(**fields)
     scep_profile_validate(profile=profile)
+    _static_identities_check(profile)
     profile.save()
     return profile
 
@@ -200,6 +228,7 @@ def scep_profile_update(*, profile: ScepProfile, **fields: Any) -> ScepProfile:
     for name, value in fields.items():
         setattr(candidate, name, value)
     scep_profile_validate(profile=candidate)
+    _static_identities_check(candidate, before=profile_static_identities(profile))
     update = model_update(instance=profile, data=fields, fields=_SCEP_PROFILE_FIELDS, clean=False)
     if update.has_changed:
         _version_bump(profile)

@@ -6,9 +6,9 @@ import pytest
 
 from cryptography import x509
 
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.services.tokens import api_token_create
 from ca.models import CertificateRevocationList, CertificateTemplate
 
 URL = "/api/v1/certificate-authorities/"
@@ -41,7 +41,9 @@ def test_user_without_permissions_is_forbidden(pki, api_client_for):
 def test_token_authentication_lists_the_cas(pki, user_with_perms):
     user = user_with_perms(VIEW)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {api_token_create(user=user, name='test', created_by=None).secret}"
+    )
     response = client.get(URL)
     assert response.status_code == 200
     assert response.json()["count"] == 2

@@ -124,7 +124,7 @@ def test_invalid_platform_filter_is_a_400(admin_api):
 
 def test_checkin_token_is_returned_once_and_authenticates(client_for):
     device = DeviceFactory.create()
-    client = client_for("directory.change_device")
+    client = client_for("directory.rotate_checkin_token", "directory.view_device")
     response = client.post(f"{URL}{device.pk}/checkin-token/")
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -140,9 +140,10 @@ def test_checkin_token_is_returned_once_and_authenticates(client_for):
     assert second not in str(detail)
 
 
-def test_checkin_token_needs_change_device(client_for):
+def test_checkin_token_needs_its_own_right_not_change_device(client_for):
+    """directory.change_device could rotate the token, check in as the device and enroll as its user."""
     device = DeviceFactory.create()
-    client = client_for("directory.view_device", "directory.add_device")
+    client = client_for("directory.view_device", "directory.add_device", "directory.change_device")
     assert client.post(f"{URL}{device.pk}/checkin-token/").status_code == 403
     assert Device.objects.get(pk=device.pk).checkin_token_digest == ""
 

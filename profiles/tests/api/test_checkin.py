@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.services.tokens import api_token_create
 from directory.models import Device, DeviceState
 from directory.services.checkin_tokens import device_checkin_token_rotate
 from profiles.models import DeviceChallenge
@@ -100,7 +100,9 @@ def test_anonymous_is_refused(assigned, device):
 
 def test_an_admin_token_is_not_a_device(assigned, admin_user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {api_token_create(user=admin_user, name='test', created_by=None).secret}"
+    )
     # Only device credentials are read here: an admin's token is no credential at all (401, not 403).
     refused(client.get(URL))
 

@@ -22,9 +22,11 @@ ENDPOINTS = [
     ("get", "/api/v1/profile-assignments/", "profiles.view_profileassignment", 200),
     ("post", "/api/v1/profile-assignments/", "profiles.add_profileassignment", 201),
     ("get", "/api/v1/device-certificate-states/", "profiles.view_devicecertificatestate", 200),
-    ("post", "/api/v1/devices/{device}/retire/", "directory.change_device", 202),
-    ("post", "/api/v1/devices/{device}/wipe/", "directory.change_device", 202),
-    ("post", "/api/v1/devices/{device}/payload/", "profiles.add_devicechallenge", 200),
+    # Retiring and wiping revoke: the certificate manager's right (directory.change_device is not enough).
+    ("post", "/api/v1/devices/{device}/retire/", "ca.revoke_issuedcertificate directory.view_device", 202),
+    ("post", "/api/v1/devices/{device}/wipe/", "ca.revoke_issuedcertificate directory.view_device", 202),
+    ("post", "/api/v1/devices/{device}/payload/", "profiles.hand_out_payload directory.view_device", 200),
+    ("get", "/api/v1/devices/{device}/timeline/", "eventlog.view_connectorevent directory.view_device", 200),
 ]
 
 
@@ -62,8 +64,8 @@ def test_a_user_without_the_permission_is_forbidden(request_for, api_client_for,
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
 def test_a_user_with_the_permission_is_allowed(request_for, api_client_for, endpoint):
-    method, path, perm, allowed = endpoint
-    response = request_for(api_client_for(perm), method, path)
+    method, path, perms, allowed = endpoint
+    response = request_for(api_client_for(*perms.split()), method, path)
     assert response.status_code == allowed, response.content
 
 
@@ -71,6 +73,30 @@ def test_a_view_permission_does_not_allow_writes(request_for, api_client_for):
     client = api_client_for("profiles.view_scepprofile", "profiles.view_profileassignment")
     assert request_for(client, "patch", "/api/v1/scep-profiles/{profile}/").status_code == 403
     assert request_for(client, "post", "/api/v1/profile-assignments/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "perms",
+    [
+        "directory.change_device directory.view_device",  # the directory's right alone
+        "ca.revoke_issuedcertificate",  # the revoke right without seeing devices
+    ],
+)
+@pytest.mark.parametrize("action", ["retire", "wipe"])
+def test_retire_and_wipe_need_the_revoke_right_and_the_device(
+    request_for, api_client_for, device, action, perms
+):
+    response = request_for(api_client_for(*perms.split()), "post", f"/api/v1/devices/{{device}}/{action}/")
+
+    assert response.status_code == 403
+    device.refresh_from_db()
+    assert device.state == DeviceState.ACTIVE
+
+
+def test_the_old_challenge_right_alone_hands_out_no_payload(request_for, api_client_for, device):
+    client = api_client_for("profiles.add_devicechallenge", "directory.view_device")
+
+    assert request_for(client, "post", "/api/v1/devices/{device}/payload/").status_code == 403
 
 
 def test_a_device_cannot_use_the_admin_api(device, db):
