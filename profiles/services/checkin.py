@@ -87,6 +87,9 @@ def scep_profile_render(*, profile: ScepProfile, device: Device) -> RenderedRequ
         raise RenderError(f"the profile's subject or SAN format is invalid: {exc}") from exc
     if certificate_type == CertificateType.USER and device.primary_user is None:
         raise RenderError("a user certificate needs a device with a primary user")
+    user = device.primary_user
+    if certificate_type == CertificateType.USER and user is not None and not user.enabled:
+        raise RenderError(f"the device's user {user.user_principal_name} is disabled: no certificate for it")
     if profile.include_sid_extension and not mapping_sid(profile=profile, device=device):
         raise RenderError(
             "the profile adds the SID extension (strong mapping), but the user has no on-premises "
@@ -187,7 +190,9 @@ def _renewal_due(state: DeviceCertificateState, profile: ScepProfile, now: dt.da
 
 
 def device_checkin(*, device: Device, issue_challenges: bool = True) -> CheckinResult:
-    """Resolve, render and (unless only previewing) issue one-time challenges; update the device's states."""
+    """Resolve, render and (unless only previewing) issue one-time challenges; update the device's states.
+    (A retired or wiped device resolves to nothing: no profiles, no challenges.)
+    """
     now = timezone.now()
     resolution = profile_resolve_for_device(device=device)
     deliveries: list[ScepDelivery] = []

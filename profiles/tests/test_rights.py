@@ -12,7 +12,8 @@ from ca.models import IssuedCertificate, RevocationRequest
 from eventlog.choices import DiagnosticCode, EventId
 from eventlog.models import ConnectorEvent
 from profiles.choices import CertificateState
-from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfile
+from profiles.models import DeviceCertificateState, DeviceChallenge, ProfileAssignment, ScepProfile
+from profiles.services.checkin import device_checkin
 from profiles.services.profiles import scep_profile_update
 from profiles.services.states import device_enrollment_succeeded
 from profiles.tests.fixtures import profile_fields
@@ -215,3 +216,18 @@ def test_variables_are_no_fixed_identity(api_client_for, pki, root_profile):
     )
 
     assert response.status_code == 201, response.content
+
+
+# --- the directory says who gets challenges --------------------------------------------------------------
+
+
+def test_a_disabled_user_gets_no_challenge(assigned, device, user):
+    user.enabled = False
+    user.save()
+
+    (delivery,) = device_checkin(device=device).scep
+
+    assert (delivery.challenge, delivery.rendered) == ("", None)
+    assert delivery.problem == "the device's user jdoe@corp.example.com is disabled: no certificate for it"
+    assert not DeviceChallenge.objects.exists()
+    assert DeviceCertificateState.objects.get(device=device).state == CertificateState.FAILED
