@@ -5,14 +5,48 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from enrollment.choices import StaticSanType
 from enrollment.models import RegistrationAuthority, ScepService, ScepTransaction
+
+#: Shown above the static-challenge settings: the risk they limit.
+STATIC_CHALLENGE_RISK = (
+    "A static challenge is shared: whoever knows it can ask for whatever it allows. With a template "
+    "that has Client Authentication, on a CA that Active Directory trusts for logon (NTAuth), a request "
+    "that names an account (a UPN, the KB5014754 SID URI or SID extension) gets a logon certificate for "
+    "that account (ESC1, SpecterOps 'Certified Pre-Owned'). Those are never allowed here; keep the SAN "
+    "types to what the devices need (DNS by default), constrain the subject with a pattern, or turn "
+    "'subject supplied in the request' off and enroll with one-time challenges from SCEP profiles."
+)
+
+
+class ScepServiceForm(forms.ModelForm):  # type: ignore[type-arg]
+    static_san_types = forms.MultipleChoiceField(
+        label="SAN types a static challenge may request",
+        choices=StaticSanType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=ScepService._meta.get_field("static_san_types").help_text,
+    )
+
+    class Meta:
+        model = ScepService
+        fields = (
+            "static_subject_from_request",
+            "static_san_types",
+            "static_subject_pattern",
+        )
+
+    def clean_static_san_types(self) -> list[str]:
+        return [str(item) for item in self.cleaned_data.get("static_san_types") or []]
 
 
 @admin.register(ScepService)
 class ScepServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = ScepServiceForm
     list_display = (
         "slug",
         "name",
@@ -48,10 +82,21 @@ class ScepServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ),
         ("Algorithms", {"fields": ("allow_legacy_algorithms",)}),
         (
+            "Static challenge (plain NDES mode)",
+            {
+                "description": STATIC_CHALLENGE_RISK,
+                "fields": (
+                    "static_challenge_set",
+                    "static_subject_from_request",
+                    "static_san_types",
+                    "static_subject_pattern",
+                ),
+            },
+        ),
+        (
             "Challenges and renewal",
             {
                 "fields": (
-                    "static_challenge_set",
                     "accept_one_time_challenges",
                     "allow_renewal",
                     "renewal_window_days",

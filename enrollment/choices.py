@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["Authorization", "TransactionStatus"]
+__all__ = ["Authorization", "StaticSanType", "TransactionStatus"]
 
 
 class TransactionStatus(models.TextChoices):
@@ -24,3 +24,16 @@ class Authorization(models.TextChoices):
     STATIC_CHALLENGE = "static_challenge", "Static challenge"
     ONE_TIME_CHALLENGE = "one_time_challenge", "One-time device challenge"
     RENEWAL = "renewal", "Renewal (signed by the current certificate)"
+
+
+class StaticSanType(models.TextChoices):
+    """SAN types a static-challenge request may carry, when its SCEP service lists them.
+
+    There is no UPN and no otherName of any kind, and the KB5014754 SID URI is refused even where URIs are
+    allowed: a static challenge is shared, so whatever it authorises, anyone who knows it can ask for.
+    """
+
+    DNS = "dns", "DNS name"
+    IP = "ip", "IP address"
+    EMAIL = "email", "Email (RFC 822 name)"
+    URI = "uri", "URI (never the KB5014754 SID URI)"

@@ -15,6 +15,12 @@ from django.db import models
 from ca.models import CertificateAuthority, CertificateRequest, CertificateTemplate, IssuedCertificate
 from core.models import TimestampedModel
 from enrollment.choices import Authorization, TransactionStatus
+from enrollment.validators import (
+    SUBJECT_PATTERN_MAX_LENGTH,
+    static_san_types_default,
+    validate_static_san_types,
+    validate_subject_pattern,
+)
 
 __all__ = ["RegistrationAuthority", "ScepService", "ScepTransaction"]
 
@@ -101,6 +107,41 @@ class ScepService(TimestampedModel):
         blank=True,
         editable=False,
         help_text="HMAC of the static shared challenge (plain NDES / micromdm mode); empty disables it",
+    )
+    # What a static challenge authorises. It is shared: anyone who knows it can ask for whatever it allows,
+    # so what the request may say about itself is limited here (the ESC1 lesson: a "supply in the request"
+    # template with Client Authentication, on a CA that AD trusts for logon, is a logon certificate for
+    # any account whose name the requester puts in the request).
+    static_subject_from_request = models.BooleanField(
+        "subject supplied in the request (static challenge)",
+        default=True,
+        help_text="AD CS 'Supply in the request' for static-challenge requests: the CSR's subject (and its "
+        "SANs of the allowed types) go into the certificate, limited by the subject pattern. Off: this "
+        "service refuses static-challenge requests, since a static challenge belongs to no device and "
+        "nothing else can give the subject; use one-time challenges from a SCEP profile. Risk (ESC1): "
+        "with a Client Authentication template on a CA that AD trusts for logon, whoever knows the "
+        "challenge chooses whom the certificate names.",
+    )
+    static_san_types = models.JSONField(
+        "SAN types a static challenge may request",
+        default=static_san_types_default,
+        blank=True,
+        validators=[validate_static_san_types],
+        help_text="Which subject alternative names a static-challenge request may carry: dns (default), "
+        "ip, email, uri; empty allows none. Never a UPN or any otherName, never the KB5014754 SID URI "
+        "(tag:microsoft.com,2022-09-14:sid:...) or the SID extension (1.3.6.1.4.1.311.25.2): those map "
+        "a certificate to an AD account (ESC1).",
+    )
+    static_subject_pattern = models.CharField(
+        "subject pattern (static challenge)",
+        max_length=SUBJECT_PATTERN_MAX_LENGTH,
+        blank=True,
+        validators=[validate_subject_pattern],
+        help_text="A regular expression the whole subject of a static-challenge request must match, "
+        "written as RFC 4514 with the last RDN first, e.g. CN=[a-z0-9-]+\\.corp\\.example,O=Corp. "
+        "Special characters in values arrive escaped (a comma as \\,), so [^,]+ also matches a\\,O=x: "
+        "list the allowed characters instead. Empty: any subject. At most 200 characters, no "
+        "backreferences, no nested repetition, at most 3 repetitions.",
     )
     accept_one_time_challenges = models.BooleanField(
         default=True, help_text="Accept the per-device one-time challenges that profile check-in issues"

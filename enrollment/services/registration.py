@@ -8,6 +8,7 @@ the same way; the services switch to the new RA, and GetCACert serves it from th
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -23,9 +24,11 @@ from ca.models import CertificateAuthority, CertificateTemplate, IssuedCertifica
 from ca.selectors import certificate_get_by_fingerprint
 from ca.services.submission import certificate_request_submit, certificate_request_wait
 from core.exceptions import ApplicationError
+from core.services import model_update
 from enrollment.conf import enrollment_settings
 from enrollment.models import RegistrationAuthority, ScepService
 from enrollment.ra import ra_key_encrypt
+from enrollment.validators import static_san_types_default
 from enrollment.verifiers.static import static_challenge_digest
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.services import EventLinks, event_record
@@ -38,6 +41,7 @@ __all__ = [
     "registration_authority_template",
     "scep_service_create",
     "scep_service_set_static_challenge",
+    "scep_service_set_static_policy",
 ]
 
 logger = logging.getLogger(__name__)
@@ -238,8 +242,16 @@ def scep_service_create(
     encryption_template: CertificateTemplate | None = None,
     allow_legacy_algorithms: bool = False,
     static_challenge: str = "",
+    static_subject_from_request: bool = True,
+    static_san_types: Sequence[str] | None = None,
+    static_subject_pattern: str = "",
     is_default: bool = False,
 ) -> ScepService:
+    """A SCEP service; ``static_*`` limit what a static-challenge request may ask for (``ScepService``).
+
+    Raises django's ValidationError for invalid static-challenge settings (an unsafe subject pattern, a
+    UPN among the SAN types, ...).
+    """
     if static_challenge and len(static_challenge) < 8:
         raise ApplicationError("a static challenge needs at least 8 characters", code="challenge_too_short")
     if registration_authority.authority_id != authority.pk:
@@ -259,6 +271,11 @@ def scep_service_create(
         encryption_template=encryption_template,
         allow_legacy_algorithms=allow_legacy_algorithms,
         static_challenge_digest=static_challenge_digest(static_challenge) if static_challenge else "",
+        static_subject_from_request=static_subject_from_request,
+        static_san_types=list(static_san_types)
+        if static_san_types is not None
+        else static_san_types_default(),
+        static_subject_pattern=static_subject_pattern,
         is_default=is_default,
     )
     service.full_clean()
@@ -273,3 +290,28 @@ def scep_service_set_static_challenge(*, service: ScepService, challenge: str) -
     service.static_challenge_digest = static_challenge_digest(challenge) if challenge else ""
     service.save(update_fields=["static_challenge_digest", "updated_at"])
     return service
+
+
+def scep_service_set_static_policy(
+    *,
+    service: ScepService,
+    subject_from_request: bool | None = None,
+    san_types: Sequence[str] | None = None,
+    subject_pattern: str | None = None,
+) -> ScepService:
+    """Change what a static-challenge request may ask for; None leaves a setting as it is.
+
+    Raises django's ValidationError for an invalid value (nothing is saved then).
+    """
+    data: dict[str, object] = {}
+    if subject_from_request is not None:
+        data["static_subject_from_request"] = subject_from_request
+    if san_types is not None:
+        data["static_san_types"] = list(san_types)
+    if subject_pattern is not None:
+        data["static_subject_pattern"] = subject_pattern
+    return model_update(
+        instance=service,
+        data=data,
+        fields=("static_subject_from_request", "static_san_types", "static_subject_pattern"),
+    ).instance

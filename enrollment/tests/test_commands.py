@@ -152,7 +152,10 @@ def test_init_scep_service_updates_the_static_challenge(
         "--static-challenge", STATIC_CHALLENGE,
     )  # fmt: skip
 
-    assert output.strip() == "SCEP service ndes exists; static challenge updated"
+    assert output.splitlines() == [
+        "SCEP service ndes exists; static challenge updated",
+        "static-challenge requests: subject from the request on, SAN types dns, subject pattern (any)",
+    ]
     device = Device.create(device_keys[0])
     result = scep_tester(ScepService.objects.get(slug="ndes")).enroll(device)
     assert result.status is scep.PkiStatus.SUCCESS

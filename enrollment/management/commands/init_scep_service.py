@@ -1,17 +1,28 @@
-"""Create or update a SCEP service (an NDES instance) for a CA. Idempotent by --slug."""
+"""Create or update a SCEP service (an NDES instance) for a CA. Idempotent by --slug.
+
+The --static-* options limit what a static-challenge request may ask for (ESC1: a shared challenge, a
+template with Client Authentication and a CA that AD trusts for logon make a logon certificate for any
+account whose name the request may carry). On an existing service, only the options given change.
+"""
 
 from __future__ import annotations
 
+import argparse
 import secrets
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from ca.models import CertificateAuthority, CertificateTemplate
 from core.exceptions import ApplicationError
 from enrollment.models import RegistrationAuthority, ScepService
-from enrollment.services.registration import scep_service_create, scep_service_set_static_challenge
+from enrollment.services.registration import (
+    scep_service_create,
+    scep_service_set_static_challenge,
+    scep_service_set_static_policy,
+)
 
 
 class Command(BaseCommand):
@@ -35,6 +46,27 @@ class Command(BaseCommand):
         parser.add_argument(
             "--default", action="store_true", help="Serve at /scep and /certsrv/mscep/mscep.dll"
         )
+        parser.add_argument(
+            "--static-subject-from-request",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Whether a static-challenge request supplies its subject (default on). Off: this service "
+            "refuses static-challenge requests (use one-time challenges from a SCEP profile)",
+        )
+        parser.add_argument(
+            "--static-san-types",
+            default=None,
+            metavar="TYPES",
+            help="Comma-separated SAN types a static-challenge request may carry: dns (default), ip, email, "
+            "uri; '' for none. Never upn, the SID URI or the SID extension",
+        )
+        parser.add_argument(
+            "--static-subject-pattern",
+            default=None,
+            metavar="REGEX",
+            help="Regular expression the whole RFC 4514 subject (last RDN first) of a static-challenge "
+            "request must match, e.g. 'CN=[a-z0-9-]+,O=Corp'; '' for any",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         authority = CertificateAuthority.objects.filter(slug=options["ca"]).first()
@@ -50,6 +82,14 @@ class Command(BaseCommand):
         challenge = options["static_challenge"]
         if options["generate_static_challenge"]:
             challenge = secrets.token_urlsafe(18)
+        san_types = options["static_san_types"]
+        policy: dict[str, Any] = {
+            "subject_from_request": options["static_subject_from_request"],
+            "san_types": None
+            if san_types is None
+            else [item.strip().lower() for item in san_types.split(",") if item.strip()],
+            "subject_pattern": options["static_subject_pattern"],
+        }
         try:
             service = ScepService.objects.filter(slug=options["slug"]).first()
             if service is None:
@@ -72,16 +112,35 @@ class Command(BaseCommand):
                     encryption_template=templates["encryption_template"],
                     allow_legacy_algorithms=options["legacy"],
                     static_challenge=challenge or "",
+                    static_subject_from_request=policy["subject_from_request"] is not False,
+                    static_san_types=policy["san_types"],
+                    static_subject_pattern=policy["subject_pattern"] or "",
                     is_default=options["default"],
                 )
                 self.stdout.write(self.style.SUCCESS(f"created SCEP service {service.slug}"))
-            elif challenge:
-                scep_service_set_static_challenge(service=service, challenge=challenge)
-                self.stdout.write(f"SCEP service {service.slug} exists; static challenge updated")
             else:
-                self.stdout.write(f"SCEP service {service.slug} exists; left as is")
+                changed = []
+                if challenge:
+                    scep_service_set_static_challenge(service=service, challenge=challenge)
+                    changed.append("static challenge")
+                if any(value is not None for value in policy.values()):
+                    scep_service_set_static_policy(service=service, **policy)
+                    changed.append("static-challenge policy")
+                self.stdout.write(
+                    f"SCEP service {service.slug} exists; "
+                    + (f"{' and '.join(changed)} updated" if changed else "left as is")
+                )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        if service.static_challenge_digest:
+            self.stdout.write(
+                "static-challenge requests: subject from the request "
+                f"{'on' if service.static_subject_from_request else 'off'}, SAN types "
+                f"{', '.join(service.static_san_types) or 'none'}, subject pattern "
+                f"{service.static_subject_pattern or '(any)'}"
+            )
         if options["generate_static_challenge"]:
             self.stdout.write(f"static challenge: {challenge}")
 
