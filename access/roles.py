@@ -83,6 +83,7 @@ ROLES: tuple[Role, ...] = (
             "directory.view_directoryuser",
             "directory.rotate_checkin_token",
             "profiles.hand_out_payload",
+            "profiles.view_manageddevice",
             "profiles.view_devicecertificatestate",
             "profiles.view_scepprofile",
             "profiles.view_trustedrootprofile",

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from core.admin import ServiceErrorsAdminMixin
 from core.exceptions import ApplicationError
+from profiles import admin_devices  # noqa: F401 - registers the managed devices page
 from profiles.models import (
     DeviceCertificate,
     DeviceCertificateState,

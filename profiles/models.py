@@ -416,3 +416,14 @@ class DeviceCertificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.certificate} on {self.device}"
+
+
+class ManagedDevice(Device):
+    """A device as the certificate side sees it (the admin's device actions: retire and wipe, which revoke;
+    a new check-in token; a payload handed out on the device's behalf). The directory's own page edits the
+    device's attributes.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "managed device"
