@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from ca.models import IssuedCertificate
 from enrollment.choices import TransactionStatus
 from enrollment.models import ScepService, ScepTransaction
 
-__all__ = ["scep_transaction_find", "scep_transaction_latest", "scep_transaction_pending_elsewhere"]
+__all__ = [
+    "scep_renewal_origin",
+    "scep_transaction_find",
+    "scep_transaction_latest",
+    "scep_transaction_pending_elsewhere",
+]
+
+#: How many renewals back ``scep_renewal_origin`` looks (a certificate renewed yearly for a century).
+RENEWAL_CHAIN_LIMIT = 100
 
 
 def _transactions(service: ScepService, transaction_id: str) -> QuerySet[ScepTransaction]:
@@ -39,3 +48,27 @@ def scep_transaction_pending_elsewhere(
         .exclude(request_key=request_key)
         .exists()
     )
+
+
+def scep_renewal_origin(*, certificate: IssuedCertificate) -> ScepTransaction | None:
+    """The transaction whose request began the chain of renewals that ended in ``certificate``.
+
+    That is the PKCSReq (with its challenge) of the first certificate; None when ``certificate`` was not
+    issued through SCEP (the API, an RA certificate), or the chain is longer than ``RENEWAL_CHAIN_LIMIT``.
+    """
+    current: int | None = certificate.pk
+    seen: set[int] = set()
+    while current is not None and current not in seen and len(seen) < RENEWAL_CHAIN_LIMIT:
+        seen.add(current)
+        issued_by = (
+            ScepTransaction.objects.filter(certificate_id=current)
+            .only("pk", "challenge_id", "renewed_certificate_id", "authorization")
+            .order_by("created_at")
+            .first()
+        )
+        if issued_by is None:
+            return None
+        if issued_by.renewed_certificate_id is None:
+            return issued_by
+        current = issued_by.renewed_certificate_id
+    return None

@@ -8,6 +8,13 @@ device that is still active and still assigned the profile, and presented to the
 Refusals carry the connector's diagnostic code where one exists and the Intune validator's reason, and
 are recorded on the device's certificate state (unless the device already holds its certificate).
 
+A RenewalReq signed by a certificate a device holds (``DeviceCertificate``) is renewed only while what
+the certificate says still holds, as a new challenge would: the device is active, its user (the
+challenge's, and the device's primary user for a user certificate) is enabled, the profile is still
+assigned to the device and unchanged since the challenge (its version), and renders the certificate's
+subject, SANs and SID today. Otherwise the device must check in and enroll afresh. Other certificates
+(static challenge, API) are not this verifier's: the renewal rules alone decide.
+
 This module implements enrollment's verifier interface; it is the only profiles module that refers to
 enrollment (as the Intune connector implements NDES's policy-module interface).
 """
@@ -30,7 +37,7 @@ from ca.crypto.canonical import canonical_sans, canonical_subject
 from ca.crypto.names import general_name_from_json, name_from_json
 from ca.models import CertificateAuthority, IssuedCertificate
 from ca.services.submission import RequestedKeyUsage
-from directory.models import DeviceState
+from directory.models import DeviceState, DirectoryUser
 from enrollment.choices import Authorization, TransactionStatus
 from enrollment.exceptions import EnrollmentRefused
 from enrollment.scep.constants import FailInfo
@@ -38,14 +45,15 @@ from enrollment.verifiers.base import ChallengeGrant, ChallengeVerifier
 from eventlog.choices import DiagnosticCode
 from profiles.choices import CertificateState
 from profiles.models import DeviceCertificate, DeviceCertificateState, DeviceChallenge
+from profiles.naming.variables import CertificateType, RenderError
 from profiles.selectors import profile_resolve_for_device
-from profiles.services.checkin import CHALLENGE_PREFIX, challenge_digest
+from profiles.services.checkin import CHALLENGE_PREFIX, challenge_digest, mapping_sid, scep_profile_render
 from profiles.services.states import device_enrollment_failed, device_enrollment_succeeded, device_state_set
 
 if TYPE_CHECKING:
     from enrollment.models import ScepService, ScepTransaction
 
-__all__ = ["OneTimeChallengeVerifier", "challenge_consume", "challenge_verify"]
+__all__ = ["OneTimeChallengeVerifier", "challenge_consume", "challenge_verify", "renewal_verify"]
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +231,117 @@ def challenge_consume(*, challenge_id: uuid.UUID) -> None:
     device_state_set(device=record.device, profile=record.profile, state=CertificateState.ISSUE_PENDING)
 
 
+#: The end of every renewal refusal: what the device does about it.
+_ENROLL_AFRESH = "the device must check in and enroll afresh"
+
+
+def _holder(binding: DeviceCertificate, user: DirectoryUser | None) -> dict[str, str | int | None]:
+    return {
+        "device_id": binding.device_id,
+        "device_external_id": binding.device.external_id,
+        "user_id": user.pk if user is not None else None,
+        "user_principal_name": user.user_principal_name if user is not None else "",
+    }
+
+
+def _certificate_sans(certificate: x509.Certificate) -> list[x509.GeneralName]:
+    try:
+        return list(certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        return []
+
+
+def _renewal_problem(
+    binding: DeviceCertificate, certificate: IssuedCertificate, challenge: DeviceChallenge | None
+) -> tuple[str, str] | None:
+    """Why the device's certificate may not be renewed now, with the validator's reason; None if it may."""
+    device, profile = binding.device, binding.profile
+    if device.state != DeviceState.ACTIVE:
+        return f"the device is {device.get_state_display().lower()}", "BadDeviceIdInChallenge"
+    if profile is None:
+        return "the certificate's SCEP profile was deleted", "ScepProfileNoLongerTargetedToTheClient"
+    if challenge is not None and challenge.profile_version != profile.version:
+        return (
+            "the SCEP profile changed since the certificate was enrolled "
+            f"(version {challenge.profile_version}, now {profile.version})",
+            "ScepProfileVersionMismatch",
+        )
+    users = [challenge.user if challenge is not None else None]
+    if profile.certificate_type == CertificateType.USER:
+        users.append(device.primary_user)
+    for user in users:
+        if user is not None and not user.enabled:
+            return f"user {user.user_principal_name} is disabled", "UserDisabled"
+    applied = {a.profile.pk for a in profile_resolve_for_device(device=device).scep_profiles if not a.problem}
+    if profile.pk not in applied:
+        return (
+            "the SCEP profile is no longer assigned to this device",
+            "ScepProfileNoLongerTargetedToTheClient",
+        )
+    try:
+        rendered = scep_profile_render(profile=profile, device=device)
+    except RenderError as exc:
+        return f"the profile no longer renders for this device: {exc}", "SubjectNameMismatch"
+    issued = certificate.certificate
+    if canonical_subject(issued.subject) != rendered.canonical_subject:
+        return (
+            f"the certificate's subject ({issued.subject.rfc4514_string()}) is no longer what the profile "
+            f"gives this device ({rendered.subject.rfc4514_string()})",
+            "SubjectNameMismatch",
+        )
+    if canonical_sans(_certificate_sans(issued)) != rendered.canonical_sans:
+        return (
+            "the certificate's subject alternative names are no longer what the profile gives this device",
+            "SubjectAltNameMismatch",
+        )
+    sid = mapping_sid(profile=profile, device=device) if profile.include_sid_extension else ""
+    if certificate.request is not None and certificate.request.sid != sid:
+        return "the certificate's SID is no longer the one its profile maps to", "SubjectAltNameMismatch"
+    return None
+
+
+def renewal_verify(
+    *, certificate: IssuedCertificate, origin_challenge_id: uuid.UUID | None
+) -> ChallengeGrant | None:
+    """None when ``certificate`` is not a device's; EnrollmentRefused when it may not be renewed now."""
+    binding = (
+        DeviceCertificate.objects.select_related("device__primary_user", "profile")
+        .filter(certificate=certificate)
+        .first()
+    )
+    if binding is None:
+        return None
+    challenge = (
+        DeviceChallenge.objects.select_related("user").filter(pk=origin_challenge_id).first()
+        if origin_challenge_id is not None
+        else None
+    )
+    user = challenge.user if challenge is not None and challenge.user is not None else None
+    if (
+        user is None
+        and binding.profile is not None
+        and binding.profile.certificate_type == CertificateType.USER
+    ):
+        user = binding.device.primary_user
+    problem = _renewal_problem(binding, certificate, challenge)
+    if problem is not None:
+        text, reason_code = problem
+        refusal = _refused(f"renewal refused: {text}; {_ENROLL_AFRESH}", reason_code)
+        refusal.holder = _holder(binding, user)
+        raise refusal
+    holder = _holder(binding, user)
+    return ChallengeGrant(
+        authorization=Authorization.RENEWAL,
+        subject=certificate.certificate.subject,
+        sans=tuple(_certificate_sans(certificate.certificate)),
+        renewed_certificate_id=certificate.pk,
+        device_id=binding.device_id,
+        device_external_id=str(holder["device_external_id"]),
+        user_id=user.pk if user is not None else None,
+        user_principal_name=str(holder["user_principal_name"]),
+    )
+
+
 class OneTimeChallengeVerifier(ChallengeVerifier):
     """The per-device one-time challenge that profile check-in issues."""
 
@@ -232,6 +351,18 @@ class OneTimeChallengeVerifier(ChallengeVerifier):
         if not service.accept_one_time_challenges:
             return None
         return challenge_verify(challenge=challenge, csr=csr, authority=service.authority, service=service)
+
+    def renewal_verify(
+        self,
+        *,
+        service: ScepService,
+        certificate: IssuedCertificate,
+        csr: x509.CertificateSigningRequest,
+        origin: ScepTransaction | None,
+    ) -> ChallengeGrant | None:
+        return renewal_verify(
+            certificate=certificate, origin_challenge_id=origin.challenge_id if origin is not None else None
+        )
 
     def consume(self, grant: ChallengeGrant) -> None:
         if grant.challenge_id is not None:

@@ -11,6 +11,12 @@ The pipeline then calls ``consume(grant)`` inside the database transaction that 
 one-time challenge is used up there, atomically), and ``notify(transaction)`` once, when the transaction
 has succeeded or failed (also when that is learnt by a later poll).
 
+A RenewalReq has no challenge: once the renewal rules pass (the signer is a current certificate of the
+CA, for the same subject), every verifier's ``renewal_verify`` is asked whether what the certificate says
+still holds for whom it was issued (the directory may have changed since): None (not a certificate it
+knows), a refusal, or a grant naming the device and user. From such a grant the pipeline takes only the
+``device_*`` and ``user_*`` links; the new certificate keeps the renewed one's identity.
+
 Plug-ins are listed in ``CERTPORTAL_CHALLENGE_VERIFIERS``; the pipeline never names them. (The profiles
 app's one-time challenge verifier implements this interface: it is the one place where profiles refers
 to enrollment, as the Intune connector implements NDES's policy-module interface.)
@@ -36,6 +42,7 @@ from enrollment.choices import Authorization
 from enrollment.conf import enrollment_settings
 
 if TYPE_CHECKING:
+    from ca.models import IssuedCertificate
     from enrollment.models import ScepService, ScepTransaction
 
 __all__ = ["ChallengeGrant", "ChallengeVerifier", "challenge_verifiers"]
@@ -79,6 +86,22 @@ class ChallengeVerifier(ABC):
         self, *, service: ScepService, challenge: str, csr: x509.CertificateSigningRequest
     ) -> ChallengeGrant | None:
         """Grant, refuse (raise EnrollmentRefused), or return None for a challenge it does not know."""
+
+    def renewal_verify(
+        self,
+        *,
+        service: ScepService,
+        certificate: IssuedCertificate,
+        csr: x509.CertificateSigningRequest,
+        origin: ScepTransaction | None,
+    ) -> ChallengeGrant | None:
+        """A RenewalReq signed by ``certificate``, which the renewal rules accepted: None when the
+        certificate is not one this verifier knows, EnrollmentRefused when what it says no longer holds,
+        else a grant with the device and user links. ``origin`` is the PKCSReq transaction that the
+        certificate's chain of renewals began with (its challenge), None when it was not enrolled by SCEP.
+        Called on every verifier; any refusal refuses the renewal.
+        """
+        return None
 
     def consume(self, grant: ChallengeGrant) -> None:  # noqa: B027 - optional for verifiers
         """Use up what ``grant`` came from, inside the transaction that records the request; raise

@@ -2,7 +2,11 @@
 
 PKCSReq: the challenge verifiers grant exactly a subject, SANs, template and validity, or refuse; where a
 static challenge lets the request supply its subject, the template must allow that. RenewalReq: the
-renewal rules (``renewal_grant``) decide, from the certificate that signed the request.
+renewal rules (``renewal_grant``) decide, from the certificate that signed the request, and then every
+verifier's ``renewal_verify``: a certificate that a verifier knows (a device's) is renewed only while what
+it says still holds (the device active, its user enabled, the profile assigned and rendering the same
+names); the others keep the renewal rules alone. A verifier's refusal is recorded (4005) with the device
+and user it names.
 
 A PKCSReq's challenge is recorded as the connector's Certificate Registration Point records it:
 20500 CRPVerifyMetric_Success when a verifier grants it (with the device and user a one-time challenge
@@ -12,6 +16,7 @@ details), 20502 when it cannot be verified at all (0x00000410: no such challenge
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from cryptography import x509
@@ -19,13 +24,14 @@ from cryptography import x509
 from django.utils import timezone
 
 from ca.crypto.canonical import names_equal
-from ca.models import CertificateTemplate
+from ca.models import CertificateTemplate, IssuedCertificate
 from ca.selectors import certificate_get_by_fingerprint
 from ca.services.submission import RequestedKeyUsage
 from enrollment import scep
 from enrollment.choices import Authorization
 from enrollment.exceptions import EnrollmentRefused
 from enrollment.models import ScepService
+from enrollment.selectors import scep_renewal_origin
 from enrollment.services.pki_operation.exchange import Exchange
 from enrollment.verifiers.base import ChallengeGrant, ChallengeVerifier, challenge_verifiers
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
@@ -99,8 +105,8 @@ def _int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _record_rejected(exchange: Exchange, refusal: EnrollmentRefused) -> None:
-    """Record a refused challenge: 20501, or 20502 when it cannot be verified at all."""
+def _link_holder(exchange: Exchange, refusal: EnrollmentRefused) -> None:
+    """The exchange's events name whom a refused request was for, when the verifier said."""
     if refusal.holder:
         exchange.links.update(
             EventLinks(
@@ -110,6 +116,11 @@ def _record_rejected(exchange: Exchange, refusal: EnrollmentRefused) -> None:
                 user_principal_name=str(refusal.holder.get("user_principal_name") or ""),
             )
         )
+
+
+def _record_rejected(exchange: Exchange, refusal: EnrollmentRefused) -> None:
+    """Record a refused challenge: 20501, or 20502 when it cannot be verified at all."""
+    _link_holder(exchange, refusal)
     unverifiable = refusal.diagnostic_code in _UNVERIFIABLE
     exchange.record(
         event_id=EventId.CRP_VERIFY_FAILURE if unverifiable else EventId.CRP_VERIFY_WARNING,
@@ -176,7 +187,7 @@ def renewal_grant(exchange: Exchange, csr: x509.CertificateSigningRequest) -> Ch
         sans = tuple(certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
     except x509.ExtensionNotFound:
         sans = ()
-    return ChallengeGrant(
+    grant = ChallengeGrant(
         authorization=Authorization.RENEWAL,
         subject=certificate.subject,
         sans=sans,
@@ -191,4 +202,41 @@ def renewal_grant(exchange: Exchange, csr: x509.CertificateSigningRequest) -> Ch
         extended_key_usages=tuple(current.request.extended_key_usages)
         if current.request is not None and current.request.extended_key_usages is not None
         else None,
+    )
+    return _renewal_verified(exchange, current, csr, grant)
+
+
+def _renewal_verified(
+    exchange: Exchange, current: IssuedCertificate, csr: x509.CertificateSigningRequest, grant: ChallengeGrant
+) -> ChallengeGrant:
+    """Ask every verifier about the renewed certificate; ``grant`` with the device and user of the first
+    that knows it. Only those links are taken: a verifier cannot widen a renewal.
+    """
+    origin = scep_renewal_origin(certificate=current)
+    holder: ChallengeGrant | None = None
+    for verifier in challenge_verifiers.all():
+        try:
+            verified = verifier.renewal_verify(
+                service=exchange.service, certificate=current, csr=csr, origin=origin
+            )
+        except EnrollmentRefused as refusal:
+            _link_holder(exchange, refusal)
+            raise
+        holder = holder or verified
+    if holder is None:
+        return grant
+    exchange.links.update(
+        EventLinks(
+            device_id=holder.device_id,
+            device_external_id=holder.device_external_id,
+            user_id=holder.user_id,
+            user_principal_name=holder.user_principal_name,
+        )
+    )
+    return dataclasses.replace(
+        grant,
+        device_id=holder.device_id,
+        device_external_id=holder.device_external_id,
+        user_id=holder.user_id,
+        user_principal_name=holder.user_principal_name,
     )
