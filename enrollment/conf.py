@@ -24,6 +24,15 @@ class EnrollmentSettings(SettingsModel):
     RA_KEY_PASSPHRASE: SecretStr = SecretStr("")
     #: The RA renewal job renews an RA certificate with less than this share of its lifetime left.
     RA_RENEWAL_THRESHOLD: float = Field(default=0.2, gt=0, lt=1)
+    #: The retention job deletes refused and failed SCEP transactions last changed this many days ago (their
+    #: events stay, under CERTPORTAL_EVENT_RETENTION_DAYS).
+    SCEP_REFUSED_RETENTION_DAYS: int = Field(default=30, ge=1, le=3650)
+    #: Requests waiting for approval (templates that need a CA certificate manager) that one client address,
+    #: one requested subject and one SCEP service may have at once; one more is refused (badRequest) and
+    #: not stored. 0: no limit.
+    SCEP_PENDING_MAX_PER_ADDRESS: int = Field(default=20, ge=0)
+    SCEP_PENDING_MAX_PER_SUBJECT: int = Field(default=3, ge=0)
+    SCEP_PENDING_MAX_PER_SERVICE: int = Field(default=1000, ge=0)
 
 
 enrollment_settings = AppSettings(EnrollmentSettings)

@@ -26,10 +26,14 @@ class EnrollmentRefused(ScepFailure):
         diagnostic_code: int | None = None,
         reason_code: str = "",
         holder: Mapping[str, str | int | None] | None = None,
+        transient: bool = False,
     ) -> None:
         super().__init__(fail_info, text)
         self.diagnostic_code = diagnostic_code
         self.reason_code = reason_code
+        #: The condition may pass (a queue that drains): the refusal is recorded as an event but not stored
+        #: on a transaction, so the same request sent again is considered afresh.
+        self.transient = transient
         #: Whom the refused request was for, when the verifier knows (device_id, device_external_id, user_id,
         #: user_principal_name): the event log links the refusal to them.
         self.holder: dict[str, str | int | None] = dict(holder or {})

@@ -179,6 +179,9 @@ class ScepService(TimestampedModel):
 class ScepTransaction(TimestampedModel):
     """The state of one SCEP transaction (PKCSReq or RenewalReq, then CertPolls), keyed by the client's
     transactionID and the request it carried, so that a retried or polled request finds its result.
+
+    It never holds the CSR or the message (their hashes only; an accepted request's CSR is in its
+    ``CertificateRequest``). A refused one keeps a bounded record and is deleted after the retention.
     """
 
     service = models.ForeignKey(ScepService, on_delete=models.PROTECT, related_name="transactions")
@@ -233,6 +236,10 @@ class ScepTransaction(TimestampedModel):
                 fields=["service", "transaction_id", "request_key"],
                 name="enrollment_transaction_unique_request",
             ),
+        ]
+        indexes = [
+            # The retention job's walk (refused and failed transactions, oldest first).
+            models.Index(fields=["status", "updated_at"], name="enrollment_tx_status_updated"),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from ca.choices import CertificateRequestStatus
 from ca.models import IssuedCertificate
 from enrollment.choices import TransactionStatus
 from enrollment.models import ScepService, ScepTransaction
@@ -12,6 +13,7 @@ __all__ = [
     "scep_renewal_origin",
     "scep_transaction_find",
     "scep_transaction_latest",
+    "scep_transaction_pending_approval",
     "scep_transaction_pending_elsewhere",
 ]
 
@@ -72,3 +74,12 @@ def scep_renewal_origin(*, certificate: IssuedCertificate) -> ScepTransaction | 
             return issued_by
         current = issued_by.renewed_certificate_id
     return None
+
+
+def scep_transaction_pending_approval(*, service: ScepService) -> QuerySet[ScepTransaction]:
+    """The transactions of ``service`` whose request waits for a CA certificate manager's approval."""
+    return ScepTransaction.objects.filter(
+        service=service,
+        status=TransactionStatus.PENDING,
+        certificate_request__status=CertificateRequestStatus.PENDING_APPROVAL,
+    )

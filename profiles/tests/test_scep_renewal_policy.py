@@ -66,6 +66,7 @@ def holding(client, scep_service, device, assign_to_users, rsa2048_key) -> Holdi
     )
     reply = scep_enroll(client, scep_service, rsa2048_key, csr).reply
     assert reply.status is scep.PkiStatus.SUCCESS, reply.fail_info_text
+    assert reply.certificate is not None
     row = IssuedCertificate.objects.get(
         fingerprint_sha256=reply.certificate.fingerprint(hashes.SHA256()).hex().upper()
     )
@@ -149,6 +150,7 @@ def test_a_renewal_that_still_holds_is_issued_and_names_the_device(
 
     assert renewal.reply.status is scep.PkiStatus.SUCCESS, renewal.reply.fail_info_text
     renewed = renewal.reply.certificate
+    assert renewed is not None
     assert renewed.public_key() == other_rsa2048_key.public_key()
     assert renewed.subject == holding.certificate.subject
     transaction = ScepTransaction.objects.get(transaction_id=renewal.transaction_id)

@@ -2,7 +2,14 @@
 
 A request is identified by (service, transactionID, request key): a retransmission finds its
 transaction and gets the stored answer, never a second certificate. A refused request is recorded as a
-FAILURE transaction so that a retry gets the same answer. An accepted one is recorded with what
+FAILURE transaction so that a retry gets the same answer; anyone can send one, so that record is bounded:
+never the CSR or the message (only their SHA-256 and the signer key's), the subject cut to
+``REFUSED_SUBJECT_MAX`` characters, the failInfo and its text (512), the transactionID (128) and the
+client address; the retention job (``enrollment.services.retention``) deletes it after
+``CERTPORTAL_SCEP_REFUSED_RETENTION_DAYS``. A transient refusal (too many requests waiting for approval) is
+not stored at all: its event says it. Requests that need approval are capped per client address,
+requested subject and service (``CERTPORTAL_SCEP_PENDING_MAX_PER_*``), counted under a lock on the
+service's row (PostgreSQL; SQLite writes one at a time). An accepted one is recorded with what
 authorised it, handed to the CA in the same database transaction, and answered SUCCESS, PENDING or
 FAILURE as the CA request stands; the first time a transaction is seen to succeed or fail, the
 challenge verifiers are notified (the policy module's Notify): 20600 CRPNotifyMetric_Success when the
@@ -27,16 +34,29 @@ from enrollment import scep
 from enrollment.choices import TransactionStatus
 from enrollment.conf import enrollment_settings
 from enrollment.exceptions import EnrollmentRefused
-from enrollment.models import ScepTransaction
-from enrollment.selectors import scep_transaction_find, scep_transaction_pending_elsewhere
+from enrollment.models import ScepService, ScepTransaction
+from enrollment.selectors import (
+    scep_transaction_find,
+    scep_transaction_pending_approval,
+    scep_transaction_pending_elsewhere,
+)
 from enrollment.services.pki_operation.exchange import EnrollmentRequest, Exchange, ScepReply
 from enrollment.verifiers.base import ChallengeGrant, ChallengeVerifier, challenge_verifiers
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.services import EventLinks
 
-__all__ = ["transaction_answer", "transaction_find", "transaction_refusals_recorded", "transaction_submit"]
+__all__ = [
+    "REFUSED_SUBJECT_MAX",
+    "transaction_answer",
+    "transaction_find",
+    "transaction_refusals_recorded",
+    "transaction_submit",
+]
 
 logger = logging.getLogger(__name__)
+
+#: What a refused transaction keeps of the subject that was asked for (enough to recognise it).
+REFUSED_SUBJECT_MAX = 256
 
 #: Policy rules whose refusal is about algorithms (failInfo badAlg); the rest are badRequest.
 _BAD_ALG_CODES = frozenset(
@@ -82,6 +102,8 @@ def transaction_refusals_recorded(exchange: Exchange) -> Iterator[None]:
     try:
         yield
     except scep.ScepFailure as failure:
+        if isinstance(failure, EnrollmentRefused) and failure.transient:
+            raise
         try:
             ScepTransaction.objects.get_or_create(
                 service=exchange.service,
@@ -91,7 +113,7 @@ def transaction_refusals_recorded(exchange: Exchange) -> Iterator[None]:
                     "csr_sha256": request.sha256,
                     "message_type": exchange.message_type or 0,
                     "signer_public_key_sha256": exchange.signer_key_sha256,
-                    "subject": request.csr.subject.rfc4514_string()[:1024],
+                    "subject": _cut(request.csr.subject.rfc4514_string(), REFUSED_SUBJECT_MAX),
                     "status": TransactionStatus.FAILURE,
                     "fail_info": int(failure.fail_info),
                     "fail_info_text": failure.text[:512],
@@ -116,8 +138,11 @@ def transaction_submit(
     """
     request = _request(exchange)
     message = exchange.message
+    subject = request.csr.subject.rfc4514_string()[:1024]
     try:
         with transaction.atomic():
+            if template.requires_approval:
+                _pending_cap_check(exchange.service, exchange.client_address, subject)
             record = ScepTransaction.objects.create(
                 service=exchange.service,
                 transaction_id=message.transaction_id,
@@ -125,7 +150,7 @@ def transaction_submit(
                 signer_public_key_sha256=exchange.signer_key_sha256,
                 csr_sha256=request.sha256,
                 request_key=request.key,
-                subject=request.csr.subject.rfc4514_string()[:1024],
+                subject=subject,
                 status=TransactionStatus.PENDING,
                 authorization=grant.authorization,
                 challenge_id=grant.challenge_id,
@@ -165,6 +190,48 @@ def transaction_submit(
         ) from exc
     certificate_request_wait(request=certificate_request, timeout=_issue_wait(exchange))
     return transaction_answer(exchange, record)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pending_cap_check(service: ScepService, client_address: str | None, subject: str) -> None:
+    """Refuse (transient badRequest) a request that would go over a cap of requests waiting for approval.
+
+    Inside the submitting transaction, with the service's row locked, so that concurrent requests count
+    one after the other.
+    """
+    settings = enrollment_settings()
+    list(ScepService.objects.select_for_update().filter(pk=service.pk).values_list("pk", flat=True))
+    waiting = scep_transaction_pending_approval(service=service)
+    caps = [
+        (settings.SCEP_PENDING_MAX_PER_SERVICE, waiting, f"at SCEP service {service.slug}", "service"),
+        (
+            settings.SCEP_PENDING_MAX_PER_SUBJECT,
+            waiting.filter(subject=subject),
+            f"for {subject!r}",
+            "subject",
+        ),
+    ]
+    if client_address is not None:
+        caps.append(
+            (
+                settings.SCEP_PENDING_MAX_PER_ADDRESS,
+                waiting.filter(client_address=client_address),
+                f"from {client_address}",
+                "address",
+            )
+        )
+    for cap, queryset, whose, kind in caps:
+        if cap and queryset.count() >= cap:
+            raise EnrollmentRefused(
+                scep.FailInfo.BAD_REQUEST,
+                f"too many requests are waiting for approval {whose} (the limit is {cap}); try again once "
+                "a CA certificate manager has approved or denied them",
+                reason_code=f"pending_cap_{kind}",
+                transient=True,
+            )
 
 
 def transaction_replay(exchange: Exchange, record: ScepTransaction) -> ScepReply:
