@@ -63,7 +63,8 @@ def scep_renewal_origin(*, certificate: IssuedCertificate) -> ScepTransaction | 
     while current is not None and current not in seen and len(seen) < RENEWAL_CHAIN_LIMIT:
         seen.add(current)
         issued_by = (
-            ScepTransaction.objects.filter(certificate_id=current)
+            # By its request: a transaction knows its certificate only once it answered with it.
+            ScepTransaction.objects.filter(certificate_request__certificate=current)
             .only("pk", "challenge_id", "renewed_certificate_id", "authorization")
             .order_by("created_at")
             .first()
