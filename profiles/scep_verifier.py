@@ -329,16 +329,15 @@ def renewal_verify(
         refusal = _refused(f"renewal refused: {text}; {_ENROLL_AFRESH}", reason_code)
         refusal.holder = _holder(binding, user)
         raise refusal
-    holder = _holder(binding, user)
     return ChallengeGrant(
         authorization=Authorization.RENEWAL,
         subject=certificate.certificate.subject,
         sans=tuple(_certificate_sans(certificate.certificate)),
         renewed_certificate_id=certificate.pk,
         device_id=binding.device_id,
-        device_external_id=str(holder["device_external_id"]),
+        device_external_id=binding.device.external_id,
         user_id=user.pk if user is not None else None,
-        user_principal_name=str(holder["user_principal_name"]),
+        user_principal_name=user.user_principal_name if user is not None else "",
     )
 
 

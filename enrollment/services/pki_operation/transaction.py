@@ -2,18 +2,19 @@
 
 A request is identified by (service, transactionID, request key): a retransmission finds its
 transaction and gets the stored answer, never a second certificate. A refused request is recorded as a
-FAILURE transaction so that a retry gets the same answer; anyone can send one, so that record is bounded:
-never the CSR or the message (only their SHA-256 and the signer key's), the subject cut to
-``REFUSED_SUBJECT_MAX`` characters, the failInfo and its text (512), the transactionID (128) and the
-client address; the retention job (``enrollment.services.retention``) deletes it after
-``CERTPORTAL_SCEP_REFUSED_RETENTION_DAYS``. A transient refusal (too many requests waiting for approval) is
-not stored at all: its event says it. Requests that need approval are capped per client address,
-requested subject and service (``CERTPORTAL_SCEP_PENDING_MAX_PER_*``), counted under a lock on the
-service's row (PostgreSQL; SQLite writes one at a time). An accepted one is recorded with what
+FAILURE transaction so that a retry gets the same answer. An accepted one is recorded with what
 authorised it, handed to the CA in the same database transaction, and answered SUCCESS, PENDING or
 FAILURE as the CA request stands; the first time a transaction is seen to succeed or fail, the
 challenge verifiers are notified (the policy module's Notify): 20600 CRPNotifyMetric_Success when the
 certificate goes to the device and every verifier recorded it, 20602 for a verifier that could not.
+
+Anyone can make us record a refusal, so that record is bounded: never the CSR or the message (only their
+SHA-256 and the signer key's), the subject cut to ``REFUSED_SUBJECT_MAX`` characters, the failInfo and its
+text (512), the transactionID (128) and the client address; the retention job
+(``enrollment.services.retention``) deletes it after ``CERTPORTAL_SCEP_REFUSED_RETENTION_DAYS``. Requests
+that need approval are capped per client address, requested subject and service
+(``CERTPORTAL_SCEP_PENDING_MAX_PER_*``), counted under a lock on the service's row (PostgreSQL; SQLite
+writes one at a time); one more is a transient refusal, recorded as an event but not stored.
 """
 
 from __future__ import annotations
