@@ -62,7 +62,7 @@ class RevocationNotPermitted(ApplicationError):
         """20202 RevokeCert_Failure with 0x00000402 for each certificate, once the refused change is rolled
         back (the edges call it after the transaction is gone).
         """
-        from ca.services.revocation_requests import revocation_denied_record  # noqa: PLC0415 - a cycle
+        from ca.services.revocation_events import revocation_denied_record  # noqa: PLC0415 - models load late
 
         for certificate_id in self.certificate_ids:
             revocation_denied_record(certificate_id=str(certificate_id), requested_by=self.requested_by)

@@ -197,6 +197,9 @@ REST_FRAMEWORK = {
 # "Authorization: Token <token>"; the lifetime is the creator's choice within CERTPORTAL_API_TOKEN_MAX_DAYS.
 KNOX_TOKEN_MODEL = "access.ApiToken"  # noqa: S105 - a model name, not a secret
 REST_KNOX = {"AUTH_HEADER_PREFIX": "Token", "TOKEN_TTL": None, "AUTO_REFRESH": False}
+# knox's own AuthToken is swapped out for access.ApiToken: its migrations would still create a table (with a
+# foreign key to auth_user that blocks TRUNCATE on PostgreSQL); without migrations nothing is created.
+MIGRATION_MODULES = {"knox": None}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "certportal API",
@@ -283,6 +286,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60.0,
     },
     "ocsp-responder-refresh": {"task": "ca.jobs.ocsp_responder_refresh_task", "schedule": 15 * 60.0},
+    "scep-transaction-prune": {"task": "enrollment.jobs.scep_transaction_prune_task", "schedule": 24 * 60 * 60.0},
     "event-prune": {"task": "eventlog.jobs.event_prune_task", "schedule": 24 * 60 * 60.0},
 }
 
@@ -312,6 +316,10 @@ globals().update(
         "CERTPORTAL_OCSP_RESPONDER_VALIDITY_DAYS",
         "CERTPORTAL_OCSP_RESPONSE_VALIDITY",
         "CERTPORTAL_EVENT_RETENTION_DAYS",
+        "CERTPORTAL_SCEP_REFUSED_RETENTION_DAYS",
+        "CERTPORTAL_SCEP_PENDING_MAX_PER_ADDRESS",
+        "CERTPORTAL_SCEP_PENDING_MAX_PER_SUBJECT",
+        "CERTPORTAL_SCEP_PENDING_MAX_PER_SERVICE",
         "CERTPORTAL_API_TOKEN_DEFAULT_DAYS",
         "CERTPORTAL_API_TOKEN_MAX_DAYS",
     )
