@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 from typing_extensions import Unpack
 
+from django.conf import settings
 from django.db import DatabaseError, models
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.models import ConnectorEvent
 
-__all__ = ["EventLinks", "event_prune", "event_record"]
+__all__ = ["EventLinks", "EventPruneObserver", "event_prune", "event_prune_observers", "event_record"]
 
 logger = logging.getLogger("eventlog")
 
@@ -136,14 +138,51 @@ def _printable(text: str, limit: int) -> str:
 PRUNE_BATCH = 5000
 
 
+class EventPruneObserver:
+    """Told before the retention job deletes events: how far it may go. Listed by import path in
+    ``CERTPORTAL_EVENT_PRUNE_OBSERVERS`` (the audit log's hash chain keeps an anchor there); the event log
+    imports none of them.
+    """
+
+    def events_pruning(self, *, through_id: int) -> int:
+        """The events with ids up to ``through_id`` are about to be deleted: return the id up to which they
+        may be (``through_id`` or less).
+        """
+        return through_id
+
+
+def event_prune_observers() -> list[EventPruneObserver]:
+    paths: Sequence[str] = getattr(settings, "CERTPORTAL_EVENT_PRUNE_OBSERVERS", ())
+    return [import_string(path)() for path in paths]
+
+
 def event_prune(*, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
-    """Delete the events recorded before ``now - older_than``, oldest first, in batches; how many went."""
+    """Delete the events recorded before ``now - older_than``, from the old end, in batches; how many went.
+
+    The old end is in id order: the rows before the first one that is recent enough, so that what remains
+    is always the newest part of the log (a row with an older time written after a newer one waits for the
+    next run). The observers may stop the deletion earlier.
+    """
     cutoff = (now or timezone.now()) - older_than
+    first_kept = (
+        ConnectorEvent.objects.filter(created_at__gte=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if first_kept is not None:
+        through_id = first_kept - 1
+    else:
+        through_id = ConnectorEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    if not ConnectorEvent.objects.filter(pk__lte=through_id).exists():
+        return 0
+    for observer in event_prune_observers():
+        through_id = min(through_id, observer.events_pruning(through_id=through_id))
     deleted = 0
     while True:
         batch = list(
-            ConnectorEvent.objects.filter(created_at__lt=cutoff)
-            .order_by("created_at", "id")
+            ConnectorEvent.objects.filter(pk__lte=through_id)
+            .order_by("pk")
             .values_list("pk", flat=True)[:PRUNE_BATCH]
         )
         if not batch:

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from access.api.urls import router as access_router
+from audit.api.urls import router as audit_router
 from ca.api.urls import router as ca_router
 from directory.api.urls import router as directory_router
 from eventlog.api.urls import router as eventlog_router
@@ -13,7 +14,14 @@ from profiles.api.urls import urlpatterns as profiles_urls
 
 router = DefaultRouter()
 # directory after profiles: both register `devices` (profiles only detail actions), the list is directory's.
-for app_router in (ca_router, profiles_router, directory_router, eventlog_router, access_router):
+for app_router in (
+    ca_router,
+    profiles_router,
+    directory_router,
+    eventlog_router,
+    access_router,
+    audit_router,
+):
     router.registry.extend(app_router.registry)
 
 urlpatterns = [

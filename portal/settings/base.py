@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from audit.conf import AuditSettings
 from core.conf import SettingsModel
 from notifications.conf import NotificationsSettings
 from portal.env import BASE_DIR, env, env_overrides, local_secret
@@ -51,6 +52,9 @@ INSTALLED_APPS = [
     "enrollment",
     "notifications",
     "access",
+    # django-auditlog before the audit app: the audit app replaces the library's admin of the entries.
+    "auditlog",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditActorMiddleware",
     "portal.middleware.RequesterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -288,6 +293,10 @@ CELERY_BEAT_SCHEDULE = {
     "ocsp-responder-refresh": {"task": "ca.jobs.ocsp_responder_refresh_task", "schedule": 15 * 60.0},
     "scep-transaction-prune": {"task": "enrollment.jobs.scep_transaction_prune_task", "schedule": 24 * 60 * 60.0},
     "event-prune": {"task": "eventlog.jobs.event_prune_task", "schedule": 24 * 60 * 60.0},
+    "audit-seal": {
+        "task": "audit.jobs.audit_seal_task",
+        "schedule": _beat_interval(AuditSettings, "AUDIT_SEAL_INTERVAL"),
+    },
 }
 
 # --- certportal ---------------------------------------------------------------------------------------
@@ -316,6 +325,8 @@ globals().update(
         "CERTPORTAL_OCSP_RESPONDER_VALIDITY_DAYS",
         "CERTPORTAL_OCSP_RESPONSE_VALIDITY",
         "CERTPORTAL_EVENT_RETENTION_DAYS",
+        "CERTPORTAL_AUDIT_SEAL_INTERVAL",
+        "CERTPORTAL_AUDIT_SEAL_DELAY",
         "CERTPORTAL_SCEP_REFUSED_RETENTION_DAYS",
         "CERTPORTAL_SCEP_PENDING_MAX_PER_ADDRESS",
         "CERTPORTAL_SCEP_PENDING_MAX_PER_SUBJECT",
@@ -354,6 +365,22 @@ CERTPORTAL_DIRECTORY_OBSERVERS = ["profiles.assignment_reconciler.AssignmentReco
 
 #: Who follows revocations (ca.observers): the device certificate states of the profiles app.
 CERTPORTAL_CERTIFICATE_OBSERVERS = ["profiles.certificate_observer.DeviceCertificateObserver"]
+
+#: Who is told before the event log's retention job deletes events: the audit log's hash chain keeps an
+#: anchor, so that audit_verify still verifies what remains.
+CERTPORTAL_EVENT_PRUNE_OBSERVERS = ["audit.services.pruning.EventChainKeeper"]
+
+# --- Audit log (django-auditlog, into audit.AuditEntry; what is audited: audit/registration.py) -----------
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+#: Before and after values as JSON values (numbers, booleans, lists), not their text.
+AUDITLOG_STORE_JSON_CHANGES = True
+#: One correlation id per request, command or task (audit.context), not a client's header.
+AUDITLOG_CID_GETTER = "audit.context.correlation_id"
+#: The audit app's middleware records the TCP peer; the library's would trust X-Forwarded-For.
+AUDITLOG_DISABLE_REMOTE_ADDR = True
+#: django-auditlog's migrations create only its own LogEntry table, which is swapped out here (kept with
+#: any other app's entry set above).
+MIGRATION_MODULES = {**globals().get("MIGRATION_MODULES", {}), "auditlog": None}
 
 #: Who may enroll, tried in order: the profiles app's per-device one-time challenges, then the SCEP
 #: service's static challenge (if it has one).

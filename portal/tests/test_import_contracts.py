@@ -29,6 +29,7 @@ PACKAGES = (
     "enrollment",
     "notifications",
     "access",
+    "audit",
     "portal",
 )
 
@@ -82,6 +83,9 @@ def test_every_contract_is_kept():
         ("core-independent", "core.models", "eventlog.models"),
         ("eventlog-independent", "eventlog.services", "ca.models"),
         ("eventlog-independent", "eventlog.models", "enrollment.models"),
+        ("eventlog-independent", "eventlog.services", "audit.services.pruning"),
+        ("ca-independent", "ca.services.issuance", "audit.models"),
+        ("web-tier-no-ca-side", "audit.api.views", "ca.tasks"),
         ("directory-below-profiles", "directory.models", "profiles.models"),
         ("profiles-below-enrollment", "profiles.models", "enrollment.models"),
         ("profiles-below-enrollment", "profiles.scep_verifier", "enrollment.views"),
