@@ -69,7 +69,10 @@ class CertificateAuthorityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             obj.slug,
         )
 
-    @admin.action(description="Publish a new CRL now (on the CA worker)")
+    def has_publish_crl_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("ca.publish_crl")
+
+    @admin.action(description="Publish a new CRL now (on the CA worker)", permissions=["publish_crl"])
     def publish_crl(self, request: HttpRequest, queryset: QuerySet[CertificateAuthority]) -> None:
         for authority in queryset:
             ca_task_send(CrlGenerateMessage(authority_id=authority.pk))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import stat
 from pathlib import Path
 
 import environ
 
-__all__ = ["BASE_DIR", "env", "env_overrides", "local_secret"]
+__all__ = ["BASE_DIR", "data_dir_make_private", "env", "env_overrides", "local_secret"]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,8 +25,8 @@ def env_overrides(*names: str) -> dict[str, str]:
     return {name: env.str(name) for name in names if env.str(name, default="")}
 
 
-def local_secret(directory: Path, name: str, *, nbytes: int = 48) -> str:
-    """Return a secret kept in ``directory/name``, generating it on first use.
+def local_secret(directory: Path, name: str, *, nbytes: int = 48, initial: str | None = None) -> str:
+    """Return a secret kept in ``directory/name``, generating it on first use (or storing ``initial``).
 
     Used only by the embedded default (no environment configured): the secret key and the key
     passphrases live in files readable by the owner only, so that a restart keeps them.
@@ -36,7 +38,35 @@ def local_secret(directory: Path, name: str, *, nbytes: int = 48) -> str:
     except FileNotFoundError:
         value = ""
     if not value:
-        value = secrets.token_urlsafe(nbytes)
+        value = initial or secrets.token_urlsafe(nbytes)
         path.touch(mode=0o600)
         path.write_text(value + "\n", encoding="ascii")
     return value
+
+
+def data_dir_make_private(directory: Path) -> None:
+    """Make the embedded default's data directory the owner's only, now and for what is created later.
+
+    It holds the SQLite database (API tokens, sessions, the encrypted CA, RA and OCSP keys) and the
+    generated secrets. The process umask becomes 0o077, so that every file created from now on is 0600
+    and every directory 0700: the database, and the -wal and -shm files SQLite creates whenever it opens
+    it. What an earlier start left readable to others is fixed (group and other bits removed; symbolic
+    links are neither followed nor changed).
+    """
+    os.umask(0o077)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _owner_only(directory)
+    for root, dirs, files in os.walk(directory):
+        for name in (*dirs, *files):
+            _owner_only(Path(root, name))
+
+
+def _owner_only(path: Path) -> None:
+    try:
+        info = path.lstat()
+        mode = stat.S_IMODE(info.st_mode)
+        if stat.S_ISLNK(info.st_mode) or mode & 0o077 == 0:
+            return
+        path.chmod(mode & 0o700 | (0o700 if stat.S_ISDIR(info.st_mode) else 0o600))
+    except (FileNotFoundError, PermissionError):  # gone meanwhile, or not ours: nothing we may change
+        return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
@@ -16,11 +16,19 @@ from ca.models import CertificateAuthority, CertificateRequest, IssuedCertificat
 __all__ = ["DashboardView", "health_view"]
 
 
-class DashboardView(LoginRequiredMixin, TemplateView):
+class DashboardView(LoginRequiredMixin, UserPassesTestMixin, TemplateView):
+    """Counts for every staff user; the certificates themselves (subjects, serials) only for those who may
+    read them (``ca.view_issuedcertificate``), as in the admin.
+    """
+
     template_name = "portal/dashboard.html"
+
+    def test_func(self) -> bool:
+        return bool(self.request.user.is_staff)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        context["may_view_certificates"] = self.request.user.has_perm("ca.view_issuedcertificate")
         context["authorities"] = CertificateAuthority.objects.select_related("parent").order_by(
             "parent_id", "name"
         )
@@ -30,9 +38,10 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         context["requests_pending"] = CertificateRequest.objects.filter(
             status=CertificateRequestStatus.PENDING_APPROVAL
         ).count()
-        context["recent_certificates"] = IssuedCertificate.objects.select_related("authority", "template")[
-            :10
-        ]
+        if context["may_view_certificates"]:
+            context["recent_certificates"] = IssuedCertificate.objects.select_related(
+                "authority", "template"
+            )[:10]
         return context
 
 

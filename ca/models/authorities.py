@@ -83,6 +83,9 @@ class CertificateAuthority(TimestampedModel):
         ordering = ("name",)
         verbose_name = "certificate authority"
         verbose_name_plural = "certificate authorities"
+        #: Signing a CRL is a CA operation of its own (AD CS: "Issue and Manage Certificates" may publish
+        #: CRLs; reading a CA does not).
+        permissions = (("publish_crl", "Publish a CRL"),)
 
     def __str__(self) -> str:
         return self.name

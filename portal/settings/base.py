@@ -8,13 +8,15 @@ set, PostgreSQL and a real Celery broker are used, and each process gets only th
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from audit.conf import AuditSettings
 from core.conf import SettingsModel
+from core.rates import rate_parse
 from notifications.conf import NotificationsSettings
-from portal.env import BASE_DIR, env, env_overrides, local_secret
+from portal.env import BASE_DIR, data_dir_make_private, env, env_overrides, local_secret
 from profiles.conf import ProfilesSettings
 
 # --- Paths and embedded-default secrets -------------------------------------------------------------
@@ -160,16 +162,58 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="certportal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# --- Security headers -------------------------------------------------------------------------------
+# --- Security: headers, cookies, HTTPS, the data directory, failed logins ---------------------------
+# portal/settings/production.py turns HTTPS on (redirect, HSTS, Secure cookies); README "Production".
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = env.str("DJANGO_SECURE_REFERRER_POLICY", default="same-origin")
 SESSION_COOKIE_HTTPONLY = True
+#: Only behind a TLS-terminating reverse proxy that sets X-Forwarded-Proto (and drops a client's own) may
+#: that header say a request came over HTTPS.
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", False) else None
 )
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+#: What devices and relying parties fetch over plain HTTP, never redirected to HTTPS when
+#: SECURE_SSL_REDIRECT is on: SCEP clients often speak HTTP only (the messages are signed and encrypted),
+#: CRLs, CA certificates (AIA) and OCSP are served over HTTP by convention (RFC 5280 8, RFC 6960 A.1: a
+#: relying party checking a server's TLS certificate cannot need TLS for it), and the health check.
+#: Patterns match the path without its leading slash.
+SECURE_REDIRECT_EXEMPT = [
+    r"^scep(/|$)",
+    r"^certsrv/mscep/",
+    r"^cgi-bin/pkiclient\.exe$",
+    r"^crl/",
+    r"^ca/",
+    r"^ocsp/",
+    r"^healthz$",
+    *env.list("DJANGO_SECURE_REDIRECT_EXEMPT", default=[]),
+]
+
+#: The embedded default's SQLite database (API tokens, sessions, the encrypted CA, RA and OCSP keys) and
+#: generated secrets: every file 0600 and directory 0700, the ones already there too (portal/env.py).
+if not env.str("DATABASE_URL", default=""):
+    data_dir_make_private(DATA_DIR)
+
+#: Failed password logins (django-axes, portal/lockout.py): CERTPORTAL_LOGIN_RATE failures of one username
+#: or from one address within its window lock that username or address out (429) until the window has
+#: passed since the last failure, whatever password is tried meanwhile. Axes' middleware comes last.
+INSTALLED_APPS = [*INSTALLED_APPS, "axes"]
+MIDDLEWARE = [*MIDDLEWARE, "axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "portal.lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+_LOGIN_RATE = rate_parse(env.str("CERTPORTAL_LOGIN_RATE", default="5/15m"))
+AXES_FAILURE_LIMIT = _LOGIN_RATE.limit
+AXES_COOLOFF_TIME = timedelta(seconds=_LOGIN_RATE.seconds)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "portal.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
+AXES_VERBOSE = False  # no banner at every start; failures and lockouts are still logged
 # A device's SCEP request can be a long URL (GET PKIOperation); Django's own limits are on bodies.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
@@ -195,6 +239,16 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "scep_client": env.str("CERTPORTAL_SCEP_RATE_PER_CLIENT", default="120/min"),
         "scep_global": env.str("CERTPORTAL_SCEP_RATE_GLOBAL", default="6000/min"),
+        # Check-ins per device and payloads handed out per user; their defaults live on the throttles
+        # (profiles/api/views.py), a rate set here is checked now.
+        **{
+            scope: rate
+            for scope, name in (
+                ("checkin", "CERTPORTAL_CHECKIN_RATE"),
+                ("payload", "CERTPORTAL_PAYLOAD_RATE"),
+            )
+            if (rate := env.str(name, default="")) and rate_parse(rate)
+        },
     },
 }
 
@@ -291,7 +345,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60.0,
     },
     "ocsp-responder-refresh": {"task": "ca.jobs.ocsp_responder_refresh_task", "schedule": 15 * 60.0},
-    "scep-transaction-prune": {"task": "enrollment.jobs.scep_transaction_prune_task", "schedule": 24 * 60 * 60.0},
+    "scep-transaction-prune": {
+        "task": "enrollment.jobs.scep_transaction_prune_task",
+        "schedule": 24 * 60 * 60.0,
+    },
     "event-prune": {"task": "eventlog.jobs.event_prune_task", "schedule": 24 * 60 * 60.0},
     "audit-seal": {
         "task": "audit.jobs.audit_seal_task",

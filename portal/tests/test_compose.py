@@ -59,3 +59,13 @@ def test_every_variable_the_compose_file_reads_is_in_the_env_example():
     }
 
     assert used <= example, used - example
+
+
+def test_the_web_port_is_published_on_the_loopback_only(compose):
+    """Plain HTTP on every interface would put the admin's password on the network: the host's TLS proxy
+    is the only way in.
+    """
+    published = [str(port) for service in compose["services"].values() for port in service.get("ports", [])]
+
+    assert published == ["127.0.0.1:8000:8000"]
+    assert compose["services"]["web"]["environment"]["DJANGO_BEHIND_PROXY"] == "${DJANGO_BEHIND_PROXY:-true}"

@@ -138,6 +138,10 @@ def _base_env(redis_url: str, queue: str, tmp: Path, url: str) -> dict[str, str]
         "DJANGO_SETTINGS_MODULE": "portal.settings.production",
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        # Plain HTTP on the loopback, no TLS proxy in front: production's HTTPS redirect and Secure cookies
+        # off, as README "Production" says for that case.
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_COOKIES": "false",
         "DATABASE_URL": _database_url(),
         "REDIS_URL": redis_url,
         "CERTPORTAL_CA_QUEUE": queue,

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import django_filters
 from django.http import HttpResponse
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ca.crypto.names import general_name_to_text
+from core.throttling import FixedWindowThrottle
 from directory.models import Device, Platform
 from eventlog.api.serializers import ConnectorEventSerializer
 from eventlog.selectors import device_timeline
@@ -53,6 +55,32 @@ __all__ = [
 ]
 
 _PAYLOAD_FORMATS = ("json", "mobileconfig", "windows-csp")
+
+
+class CheckinThrottle(FixedWindowThrottle):
+    """Check-ins per device (``CERTPORTAL_CHECKIN_RATE``): each one may hand out new challenges."""
+
+    scope = "checkin"
+    default_rate = "30/h"
+
+    def ident(self, request: Request, view: Any) -> str | None:
+        return str(request.auth.pk) if isinstance(request.auth, Device) else None
+
+
+class PayloadThrottle(FixedWindowThrottle):
+    """Payloads handed out per user (``CERTPORTAL_PAYLOAD_RATE``): each one issues one-time challenges."""
+
+    scope = "payload"
+    default_rate = "60/min"
+
+    def ident(self, request: Request, view: Any) -> str | None:
+        return str(request.user.pk) if request.user.is_authenticated else None
+
+
+def _no_store(response: HttpResponse | Response) -> HttpResponse | Response:
+    """A payload carries one-time challenges: no cache (browser, proxy) may keep it."""
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _payload_response(result: CheckinResult, kind: str) -> HttpResponse | Response:
@@ -206,13 +234,13 @@ class DeviceActionsViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         parameters=[OpenApiParameter("kind", str, enum=list(_PAYLOAD_FORMATS), description="Payload kind")],
         responses={200: OpenApiTypes.OBJECT},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=[PayloadThrottle])
     def payload(self, request: Request, pk: str) -> HttpResponse | Response:
         """Check the device in on its behalf and return its payload (issues fresh one-time challenges)."""
         kind = request.query_params.get("kind", "json")
         if kind not in _PAYLOAD_FORMATS:
             return Response({"kind": [f"choose one of {', '.join(_PAYLOAD_FORMATS)}"]}, status=400)
-        return _payload_response(device_checkin(device=self.get_object()), kind)
+        return _no_store(_payload_response(device_checkin(device=self.get_object()), kind))
 
 
 def _departure(departure: DeviceDeparture) -> dict[str, Any]:
@@ -233,6 +261,14 @@ class _IsDevice(BasePermission):
         return isinstance(request.auth, Device)
 
 
+class _CheckinSchema(AutoSchema):
+    """One operationId per check-in format (``device_checkin``, ``device_checkin_mobileconfig``, ...)."""
+
+    def get_operation_id(self) -> str:
+        kind = str(getattr(self.view, "kind", "json"))
+        return "device_checkin" if kind == "json" else f"device_checkin_{kind.replace('-', '_')}"
+
+
 class CheckinView(APIView):
     """Device check-in: the trusted roots and, per SCEP profile, the rendered request and a fresh challenge.
 
@@ -242,11 +278,13 @@ class CheckinView(APIView):
 
     authentication_classes = [DeviceAuthentication]
     permission_classes = [_IsDevice]
+    throttle_classes = [CheckinThrottle]
+    schema = _CheckinSchema()
     kind = "json"
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="device_checkin")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> HttpResponse | Response:
         device = request.auth
         if not isinstance(device, Device):  # pragma: no cover - _IsDevice guarantees it
             raise NotAuthenticated("check in as a device")
-        return _payload_response(device_checkin(device=device), self.kind)
+        return _no_store(_payload_response(device_checkin(device=device), self.kind))

@@ -5,10 +5,16 @@ CA and an issuing CA, each with its OCSP responder; the RA certificate pair; the
 with legacy algorithms on (so that old clients such as micromdm's scepclient work) and a static
 challenge; an admin user.
 Prints the login, the SCEP URL and challenge, and how to enroll a test device.
+
+The admin is created once, with a generated password kept in ``var/secrets/demo_admin_password`` (0600).
+Later runs print that password only while it is still the admin's: a password the admin changed is never
+reset (the stale file is removed and the summary says so).
 """
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -32,6 +38,7 @@ ROOT_SLUG = "demo-root"
 ISSUING_SLUG = "demo-issuing"
 SERVICE_SLUG = "demo"
 TEMPLATE_NAME = "CertportalDemo"
+ADMIN_PASSWORD_FILE = "demo_admin_password"  # noqa: S105 - the name of the file, not a password
 
 
 class Command(BaseCommand):
@@ -71,9 +78,8 @@ class Command(BaseCommand):
                 static_challenge=challenge,
                 is_default=not ScepService.objects.filter(is_default=True).exists(),
             )
-        password = local_secret(secrets_dir, "demo_admin_password", nbytes=12)
-        self._admin(options["username"], password)
-        self._summary(options["username"], password, challenge, root)
+        login = self._admin(options["username"], secrets_dir / ADMIN_PASSWORD_FILE)
+        self._summary(login, challenge, root)
 
     def _template(self) -> CertificateTemplate:
         template = CertificateTemplate.objects.filter(name=TEMPLATE_NAME).first()
@@ -113,22 +119,38 @@ class Command(BaseCommand):
         return issuing
 
     @transaction.atomic
-    def _admin(self, username: str, password: str) -> None:
+    def _admin(self, username: str, password_file: Path) -> str:
+        """Create the admin once; return the login line: the generated password while it is still the
+        admin's, otherwise why it is not shown. Never changes an existing user's password.
+        """
         user_model = get_user_model()
         user = user_model.objects.filter(username=username).first()
         if user is None:
+            password = secrets.token_urlsafe(12)
             user_model.objects.create_superuser(username=username, email="", password=password)
-        elif not user.check_password(password):
-            user.set_password(password)
-            user.save(update_fields=["password"])
+            password_file.unlink(missing_ok=True)
+            local_secret(password_file.parent, password_file.name, initial=password)
+            return f"{username} / {password}"
+        try:
+            password = password_file.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            password = ""
+        if password and user.check_password(password):
+            return f"{username} / {password}"
+        if password:
+            password_file.unlink()  # a password that no longer opens anything
+        return (
+            f"{username} (its password was changed since it was generated, and was not reset; "
+            f"forgotten? ./manage.py changepassword {username})"
+        )
 
-    def _summary(self, username: str, password: str, challenge: str, root: CertificateAuthority) -> None:
+    def _summary(self, login: str, challenge: str, root: CertificateAuthority) -> None:
         base = ca_settings().BASE_URL
         lines = [
             "",
             "certportal demo PKI is ready.",
             f"  Portal:          {base}/   (admin: {base}/admin/, API docs: {base}/api/docs/)",
-            f"  Login:           {username} / {password}",
+            f"  Login:           {login}",
             f"  SCEP URL:        {base}/scep/{SERVICE_SLUG}   (also {base}/certsrv/mscep/mscep.dll)",
             f"  SCEP challenge:  {challenge}",
             f"  Root CA:         {base}/ca/{ROOT_SLUG}.crt  SHA-1 {root.fingerprint_sha1}",
