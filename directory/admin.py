@@ -1,7 +1,8 @@
 """Admin of the directory: users, devices and groups, searchable and filterable.
 
 A device's state is read-only once it exists: retiring or wiping revokes certificates and goes
-through the profiles services. Check-in tokens are issued through the API (shown once).
+through the profiles services. Check-in tokens are issued through the API (shown once). Import jobs are
+read only: imports are made through the API or ``manage.py directory_import``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from directory.models import Device, DirectoryUser, Group, GroupKind
+from directory.models import Device, DirectoryUser, Group, GroupKind, ImportJob
 from directory.services.devices import DEVICE_FIELDS
 from directory.services.users import USER_FIELDS
 
@@ -139,3 +140,32 @@ class GroupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="Members", ordering="member_total")
     def member_count(self, obj: Group) -> int:
         return int(getattr(obj, "member_total", 0))
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "pk", "created_at", "requested_by", "file_name", "status", "progress", "created", "failed",
+    )  # fmt: skip
+    list_filter = ("status", "dry_run")
+    search_fields = ("requested_by", "file_name")
+    fields = (
+        "status", "requested_by", "dry_run", "file_name", "file_size", "kinds", "rows_total", "rows_done",
+        "created", "updated", "unchanged", "failed", "by_kind", "errors", "failure_reason", "attempts",
+        "created_at", "started_at", "finished_at",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportJob]:
+        queryset: QuerySet[ImportJob] = super().get_queryset(request)
+        return queryset.defer("content")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Progress")
+    def progress(self, obj: ImportJob) -> str:
+        return f"{obj.progress:.0f} %"

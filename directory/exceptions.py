@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from core.exceptions import ApplicationError, Conflict
 
 __all__ = [
@@ -10,8 +13,13 @@ __all__ = [
     "DeviceStillActive",
     "GroupMemberKindMismatch",
     "ImportFileInvalid",
+    "ImportNotPermitted",
     "ObjectInUse",
 ]
+
+
+#: Where refused imports are recorded (``record``, called by the API's exception handler).
+import_logger = logging.getLogger("directory.imports")
 
 
 class GroupMemberKindMismatch(ApplicationError):
@@ -48,3 +56,20 @@ class ImportFileInvalid(ApplicationError):
     """A problem with the import file as a whole (unreadable, unknown columns); nothing was imported."""
 
     code = "import_file_invalid"
+
+    def record(self) -> None:
+        import_logger.warning("directory import refused, the file cannot be used: %s", self.message)
+
+
+class ImportNotPermitted(ApplicationError):
+    """The file holds a kind the requester may not import (creating and updating take both rights)."""
+
+    code = "import_not_permitted"
+    http_status = 403
+
+    def __init__(self, message: str, *, requested_by: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message, extra=extra)
+        self.requested_by = requested_by
+
+    def record(self) -> None:
+        import_logger.warning("directory import by %s refused: %s", self.requested_by, self.message)

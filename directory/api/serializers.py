@@ -10,11 +10,13 @@ from rest_framework import serializers
 
 from core.serializers import FullCleanMixin
 from directory.imports.rows import KINDS
-from directory.models import Device, DirectoryUser, Group, GroupKind
+from directory.models import Device, DirectoryUser, Group, GroupKind, ImportJob
 from directory.selectors import Member, member_resolve_many
 from directory.services.devices import DEVICE_FIELDS
 from directory.services.groups import GROUP_FIELDS
+from directory.services.import_jobs import ERRORS_KEPT
 from directory.services.users import USER_FIELDS
+from directory.validators import validate_single_line_text
 
 __all__ = [
     "DeviceCheckinTokenSerializer",
@@ -25,7 +27,7 @@ __all__ = [
     "GroupMembersInputSerializer",
     "GroupSerializer",
     "ImportCountsSerializer",
-    "ImportResultSerializer",
+    "ImportJobSerializer",
 ]
 
 _TIMESTAMPS = ["created_at", "updated_at"]
@@ -92,7 +94,8 @@ class GroupMemberSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class GroupMembersInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     members = serializers.ListField(
-        child=serializers.CharField(max_length=255), allow_empty=True, max_length=100_000,
+        child=serializers.CharField(max_length=255, validators=[validate_single_line_text]),
+        allow_empty=True, max_length=100_000,
         help_text="external_ids of users (or their UPNs) for a user group, of devices for a device group",
     )  # fmt: skip
 
@@ -149,31 +152,41 @@ class ImportCountsSerializer(serializers.Serializer):  # type: ignore[type-arg]
     failed = serializers.IntegerField()
 
 
-#: Output only: documents ``ImportResult.as_dict()`` (built inline: ``errors`` is a Serializer attribute).
-ImportResultSerializer = inline_serializer(
-    name="ImportResult",
+_ImportRowErrorSerializer = inline_serializer(
+    name="ImportRowError",
+    many=True,
+    read_only=True,
     fields={
-        "dry_run": serializers.BooleanField(),
-        "created": serializers.IntegerField(),
-        "updated": serializers.IntegerField(),
-        "unchanged": serializers.IntegerField(),
-        "failed": serializers.IntegerField(),
-        "by_kind": serializers.DictField(
-            child=ImportCountsSerializer(), help_text=f"keys: {', '.join(KINDS)}"
+        "kind": serializers.ChoiceField(choices=list(KINDS)),
+        "row": serializers.IntegerField(
+            help_text="CSV line number (the header is line 1), or 1-based index in a JSON list"
         ),
-        "errors": inline_serializer(
-            name="ImportRowError",
-            many=True,
-            fields={
-                "kind": serializers.ChoiceField(choices=list(KINDS)),
-                "row": serializers.IntegerField(
-                    help_text="CSV line number (the header is line 1), or 1-based index in a JSON list"
-                ),
-                "external_id": serializers.CharField(allow_null=True),
-                "errors": serializers.DictField(
-                    child=serializers.ListField(child=serializers.CharField()), help_text="Messages by field"
-                ),
-            },
+        "external_id": serializers.CharField(allow_null=True),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()), help_text="Messages by field"
         ),
     },
 )
+
+
+class ImportJobSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """An import job: what was sent, how far it is, what its rows did and which ones failed."""
+
+    progress = serializers.FloatField(read_only=True, help_text="Per cent of the rows processed")
+    by_kind = serializers.DictField(
+        child=ImportCountsSerializer(), read_only=True, help_text=f"keys: {', '.join(KINDS)}"
+    )
+    # A declared field: the metaclass pops it from the class, so Serializer.errors (the property) stays.
+    errors = _ImportRowErrorSerializer  # type: ignore[assignment]
+    errors_omitted = serializers.IntegerField(
+        read_only=True, help_text=f"Failed rows not listed in errors (the first {ERRORS_KEPT} are)"
+    )
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "status", "dry_run", "requested_by", "file_name", "file_size", "kinds", "created_at",
+            "started_at", "finished_at", "rows_total", "rows_done", "progress", "created", "updated",
+            "unchanged", "failed", "by_kind", "errors", "errors_omitted", "failure_reason", "attempts",
+        ]  # fmt: skip
+        read_only_fields = fields

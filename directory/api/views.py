@@ -5,20 +5,21 @@ Writes go through the :mod:`directory.services` modules; the serializers only pa
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import json
+from typing import Any, ClassVar, Literal
 
 from django.db.models import Count, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from directory.api.filtersets import DeviceFilterSet, DirectoryUserFilterSet, GroupFilterSet
-from directory.api.permissions import DirectoryImportPermission
+from directory.api.parsers import ImportJSONParser
+from directory.api.permissions import VIEW_ALL_IMPORTS, DirectoryImportPermission, permissions_held
 from directory.api.serializers import (
     DeviceCheckinTokenSerializer,
     DeviceSerializer,
@@ -27,12 +28,11 @@ from directory.api.serializers import (
     GroupMemberSerializer,
     GroupMembersInputSerializer,
     GroupSerializer,
-    ImportResultSerializer,
+    ImportJobSerializer,
 )
 from directory.exceptions import ImportFileInvalid
-from directory.imports.files import detect_kind, parse_file
-from directory.imports.rows import ImportKind, SourceRow
-from directory.models import Device, DirectoryUser, Group
+from directory.imports.rows import KINDS, ImportKind
+from directory.models import Device, DirectoryUser, Group, ImportJob
 from directory.selectors import group_member_list
 from directory.services.checkin_tokens import device_checkin_token_rotate
 from directory.services.devices import device_create, device_delete, device_update
@@ -44,7 +44,7 @@ from directory.services.groups import (
     group_members_set,
     group_update,
 )
-from directory.services.imports import directory_import_combined
+from directory.services.import_jobs import import_job_create
 from directory.services.users import user_create, user_delete, user_update
 
 __all__ = ["DeviceViewSet", "DirectoryImportViewSet", "DirectoryUserViewSet", "GroupViewSet"]
@@ -194,18 +194,34 @@ class GroupViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
         return Response(GroupSerializer(group).data)
 
 
-class DirectoryImportViewSet(viewsets.ViewSet):
-    """Import users, devices and groups from a CSV or JSON file, or from rows in a JSON body.
+class DirectoryImportViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Import users, devices and groups from a CSV or JSON file, or from rows in a JSON body, as a job.
 
-    Rows are created or updated by ``external_id``. Every valid row is applied (in one transaction;
-    none with ``dry_run``) and the answer is **200** with the counts and one entry per failed row in
-    ``errors``, so check ``failed``. **400** means nothing was imported: a problem with the request or the
-    file as a whole (unreadable CSV or JSON, unknown columns, no ``external_id`` column).
+    ``POST`` reads the file as a whole, checks the requester's rights, records an import job and answers
+    **202** with it (``Location``: the job). The job applies the rows on the default queue, by
+    ``external_id``, ``CERTPORTAL_IMPORT_CHUNK_SIZE`` (500) rows per transaction (none with ``dry_run``);
+    ``GET /directory-import/{id}/`` shows its status (queued, running, done, failed), progress, counts and
+    the rows that failed, so check ``failed``. Where tasks run in process (the embedded default) the job
+    has run when the answer comes: the 202 carries it done. **400**: nothing recorded; a problem with the
+    request or the file as a whole (unreadable CSV or JSON, unknown columns, no ``external_id`` column).
+    **403**: nothing recorded; the file holds a kind the requester may not import: an import creates and
+    updates, so each kind takes both rights (``directory.add_directoryuser`` and
+    ``directory.change_directoryuser`` for users; likewise ``device`` and ``group``). ``GET`` lists every
+    job with ``directory.view_importjob``, one's own with the rights to import.
     """
 
     permission_classes = (DirectoryImportPermission,)
-    parser_classes = (JSONParser, MultiPartParser, FormParser)
-    serializer_class = DirectoryImportInputSerializer
+    parser_classes = (ImportJSONParser, MultiPartParser, FormParser)
+    serializer_class = ImportJobSerializer
+    queryset = ImportJob.objects.defer("content")
+    filterset_fields: ClassVar[list[str]] = ["status", "dry_run"]
+    ordering_fields: ClassVar[list[str]] = ["created_at"]
+
+    def get_queryset(self) -> QuerySet[ImportJob]:
+        jobs = ImportJob.objects.defer("content").order_by("-created_at", "-pk")
+        if permissions_held(self.request, [VIEW_ALL_IMPORTS]):
+            return jobs
+        return jobs.filter(requested_by_user_id=self.request.user.pk)
 
     @extend_schema(
         request={
@@ -213,22 +229,48 @@ class DirectoryImportViewSet(viewsets.ViewSet):
             "application/json": DirectoryImportInputSerializer,
         },
         responses={
-            200: ImportResultSerializer,
-            400: OpenApiResponse(description="Invalid request or file; nothing was imported"),
+            202: ImportJobSerializer,
+            400: OpenApiResponse(description="Invalid request or file; nothing was recorded"),
+            403: OpenApiResponse(description="The file holds a kind the requester may not import"),
         },
     )
     def create(self, request: Request) -> Response:
         serializer = DirectoryImportInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        sections = self._sections(data)
-        if "groups" in sections and not request.user.has_perm("directory.add_group"):
-            raise PermissionDenied("Importing groups takes the directory.add_group permission.")
-        result = directory_import_combined(sections=sections, dry_run=data["dry_run"])
-        return Response(result.as_dict(), status=status.HTTP_200_OK)
+        content, file_name, kind = self._content(data)
+        user = request.user if request.user.is_authenticated else None
+        job = import_job_create(
+            content=content,
+            requested_by=f"api:{request.user.get_username()}",
+            requested_by_user=user,
+            file_name=file_name,
+            file_format=data["format"] if "file" in data else "json",
+            kind=kind,
+            dry_run=data["dry_run"],
+            permitted=lambda permissions: permissions_held(request, permissions),
+        )
+        job = self.get_queryset().get(pk=job.pk)  # where tasks run in process, it has run by now
+        location = request.build_absolute_uri(f"{job.pk}/")  # the job, below the collection posted to
+        return Response(
+            ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location}
+        )
+
+    def list(self, request: Request) -> Response:
+        """Import jobs, newest first."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        if page is not None:
+            return self.get_paginated_response(ImportJobSerializer(page, many=True).data)
+        return Response(ImportJobSerializer(queryset, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        """An import job: its status, progress, counts and the rows that failed."""
+        return Response(ImportJobSerializer(self.get_object()).data)
 
     @staticmethod
-    def _sections(data: dict[str, Any]) -> dict[ImportKind, list[SourceRow] | list[dict[str, Any]]]:
+    def _content(data: dict[str, Any]) -> tuple[bytes, str, ImportKind | Literal["auto"]]:
+        """The file to import, its name and the kind asked for: an upload as it is, rows as a JSON file."""
         if "file" in data:
             upload = data["file"]
             if upload.size is not None and upload.size > MAX_IMPORT_BYTES:
@@ -236,13 +278,8 @@ class DirectoryImportViewSet(viewsets.ViewSet):
                     f"the file is larger than {MAX_IMPORT_BYTES // 2**20} MiB; "
                     "import it with manage.py directory_import"
                 )
-            return dict(
-                parse_file(upload.read(), file_format=data["format"], kind=data["kind"], filename=upload.name)
-            )
+            return upload.read(), str(upload.name or ""), data["kind"]
         if "rows" in data:
-            rows: list[dict[str, Any]] = data["rows"]
-            if data["kind"] != "auto":
-                return {data["kind"]: rows}
-            columns = {str(column).strip().lower() for row in rows for column in row}
-            return {detect_kind(columns): rows} if columns else {}
-        return {kind: data[kind] for kind in ("users", "devices", "groups") if kind in data}
+            return json.dumps(data["rows"]).encode(), "", data["kind"]
+        sections = {kind: data[kind] for kind in KINDS if kind in data}
+        return json.dumps(sections).encode(), "", "auto"

@@ -9,10 +9,15 @@ Modules (import from them; this package re-exports nothing):
 - ``rows``: one DRF serializer per kind, the one list of its columns;
   :func:`~directory.imports.rows.validate_rows` checks each row's values and returns the valid rows plus
   one :class:`~directory.imports.rows.RowError` per bad row.
-- ``cells``: how one value is read (text, boolean, choice, reference, member list).
+- ``cells``: how one value is read (text, boolean, choice, reference, member list); what is not text (a
+  JSON object or list as a value, control characters, NUL, lone surrogates, noncharacters) is a row error.
+- ``plan``: :func:`~directory.imports.plan.import_plan`, the rows checked and cut into chunks of
+  ``CERTPORTAL_IMPORT_CHUNK_SIZE`` rows, each applied in a transaction of its own.
 - ``results``: :class:`~directory.imports.results.ImportResult`, the counts and errors of an import.
 
-Applying rows to the database is :func:`directory.services.imports.directory_import`'s job.
+Applying rows to the database is :mod:`directory.services.imports`' job, chunk by chunk; an import
+sent to the API or given to ``manage.py directory_import`` is an import job
+(:mod:`directory.services.import_jobs`).
 
 Formats
 -------

@@ -145,7 +145,9 @@ def _read_csv(text: str) -> tuple[list[str], list[SourceRow]]:
 def _read_json(text: str) -> dict[ImportKind | None, tuple[list[str], list[SourceRow]]]:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except RecursionError as exc:  # nested deeper than the parser goes
+        raise ImportFileInvalid("not valid JSON: nested too deeply") from exc
+    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
         raise ImportFileInvalid(f"not valid JSON: {exc}") from exc
     if isinstance(data, list):
         return {None: _json_rows(data, where="the list")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from directory.imports.plan import ImportPlan
 from directory.imports.rows import KINDS, ImportKind, RowError
 
 __all__ = ["ImportCounts", "ImportResult"]
@@ -16,6 +17,12 @@ class ImportCounts:
     updated: int = 0
     unchanged: int = 0
     failed: int = 0
+
+    def add(self, other: ImportCounts) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.failed += other.failed
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -34,8 +41,25 @@ class ImportResult:
     counts: dict[ImportKind, ImportCounts] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
 
+    @classmethod
+    def planned(cls, plan: ImportPlan, *, dry_run: bool = False) -> ImportResult:
+        """The result before any row is applied: every kind of the plan, with its rows refused already."""
+        result = cls(dry_run=dry_run, errors=list(plan.invalid))
+        for kind in plan.kinds:
+            result.counts_for(kind).failed = plan.invalid_count(kind)
+        return result
+
     def counts_for(self, kind: ImportKind) -> ImportCounts:
         return self.counts.setdefault(kind, ImportCounts())
+
+    def merge(self, other: ImportResult) -> None:
+        """Add ``other``'s counts and errors (those of one more chunk) to these."""
+        for kind, counts in other.counts.items():
+            self.counts_for(kind).add(counts)
+        self.errors.extend(other.errors)
+
+    def sort_errors(self) -> None:
+        self.errors.sort(key=lambda error: (KINDS.index(error.kind), error.row))
 
     @property
     def created(self) -> int:

@@ -87,7 +87,7 @@ class DeviceRowSerializer(serializers.Serializer[Any]):
 class GroupRowSerializer(serializers.Serializer[Any]):
     external_id = TextCell(required=True)
     name = TextCell()
-    description = TextCell()
+    description = TextCell(multiline=True)
     kind = ChoiceCell(GroupKind, aliases={"users": GroupKind.USER, "devices": GroupKind.DEVICE})
     members = MembersCell(help_text="external_ids (users also by UPN)")
 

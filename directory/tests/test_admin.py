@@ -1,6 +1,7 @@
 import pytest
 
 from directory.models import Device, DeviceState, Group, GroupKind
+from directory.services.import_jobs import import_job_create, import_job_run
 from directory.tests.factories import DeviceFactory, DirectoryUserFactory, GroupFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,17 @@ def test_device_form_checks_the_mac(admin_client):
         "wifi_mac": ["Enter a MAC address such as 00:11:22:AA:BB:CC, 00-11-22-AA-BB-CC or 001122AABBCC."]
     }
     assert not Device.objects.exists()
+
+
+def test_import_jobs_are_read_only_in_the_admin(admin_client):
+    content = b"external_id,user_principal_name\nu1,jane@corp.example.com\nu2,bad\n"
+    job = import_job_run(job_id=import_job_create(content=content, requested_by="test", dispatch=False).pk)
+    base = "/admin/directory/importjob/"
+    response = admin_client.get(base)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
+    detail = admin_client.get(f"{base}{job.pk}/change/")
+    assert detail.status_code == 200
+    assert b"Enter a user principal name" in detail.content
+    assert admin_client.get(f"{base}add/").status_code == 403
+    assert admin_client.post(f"{base}{job.pk}/change/", {"status": "queued"}).status_code == 403

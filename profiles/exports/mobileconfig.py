@@ -4,6 +4,11 @@ Pure: builds an XML property list from already-rendered values (``x509.Name``, `
 ``x509.Certificate`` objects. Keys follow ``apple/device-management`` ``com.apple.security.scep`` and
 ``com.apple.security.root``. The profile is not signed here.
 
+Every string is checked before it is written: a character that XML cannot carry (C0 controls but tab
+and LF, lone surrogates, U+FFFE, U+FFFF), and CR, which an XML parser turns into LF so the device would
+read another value, make the export fail with :class:`ExportError` naming the key; a malformed profile
+is never written.
+
 Every ``PayloadUUID`` is a UUIDv5 of the payload's ``PayloadIdentifier`` (namespace
 :data:`PAYLOAD_UUID_NAMESPACE`), so exporting the same profile twice gives the same UUIDs and a device
 replaces the payload instead of adding a second one.
@@ -29,6 +34,7 @@ from profiles.exports.common import (
     check_key_usage,
     check_unique,
     sha1_fingerprint,
+    xml_text_problem,
 )
 
 __all__ = [
@@ -216,6 +222,21 @@ def _scep_payload(payload: ScepPayload) -> dict[str, Any]:
     return content
 
 
+def _check_strings(value: object, path: str) -> None:
+    """Refuse any string (key or value) under ``value`` that the property list cannot carry unchanged."""
+    if isinstance(value, str):
+        problem = xml_text_problem(value, forbidden="\r")
+        if problem is not None:
+            raise ExportError(f"{path} contains {problem}, which a property list cannot carry")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, f"{path} key")
+            _check_strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_strings(item, f"{path}[{index}]")
+
+
 def build_mobileconfig(
     profile: ProfileInfo,
     payloads: Sequence[RootCertificatePayload | ScepPayload],
@@ -247,6 +268,7 @@ def build_mobileconfig(
         document["PayloadScope"] = profile.scope
     if profile.removal_disallowed is not None:
         document["PayloadRemovalDisallowed"] = profile.removal_disallowed
+    _check_strings(document, "")
     try:
         return plistlib.dumps(document, fmt=plistlib.FMT_XML, sort_keys=True)
     except (ValueError, TypeError) as exc:

@@ -39,7 +39,13 @@ from typing import Final
 from cryptography import x509
 
 from ca.crypto.identities import upn_from_general_name
-from profiles.exports.common import ExportError, check_key_size, check_key_usage, sha1_fingerprint
+from profiles.exports.common import (
+    ExportError,
+    check_key_size,
+    check_key_usage,
+    sha1_fingerprint,
+    xml_text_problem,
+)
 from profiles.exports.x500 import x500_subject_string
 from profiles.naming.variables import CertificateType, RenderError
 from profiles.options import DestinationStore, HashAlgorithm, KeyStorageProvider, ValidityScale
@@ -137,10 +143,14 @@ class WindowsScepPayload:
     template_name: str | None = None
 
 
+#: Besides what XML cannot carry: tab, LF and CR, which a node's value cannot hold either.
+_LINE_BREAKS: Final = "\t\n\r"
+
+
 def _check_text(value: str, what: str) -> str:
-    for char in value:
-        if ord(char) < 0x20 or 0xD800 <= ord(char) <= 0xDFFF or char in "\ufffe\uffff":
-            raise ExportError(f"{what} contains the character U+{ord(char):04X}, which SyncML cannot carry")
+    problem = xml_text_problem(value, forbidden=_LINE_BREAKS)
+    if problem is not None:
+        raise ExportError(f"{what} contains the character {problem}, which SyncML cannot carry")
     return value
 
 

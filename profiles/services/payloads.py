@@ -1,20 +1,76 @@
-"""What a device receives, from one check-in: JSON, an Apple .mobileconfig, or Windows CSP SyncML."""
+"""What a device receives, from one check-in: JSON, an Apple .mobileconfig, or Windows CSP SyncML.
+
+The XML writers (:mod:`profiles.exports`) refuse what their format cannot carry (a character XML does
+not allow, a value the CSP would split) instead of writing a malformed payload; that refusal is
+:class:`PayloadNotRepresentable` here, a 409 with the writer's message (which value, which character),
+logged. The directory refuses such characters at the door (``directory.validators``), so it is left for
+rows written before that and for profile names.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import re
+from typing import Any, Final
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from django.utils.http import content_disposition_header
+
 from ca.crypto.names import general_name_to_text
-from directory.models import Platform
+from core.exceptions import Conflict
+from directory.models import Device, Platform
 from profiles.exports import mobileconfig, windows_csp
+from profiles.exports.common import ExportError
 from profiles.exports.x500 import x500_subject_string
 from profiles.naming.variables import CertificateType
 from profiles.options import HashAlgorithm, KeyStorageProvider, ValidityScale
 from profiles.services.checkin import CheckinResult, ScepDelivery
 
-__all__ = ["checkin_as_json", "checkin_as_mobileconfig", "checkin_as_windows_csp"]
+__all__ = [
+    "PayloadNotRepresentable",
+    "checkin_as_json",
+    "checkin_as_mobileconfig",
+    "checkin_as_windows_csp",
+    "mobileconfig_content_disposition",
+    "mobileconfig_filename",
+]
+
+logger = logging.getLogger(__name__)
+
+#: What a downloaded file's name keeps of the device's external_id: letters, digits, ``.``, ``_``, ``-``.
+_UNSAFE_IN_FILENAME: Final = re.compile(r"[^\w.-]")
+
+
+class PayloadNotRepresentable(Conflict):
+    """The device's payload cannot be written in the format asked for: a value it would carry cannot be
+    represented (a character XML does not allow, for example). Correct the value; nothing malformed is sent.
+    """
+
+    code = "payload_not_representable"
+
+
+def _refused(device: Device, fmt: str, exc: ExportError) -> PayloadNotRepresentable:
+    logger.warning("the %s payload of device %s cannot be written: %s", fmt, device.pk, exc)
+    return PayloadNotRepresentable(
+        f"the {fmt} payload of device {device.external_id!r} cannot be written: {exc}; "
+        "correct that value in the directory or the profile",
+        extra={"device": device.pk, "format": fmt},
+    )
+
+
+def mobileconfig_filename(device: Device) -> str:
+    """The file name of a device's .mobileconfig: its external_id with anything but letters, digits,
+    ``.``, ``_`` and ``-`` replaced by ``_`` (quotes, slashes, spaces, control characters).
+    """
+    stem = _UNSAFE_IN_FILENAME.sub("_", device.external_id).strip("._")[:100] or "device"
+    return f"{stem}.mobileconfig"
+
+
+def mobileconfig_content_disposition(device: Device) -> str:
+    """``Content-Disposition`` of a .mobileconfig download (``filename*`` for a non-ASCII name)."""
+    header = content_disposition_header(as_attachment=True, filename=mobileconfig_filename(device))
+    return header or "attachment"
 
 
 def checkin_as_json(result: CheckinResult) -> dict[str, Any]:
@@ -68,7 +124,18 @@ def _scep_json(delivery: ScepDelivery) -> dict[str, Any]:
 
 
 def checkin_as_mobileconfig(result: CheckinResult, *, organization: str = "certportal") -> bytes:
-    """Apple configuration profile: the trusted roots, then one SCEP payload per deliverable profile."""
+    """Apple configuration profile: the trusted roots, then one SCEP payload per deliverable profile.
+
+    Raises:
+        PayloadNotRepresentable: a value cannot be carried by a property list.
+    """
+    try:
+        return _mobileconfig(result, organization)
+    except ExportError as exc:
+        raise _refused(result.device, "mobileconfig", exc) from exc
+
+
+def _mobileconfig(result: CheckinResult, organization: str) -> bytes:
     device = result.device
     base = f"org.certportal.device.{device.external_id}"
     payloads: list[mobileconfig.RootCertificatePayload | mobileconfig.ScepPayload] = [
@@ -107,7 +174,18 @@ def checkin_as_mobileconfig(result: CheckinResult, *, organization: str = "certp
 
 
 def checkin_as_windows_csp(result: CheckinResult) -> str:
-    """SyncML for the RootCATrustedCertificates and ClientCertificateInstall CSPs, in one <SyncBody>."""
+    """SyncML for the RootCATrustedCertificates and ClientCertificateInstall CSPs, in one <SyncBody>.
+
+    Raises:
+        PayloadNotRepresentable: a value cannot be carried by the CSPs (or by XML).
+    """
+    try:
+        return _windows_csp(result)
+    except ExportError as exc:
+        raise _refused(result.device, "windows-csp", exc) from exc
+
+
+def _windows_csp(result: CheckinResult) -> str:
     fragments: list[str] = []
     command_id = 1
     for root in result.trusted_roots:

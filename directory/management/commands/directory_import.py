@@ -4,9 +4,11 @@
     manage.py directory_import export.json --dry-run
     manage.py directory_import - --kind devices --format csv < devices.csv
 
-Prints the counts and one line per failed row. Exit code 0 when every row was imported, 1 when some
-rows failed (the others were imported, unless --dry-run), 2 when the file itself is unusable (nothing
-imported).
+The import is recorded as an import job (like an API import, ``GET /api/v1/directory-import/{id}/``) and
+run in this process, chunk by chunk (``CERTPORTAL_IMPORT_CHUNK_SIZE`` rows per transaction), so it never
+holds a long transaction. Prints the counts and one line per failed row (the first 1,000). Exit code 0
+when every row was imported, 1 when some rows failed (the others were imported, unless --dry-run) or the
+job stopped, 2 when the file itself is unusable (nothing imported).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from directory.exceptions import ImportFileInvalid
 from directory.imports.rows import KINDS
-from directory.services.imports import directory_import_file
+from directory.models import ImportJobStatus
+from directory.services.import_jobs import import_job_create, import_job_run
 
 EXIT_ROWS_FAILED = 1
 EXIT_FILE_INVALID = 2
@@ -48,27 +51,39 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read {name}: {exc.strerror}", returncode=EXIT_FILE_INVALID) from exc
         try:
-            result = directory_import_file(
+            job = import_job_create(
                 content=content,
+                requested_by="cli:manage.py directory_import",
+                file_name="" if name == "-" else Path(name).name,
                 file_format=options["format"],
                 kind=options["kind"],
-                filename=None if name == "-" else name,
                 dry_run=options["dry_run"],
+                dispatch=False,  # run here, not on the queue
             )
         except ImportFileInvalid as exc:
             raise CommandError(
                 f"{name}: {exc.message}; nothing imported", returncode=EXIT_FILE_INVALID
             ) from exc
-        prefix = "dry run, nothing written: " if result.dry_run else ""
-        for kind, counts in result.counts.items():
-            self.stdout.write(
-                f"{prefix}{kind}: {counts.created} created, {counts.updated} updated, "
-                f"{counts.unchanged} unchanged, {counts.failed} failed"
-            )
-        for error in result.errors:
-            details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.errors.items())
+        job = import_job_run(job_id=job.pk)
+        prefix = "dry run, nothing written: " if job.dry_run else ""
+        for kind in KINDS:
+            if kind in job.by_kind:
+                counts = job.by_kind[kind]
+                self.stdout.write(
+                    f"{prefix}{kind}: {counts['created']} created, {counts['updated']} updated, "
+                    f"{counts['unchanged']} unchanged, {counts['failed']} failed"
+                )
+        for error in job.errors:
+            messages = error["errors"].items()
+            details = "; ".join(f"{field}: {' '.join(texts)}" for field, texts in messages)
             self.stderr.write(
-                f"{error.kind} row {error.row} ({error.external_id or 'no external_id'}): {details}"
+                f"{error['kind']} row {error['row']} ({error['external_id'] or 'no external_id'}): {details}"
             )
-        if result.failed:
-            raise CommandError(f"{result.failed} row(s) failed", returncode=EXIT_ROWS_FAILED)
+        if job.errors_omitted:
+            self.stderr.write(f"... and {job.errors_omitted} more failed row(s)")
+        if job.status == ImportJobStatus.FAILED:
+            raise CommandError(
+                f"import job {job.pk} stopped: {job.failure_reason}", returncode=EXIT_ROWS_FAILED
+            )
+        if job.failed:
+            raise CommandError(f"{job.failed} row(s) failed", returncode=EXIT_ROWS_FAILED)

@@ -17,6 +17,7 @@ PATHS = {
     "/api/v1/groups/{id}/",
     "/api/v1/groups/{id}/members/",
     "/api/v1/directory-import/",
+    "/api/v1/directory-import/{id}/",
 }
 
 

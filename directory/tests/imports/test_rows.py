@@ -140,3 +140,69 @@ def test_every_row_needs_an_external_id_once():
         (4, "u1", {"external_id": ["Duplicate: row 2 has the same external_id."]}),
         (5, None, {"external_id": ["This field is required."]}),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"nested": "object"}, "Enter text, not a JSON object or list."),
+        (["a", "list"], "Enter text, not a JSON object or list."),
+        (1.5, "Enter text."),
+        ("Fi\x00nance", "Remove U+0000 at position 3"),
+        ("jd\uffffoe", "Remove U+FFFF at position 3"),
+        ("lone \ud800", "Remove U+D800 at position 6"),
+        ("two\nlines", "Remove U+000A at position 4"),
+    ],
+)
+def test_a_cell_that_is_not_single_line_text_is_a_row_error(value, message):
+    rows = _rows(
+        **{"1": {"external_id": "u1", "user_principal_name": "jane@corp.example.com", "department": value}}
+    )
+    validation = validate_rows("users", rows)
+    assert validation.valid == []
+    (error,) = validation.errors
+    assert (error.external_id, list(error.errors)) == ("u1", ["department"])
+    assert error.errors["department"][0].startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("external_id", "u\r\n1"),
+        ("external_id", {"id": 1}),
+        ("enabled", {"yes": True}),
+        ("enabled", "tr\x00ue"),
+    ],
+)
+def test_keys_and_booleans_refuse_what_is_not_text(column, value):
+    row = {"external_id": "u1", "user_principal_name": "jane@corp.example.com", column: value}
+    (error,) = validate_rows("users", _rows(**{"1": row})).errors
+    assert list(error.errors) == [column]
+
+
+def test_references_and_members_refuse_what_is_not_text():
+    rows = _rows(
+        **{
+            "1": {"external_id": "d1", "name": "PC", "platform": "ios", "primary_user": "jane\x00"},
+            "2": {"external_id": "d2", "name": "PC", "platform": "ios", "primary_user": ["jane"]},
+        }
+    )
+    assert [list(e.errors) for e in validate_rows("devices", rows).errors] == [
+        ["primary_user"],
+        ["primary_user"],
+    ]
+    rows = _rows(
+        **{
+            "1": {"external_id": "g1", "name": "G", "kind": "user", "members": ["u1", {"external_id": "u2"}]},
+            "2": {"external_id": "g2", "name": "G", "kind": "user", "members": ["u1", ["u2"]]},
+            "3": {"external_id": "g3", "name": "G", "kind": "user", "members": "u1;u\ufffe2"},
+            "4": {"external_id": "g4", "name": "G", "description": "two\nlines\tare fine", "kind": "user"},
+        }
+    )
+    validation = validate_rows("groups", rows)
+    assert [(e.row, list(e.errors)) for e in validation.errors] == [
+        (1, ["members"]),
+        (2, ["members"]),
+        (3, ["members"]),
+    ]
+    assert [row.data["description"] for row in validation.valid] == ["two\nlines\tare fine"]
