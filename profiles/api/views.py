@@ -34,7 +34,12 @@ from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfi
 from profiles.naming.variables import RenderError
 from profiles.services.checkin import CheckinResult, device_checkin, scep_profile_render
 from profiles.services.devices import DeviceDeparture, device_retire, device_wipe
-from profiles.services.payloads import checkin_as_json, checkin_as_mobileconfig, checkin_as_windows_csp
+from profiles.services.payloads import (
+    checkin_as_json,
+    checkin_as_mobileconfig,
+    checkin_as_windows_csp,
+    mobileconfig_content_disposition,
+)
 from profiles.services.profiles import (
     assignment_create,
     assignment_delete,
@@ -88,7 +93,7 @@ def _payload_response(result: CheckinResult, kind: str) -> HttpResponse | Respon
         response = HttpResponse(
             checkin_as_mobileconfig(result), content_type="application/x-apple-aspen-config"
         )
-        response["Content-Disposition"] = f'attachment; filename="{result.device.external_id}.mobileconfig"'
+        response["Content-Disposition"] = mobileconfig_content_disposition(result.device)
         return response
     if kind == "windows-csp":
         return HttpResponse(checkin_as_windows_csp(result), content_type="application/vnd.syncml+xml")
