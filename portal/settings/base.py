@@ -350,6 +350,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 60 * 60.0,
     },
     "event-prune": {"task": "eventlog.jobs.event_prune_task", "schedule": 24 * 60 * 60.0},
+    "directory-import-job-sweep": {"task": "directory.jobs.import_job_sweep_task", "schedule": 60.0},
     "audit-seal": {
         "task": "audit.jobs.audit_seal_task",
         "schedule": _beat_interval(AuditSettings, "AUDIT_SEAL_INTERVAL"),
@@ -384,6 +385,8 @@ globals().update(
         "CERTPORTAL_EVENT_RETENTION_DAYS",
         "CERTPORTAL_AUDIT_SEAL_INTERVAL",
         "CERTPORTAL_AUDIT_SEAL_DELAY",
+        "CERTPORTAL_IMPORT_CHUNK_SIZE",
+        "CERTPORTAL_IMPORT_JOB_REDISPATCH_AFTER",
         "CERTPORTAL_SCEP_REFUSED_RETENTION_DAYS",
         "CERTPORTAL_SCEP_PENDING_MAX_PER_ADDRESS",
         "CERTPORTAL_SCEP_PENDING_MAX_PER_SUBJECT",

@@ -19,8 +19,10 @@ from rest_framework.test import APIClient
 from access.roles import ROLES
 from access.services.roles import roles_sync
 from access.services.tokens import api_token_create
+from audit.models import AuditEntry
 from ca.models import IssuedCertificate
 from ca.services.revocation_requests import revocation_request_create
+from directory.models import ImportJob
 from eventlog.choices import EventId
 from eventlog.services import event_record
 from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfile
@@ -97,6 +99,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/groups/{pk}/members/"): "DA",
     ("DELETE", "/api/v1/groups/{pk}/members/"): "DA",
     ("POST", "/api/v1/directory-import/"): "DA",
+    ("GET", "/api/v1/directory-import/"): "RCDA",
+    ("GET", "/api/v1/directory-import/{pk}/"): "RCDA",
+    # --- audit ------------------------------------------------------------------------------------------
+    ("GET", "/api/v1/audit-log/"): "RA",
+    ("GET", "/api/v1/audit-log/{pk}/"): "RA",
     # --- profiles ---------------------------------------------------------------------------------------
     ("GET", "/api/v1/trusted-root-profiles/"): "RPCEA",
     ("POST", "/api/v1/trusted-root-profiles/"): "PA",
@@ -162,6 +169,7 @@ def world(pki, issue, assigned, device, django_user_model) -> dict[str, Any]:
     assert event is not None
     owner = django_user_model.objects.create_user("token-owner")
     token = api_token_create(user=owner, name="matrix", created_by=None).token
+    import_job = ImportJob.objects.create(file_name="users.csv")
     return {
         "slug": pki.issuing.slug,
         "name": pki.template.name,
@@ -178,6 +186,8 @@ def world(pki, issue, assigned, device, django_user_model) -> dict[str, Any]:
         "state": DeviceCertificateState.objects.get().pk,
         "token_key": token.token_key,
         "device_external_id": device.external_id,
+        "import_job": import_job.pk,
+        "audit_entry": AuditEntry.objects.order_by("pk").values_list("pk", flat=True).first(),
     }
 
 
@@ -195,6 +205,8 @@ def _url(path: str, world: dict[str, Any]) -> str:
         "scep-profiles": world["profile"],
         "profile-assignments": world["assignment"],
         "device-certificate-states": world["state"],
+        "directory-import": world["import_job"],
+        "audit-log": world["audit_entry"],
     }.get(collection)
     url = path.format(pk=pk, slug=world["slug"], name=world["name"], token_key=world["token_key"])
     return f"{url}?device={world['device_external_id']}" if url.endswith("/preview/") else url
