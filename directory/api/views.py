@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from core.parsers import SafeJSONParser
 from directory.api.filtersets import DeviceFilterSet, DirectoryUserFilterSet, GroupFilterSet
-from directory.api.parsers import ImportJSONParser
 from directory.api.permissions import VIEW_ALL_IMPORTS, DirectoryImportPermission, permissions_held
 from directory.api.serializers import (
     DeviceCheckinTokenSerializer,
@@ -211,7 +211,7 @@ class DirectoryImportViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     """
 
     permission_classes = (DirectoryImportPermission,)
-    parser_classes = (ImportJSONParser, MultiPartParser, FormParser)
+    parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
     serializer_class = ImportJobSerializer
     queryset = ImportJob.objects.defer("content")
     filterset_fields: ClassVar[list[str]] = ["status", "dry_run"]

@@ -1,4 +1,4 @@
-"""Parsers of the directory API."""
+"""The API's JSON parser (``DEFAULT_PARSER_CLASSES``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import IO, Any
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-__all__ = ["ImportJSONParser"]
+__all__ = ["SafeJSONParser"]
 
 
-class ImportJSONParser(JSONParser):
+class SafeJSONParser(JSONParser):
     """DRF's JSON parser, with JSON nested deeper than Python's parser goes answered as a 400 (DRF's own
     lets the RecursionError through: a 500).
     """
