@@ -166,9 +166,14 @@ class AlgorithmPolicy:
 def capabilities(policy: AlgorithmPolicy, *, renewal: bool = True, next_ca_cert: bool = False) -> list[str]:
     """GetCACaps keywords (RFC 8894 §3.5.2), one per line in the reply.
 
+    Every digest the policy accepts is named: SHA-256 and SHA-512 (§3.5.2 keywords) and SHA-384, which
+    §3.5.2 does not list but clients must ignore if they do not know it. strongSwan's ``pki --scep`` 5.9.x
+    (Debian 12) needs it: it tests its capability flags with bit numbers instead of masks (strongswan#1607),
+    so it believes SHA-256, AES, POST and Renewal are unsupported unless SHA-384 (whose bit is the one it
+    tests for SCEPStandard) or DES3 is advertised. SHA-224 is not accepted, so not named.
     ``GetNextCACert`` only when CA rollover is configured; ``SHA-1`` and ``DES3`` only with legacy on.
     """
-    keywords = ["POSTPKIOperation", "SHA-256", "SHA-512", "AES", "SCEPStandard"]
+    keywords = ["POSTPKIOperation", "SHA-256", "SHA-384", "SHA-512", "AES", "SCEPStandard"]
     if renewal:
         keywords.append("Renewal")
     if next_ca_cert:
@@ -198,6 +203,8 @@ def choose_algorithms(
         digest = DigestAlgorithm.SHA256
     elif "SHA-512" in keywords:
         digest = DigestAlgorithm.SHA512
+    elif "SHA-384" in keywords:
+        digest = DigestAlgorithm.SHA384
     else:
         digest = DigestAlgorithm.SHA1
     return policy.check_cipher(cipher), policy.check_digest(digest)

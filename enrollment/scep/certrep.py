@@ -25,6 +25,9 @@ from .signeddata import sign_signed_data
 
 __all__ = ["build_cert_rep"]
 
+#: The eContent of a FAILURE or PENDING CertRep: present and empty (see ``build_cert_rep``).
+_NO_ENVELOPE = b""
+
 
 def build_cert_rep(
     *,
@@ -50,8 +53,14 @@ def build_cert_rep(
     * SUCCESS: the eContent is a pkcsPKIEnvelope, encrypted to ``recipient_certificate`` (the request's
       signer certificate) with ``cipher``, of a degenerate SignedData holding ``certificates`` (issued
       certificate first, chain after) or ``crl`` (GetCRL).
-    * FAILURE: ``fail_info`` (and the optional ``fail_info_text``, UTF8String); no eContent.
-    * PENDING: no eContent.
+    * FAILURE: ``fail_info`` (and the optional ``fail_info_text``, UTF8String); no pkcsPKIEnvelope.
+    * PENDING: no pkcsPKIEnvelope.
+
+    FAILURE and PENDING omit the pkcsPKIEnvelope (RFC 8894 §3.3.2.2, §3.3.2.3) by carrying an empty eContent
+    (a zero-length OCTET STRING), not by leaving eContent out: an absent eContent is a detached signature
+    (RFC 5652 §5.2), which strict verifiers such as OpenSSL's ``PKCS7_verify`` (certmonger's scep-submit)
+    refuse without the content ("no content"). The messageDigest is the digest of the empty string either
+    way, and step-ca and micromdm sign their FAILURE CertReps the same way (Go's ``NewSignedData(nil)``).
 
     The RA certificate and then ``extra_certificates`` (e.g. the CA chain) go into ``certificates``.
 
@@ -64,7 +73,7 @@ def build_cert_rep(
             raise ValueError("a FAILURE CertRep needs fail_info")
     elif fail_info is not None or fail_info_text is not None:
         raise ValueError("fail_info and fail_info_text belong to a FAILURE CertRep only")
-    envelope = None
+    envelope = _NO_ENVELOPE
     if status is PkiStatus.SUCCESS:
         if recipient_certificate is None or cipher is None:
             raise ValueError("a SUCCESS CertRep needs recipient_certificate and cipher")

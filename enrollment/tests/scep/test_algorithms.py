@@ -83,6 +83,7 @@ def test_capabilities_without_legacy(strict):
     assert capabilities(strict) == [
         "POSTPKIOperation",
         "SHA-256",
+        "SHA-384",
         "SHA-512",
         "AES",
         "SCEPStandard",
@@ -95,6 +96,7 @@ def test_capabilities_with_legacy_and_rollover(legacy):
     assert caps == [
         "POSTPKIOperation",
         "SHA-256",
+        "SHA-384",
         "SHA-512",
         "AES",
         "SCEPStandard",
@@ -107,6 +109,16 @@ def test_capabilities_with_legacy_and_rollover(legacy):
 def test_client_chooses_aes_and_sha256_from_a_standard_server(strict):
     assert choose_algorithms(["SCEPStandard"], strict) == (ContentCipher.AES128_CBC, DigestAlgorithm.SHA256)
     assert choose_algorithms(["aes", "sha-512"], strict) == (ContentCipher.AES128_CBC, DigestAlgorithm.SHA512)
+    assert choose_algorithms(["AES", "SHA-384"], strict) == (ContentCipher.AES128_CBC, DigestAlgorithm.SHA384)
+
+
+@pytest.mark.parametrize("allow_legacy", [False, True])
+def test_capabilities_name_exactly_the_digests_the_policy_accepts(allow_legacy):
+    """strongSwan 5.9.x needs SHA-384 advertised (strongswan#1607): every accepted digest is named."""
+    policy = AlgorithmPolicy(allow_legacy=allow_legacy)
+    advertised = {keyword for keyword in capabilities(policy) if keyword.startswith("SHA-")}
+    accepted = {digest.display_name for digest in DigestAlgorithm if policy.allows_digest(digest)}
+    assert advertised == accepted
 
 
 def test_client_falls_back_to_legacy_only_when_allowed(strict, legacy):

@@ -20,6 +20,7 @@ from enrollment.scep import (
     build_pki_message,
     parse_cert_rep,
     parse_pki_message,
+    schema,
 )
 from enrollment.scep.constants import (
     OID_CONTENT_TYPE,
@@ -33,6 +34,8 @@ from enrollment.scep.constants import (
     OID_SIGNING_TIME,
     OID_TRANSACTION_ID,
 )
+from enrollment.scep.message import scep_attributes
+from enrollment.scep.signeddata import sign_signed_data
 
 from .pki import issue, make_crl, name
 from .tamper import flip_signature
@@ -163,6 +166,46 @@ def test_pending_round_trip(ra, requester, digest):
     assert result.fail_info is None
     assert result.message.envelope is None
     assert OID_FAIL_INFO not in result.message.signed_content.attributes
+
+
+@pytest.mark.parametrize("status", [PkiStatus.FAILURE, PkiStatus.PENDING])
+def test_failure_and_pending_carry_an_empty_econtent(ra, requester, status):
+    """No pkcsPKIEnvelope (RFC 8894 §3.3.2.2, §3.3.2.3), but an eContent that is present and empty: an absent
+    one is a detached signature (RFC 5652 §5.2), which OpenSSL's PKCS7_verify (certmonger) refuses."""
+    fail_info = FailInfo.BAD_REQUEST if status is PkiStatus.FAILURE else None
+    der = cert_rep(ra, status, fail_info=fail_info)
+    encap = schema.ContentInfo.load(der)["content"]["encap_content_info"]
+    assert encap["content_type"].dotted == "1.2.840.113549.1.7.1"
+    assert encap["content"].dump() == b"\xa0\x02\x04\x00"  # [0] EXPLICIT OCTET STRING, zero length
+    result = read(der, ra, requester)
+    assert result.status is status
+    assert result.message.signed_content.econtent == b""
+    assert result.message.envelope is None
+
+
+@pytest.mark.parametrize("status", [PkiStatus.FAILURE, PkiStatus.PENDING])
+def test_client_reads_cert_reps_without_econtent(ra, requester, status):
+    """What certportal sent before, and what other servers may send: no eContent at all."""
+    attributes = scep_attributes(
+        message_type=MessageType.CERT_REP,
+        transaction_id="tid-1",
+        sender_nonce=os.urandom(16),
+        recipient_nonce=NONCE,
+    )
+    attributes.append((OID_PKI_STATUS, core.PrintableString(status.value)))
+    if status is PkiStatus.FAILURE:
+        attributes.append((OID_FAIL_INFO, core.PrintableString("2")))
+    der = sign_signed_data(
+        econtent=None,
+        attributes=attributes,
+        signer_certificate=ra.certificate,
+        signer_key=ra.key,
+        digest=DigestAlgorithm.SHA256,
+    )
+    result = read(der, ra, requester)
+    assert result.status is status
+    assert result.message.signed_content.econtent is None
+    assert result.message.envelope is None
 
 
 def test_get_crl_success_carries_the_crl(ca, ra, requester, issued):

@@ -1,0 +1,168 @@
+"""A private certmonger daemon for tests: no system D-Bus, its own state, its own socket.
+
+What works here (certmonger 0.79.17, Debian 12), found by trying:
+
+* ``certmonger -n -L -P <socket>``: stay in the foreground (``-n``), listen only on a private socket and
+  connect to no bus (``-L``), the socket at a path we choose (``-P``). No ``dbus-run-session`` needed.
+* ``getcert`` talks to that daemon when ``CERTMONGER_PVT_ADDRESS=unix:path=<socket>`` is set.
+* The state goes where the environment says: ``CERTMONGER_REQUESTS_DIR``, ``CERTMONGER_CAS_DIR``,
+  ``CERTMONGER_LOCAL_CA_DIR``, ``CERTMONGER_CONFIG_DIR``, ``CERTMONGER_TMPDIR`` and
+  ``CERTMONGER_SYSTEM_LOCK_FILE``, so nothing under /var/lib/certmonger or /run is read or written.
+* The socket lives in a short directory of its own: a Unix socket path has at most 107 bytes, and pytest's
+  ``tmp_path`` can be longer.
+
+How certmonger drives SCEP (``/usr/lib/certmonger/scep-submit``), seen in its ``-d 3`` log and the
+server's event log: GetCACaps with ``message=0``, GetCACert, then PKIOperation by GET (even with
+``POSTPKIOperation`` advertised). A CertRep FAILURE makes the helper exit 2 (CA_REJECTED, with failInfo's
+text as ca-error), PENDING exit 1 (CA_WORKING). certmonger comes back to a CA_WORKING request after
+604,800 s (a week; nothing configures it), or at once on ``getcert refresh``. Its poll does not send the
+GetCertInitial (CertPoll) it built: the daemon passes a message set to the helper only once (its nonce
+is then used), so the POLL helper exits 16 ("needs SCEP messages"), certmonger builds them again and, even
+given them, scep-submit 0.79.17 sends the PKCSReq again: the same transactionID and CSR, a fresh nonce.
+The server answers that retransmission from the stored transaction (PENDING again, or the approved
+certificate; never a second one), which is how certmonger gets its certificate.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ca.tests.pki import require_executable
+
+__all__ = ["Certmonger", "wait_until"]
+
+#: States in which a request stays until something happens from outside.
+SETTLED = frozenset({"MONITORING", "CA_REJECTED", "CA_UNREACHABLE", "CA_UNCONFIGURED", "CA_WORKING"})
+TIMEOUT = 60.0
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
+    """Poll ``condition`` until it holds (a deadline, no fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {timeout} s")
+        time.sleep(0.1)
+
+
+@dataclass
+class Certmonger:
+    """A running private certmonger, and ``getcert`` pointed at it."""
+
+    directory: Path
+    socket_directory: Path
+    process: subprocess.Popen[bytes]
+    env: dict[str, str] = field(repr=False)
+
+    @classmethod
+    def start(cls, directory: Path) -> Certmonger:
+        daemon = require_executable("certmonger")
+        require_executable("getcert")
+        for name in ("requests", "cas", "local", "config", "tmp"):
+            (directory / name).mkdir(parents=True)
+        socket_directory = Path(tempfile.mkdtemp(prefix="certmonger-"))
+        socket = socket_directory / "socket"
+        env = {
+            **os.environ,
+            "CERTMONGER_REQUESTS_DIR": str(directory / "requests"),
+            "CERTMONGER_CAS_DIR": str(directory / "cas"),
+            "CERTMONGER_LOCAL_CA_DIR": str(directory / "local"),
+            "CERTMONGER_CONFIG_DIR": str(directory / "config"),
+            "CERTMONGER_TMPDIR": str(directory / "tmp"),
+            "CERTMONGER_SYSTEM_LOCK_FILE": str(directory / "lock"),
+            "CERTMONGER_PVT_ADDRESS": f"unix:path={socket}",
+        }
+        with (directory / "certmonger.log").open("wb") as log:
+            process = subprocess.Popen(
+                [daemon, "-n", "-L", "-P", str(socket), "-d", "3"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        daemon_handle = cls(directory, socket_directory, process, env)
+        deadline = time.monotonic() + TIMEOUT
+        while not socket.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                daemon_handle.stop()
+                raise AssertionError(f"certmonger did not start: {daemon_handle.log()[-4000:]}")
+            time.sleep(0.05)
+        return daemon_handle
+
+    def stop(self) -> None:
+        """Stop this daemon (by its own process handle) and remove the socket directory."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+        shutil.rmtree(self.socket_directory, ignore_errors=True)
+
+    def log(self) -> str:
+        return (self.directory / "certmonger.log").read_text(errors="replace")
+
+    def getcert(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["getcert", *args], env=self.env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"getcert {' '.join(args)}: {result.stdout}{result.stderr}")
+        return result
+
+    def add_scep_ca(self, name: str, url: str) -> None:
+        """``getcert add-scep-ca``; certmonger fetches GetCACaps and GetCACert before it submits."""
+        self.getcert("add-scep-ca", "-c", name, "-u", url)
+
+    def request(
+        self,
+        request_id: str,
+        *,
+        ca: str,
+        subject: str,
+        challenge: str,
+        directory: Path,
+        key: Path | None = None,
+    ) -> tuple[Path, Path]:
+        """``getcert request`` of a PEM key and certificate in ``directory``; returns their paths.
+
+        Without ``key`` certmonger generates the key pair itself (RSA 2048).
+        """
+        key_file = key or directory / f"{request_id}.key"
+        certificate_file = directory / f"{request_id}.pem"
+        self.getcert(
+            "request", "-c", ca, "-I", request_id, "-f", str(certificate_file), "-k", str(key_file),
+            "-N", subject, "-L", challenge,
+        )  # fmt: skip
+        return key_file, certificate_file
+
+    def status(self, request_id: str) -> dict[str, str]:
+        """The fields of ``getcert list -i <id>`` (status, ca-error, subject, ...)."""
+        fields: dict[str, str] = {}
+        for line in self.getcert("list", "-i", request_id).stdout.splitlines():
+            if line.startswith("\t") and ":" in line:
+                name, _, value = line[1:].partition(":")
+                fields.setdefault(name, value.strip())
+        return fields
+
+    def wait_for(
+        self, request_id: str, states: Collection[str] = SETTLED, timeout: float = TIMEOUT
+    ) -> dict[str, str]:
+        """Poll ``getcert list`` until the request is in one of ``states`` (a deadline, no fixed sleep)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            fields = self.status(request_id)
+            if fields.get("status") in states:
+                return fields
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{request_id} is still {fields} after {timeout} s: {self.log()[-4000:]}"
+                )
+            time.sleep(0.1)
