@@ -1,8 +1,9 @@
 """certportal's own SCEP client (standard library HTTP only).
 
-    client = ScepClient("https://portal.example/scep", ca_fingerprint=bytes.fromhex("..."))
+    client = ScepClient("https://portal.example/scep", ca_fingerprint=bytes.fromhex("..."), cafile="ca.pem")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    csr = build_csr(key, subject, challenge_password="one-time-secret")
+    sans = [general_name_from_text("dns:host.example.com"), general_name_from_text("upn:alice@corp.example")]
+    csr = build_csr(key, subject, sans=sans, challenge_password="one-time-secret")
     signer = ScepIdentity(self_signed_signer(key, csr.subject), key)
     result = client.enroll(csr, key, signer=signer)          # PKCSReq (19)
     while result.status is PkiStatus.PENDING:
@@ -12,11 +13,19 @@
 
 Algorithms come from GetCACaps (AES + SHA-256 from a standard server; legacy ones only if the client's
 policy allows them). PKIOperation is POSTed when the server advertises POSTPKIOperation, else sent by GET.
+https URLs are verified against ``cafile`` (PEM) or, without one, the system's trust store
+(:func:`tls_context`).
+
+Keys are RSA: a CertRep is encrypted to the requester's key with RSA key transport (PKCS#1 v1.5), the only
+key transport SCEP servers (NDES, certportal) use; certportal answers a request signed with another key
+type with badAlg before anything is issued.
 """
 
 import base64
 import http.client
+import ipaddress
 import os
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,6 +38,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AttributeOID
+
+from ca.crypto.identities import sid_uri, upn_general_name, upn_is_valid
 
 from .algorithms import AlgorithmPolicy, choose_algorithms
 from .constants import (
@@ -44,7 +55,15 @@ from .errors import ScepClientError, ScepError
 from .request import CertRepResult, build_pki_message, parse_cert_rep, self_signed_signer, transaction_id_for
 from .signeddata import DECODING_ERRORS
 
-__all__ = ["ScepClient", "ScepIdentity", "build_csr", "select_recipient"]
+__all__ = [
+    "SAN_TYPES",
+    "ScepClient",
+    "ScepIdentity",
+    "build_csr",
+    "general_name_from_text",
+    "select_recipient",
+    "tls_context",
+]
 
 _MAX_RESPONSE_BYTES = 1024 * 1024
 _E = TypeVar("_E", bound=x509.ExtensionType)
@@ -53,14 +72,77 @@ _BUNDLE_ERRORS: tuple[type[Exception], ...] = (ScepError, *DECODING_ERRORS)
 _ISSUER_ERRORS: tuple[type[Exception], ...] = (InvalidSignature, *DECODING_ERRORS)
 
 
+#: The ``type:`` prefixes of :func:`general_name_from_text` (case-insensitive), with what each one makes.
+SAN_TYPES = {
+    "dns": "DNS name",
+    "email": "email address (rfc822Name)",
+    "upn": "Microsoft UPN (otherName 1.3.6.1.4.1.311.20.2.3, UTF8String)",
+    "uri": "URI",
+    "ip": "IP address",
+    "sid": "the KB5014754 SID URI tag:microsoft.com,2022-09-14:sid:<SID>",
+}
+
+
+def general_name_from_text(text: str) -> x509.GeneralName:
+    """A subject alternative name from ``type:value`` (``dns:host.example.com``, ``upn:alice@corp.example``,
+    ``email:...``, ``uri:...``, ``ip:192.0.2.1``, ``sid:S-1-5-21-...``); the type is case-insensitive, so
+    the ``DNS:``/``UPN:``/``URI:`` texts of a check-in payload read back as the names they describe. UPNs
+    and SIDs follow the one grammar of ``ca.crypto.identities``.
+
+    Raises:
+        ValueError: an unknown type or a value that type cannot hold.
+    """
+    kind, colon, value = text.partition(":")
+    kind = kind.strip().lower()
+    if not colon or not value:
+        raise ValueError(f"{text!r} is not TYPE:VALUE (types: {', '.join(SAN_TYPES)})")
+    try:
+        if kind == "dns":
+            return x509.DNSName(value)
+        if kind in {"email", "rfc822"}:
+            return x509.RFC822Name(value)
+        if kind == "upn":
+            if not upn_is_valid(value):
+                raise ValueError(f"{value!r} is not a user principal name (name@domain)")
+            return upn_general_name(value)
+        if kind in {"uri", "url"}:
+            return x509.UniformResourceIdentifier(value)
+        if kind == "ip":
+            return x509.IPAddress(ipaddress.ip_address(value))
+        if kind == "sid":
+            return sid_uri(value)
+    except (TypeError, ValueError) as exc:  # e.g. cryptography refuses a DNS name that is not an A-label
+        raise ValueError(f"{text!r}: {exc}") from exc
+    raise ValueError(f"unknown subject alternative name type {kind!r} (types: {', '.join(SAN_TYPES)})")
+
+
 def build_csr(
-    key: rsa.RSAPrivateKey, subject: x509.Name, *, challenge_password: str | None = None
+    key: rsa.RSAPrivateKey,
+    subject: x509.Name,
+    *,
+    sans: Sequence[x509.GeneralName] = (),
+    challenge_password: str | None = None,
 ) -> x509.CertificateSigningRequest:
-    """A PKCS#10 request signed with SHA-256, carrying ``challenge_password`` (PKCS#9) when given."""
+    """A PKCS#10 request signed with SHA-256, with ``sans`` (subjectAltName, in this order) and
+    ``challenge_password`` (PKCS#9) when given. With an empty subject the SAN extension is critical
+    (RFC 5280 section 4.2.1.6).
+    """
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=not subject.rdns)
     if challenge_password is not None:
         builder = builder.add_attribute(AttributeOID.CHALLENGE_PASSWORD, challenge_password.encode())
     return builder.sign(key, hashes.SHA256())
+
+
+def tls_context(cafile: str | None = None) -> ssl.SSLContext:
+    """The TLS context of https requests: certificate and host name verified against ``cafile`` (PEM CA
+    certificates) or, without one, the system's trust store.
+    """
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ScepClientError(f"CA file {cafile}: {exc}") from exc
 
 
 def select_recipient(certificates: Sequence[x509.Certificate]) -> x509.Certificate:
@@ -130,6 +212,7 @@ class ScepClient:
         ca_identifier: str | None = None,
         ca_fingerprint: bytes | None = None,
         policy: AlgorithmPolicy | None = None,
+        cafile: str | None = None,
     ) -> None:
         """Configure the client.
 
@@ -140,11 +223,14 @@ class ScepClient:
             ca_fingerprint: SHA-256 of the CA certificate (trust anchor); then only that certificate and the
                 RA certificates it issued are used from GetCACert.
             policy: which algorithms the client accepts (no legacy ones by default).
+            cafile: for an https URL, the CA certificates (PEM) its server certificate must chain to; the
+                system's trust store without one.
         """
         scheme = urllib.parse.urlsplit(url).scheme
         if scheme not in {"http", "https"}:
             raise ValueError(f"SCEP URL must be http or https, not {scheme!r}")
         self.url = url
+        self._tls = tls_context(cafile) if scheme == "https" else None
         self.timeout = timeout
         self.ca_identifier = ca_identifier
         self.ca_fingerprint = ca_fingerprint
@@ -318,7 +404,9 @@ class ScepClient:
         headers = {"Content-Type": CONTENT_TYPE_PKI_MESSAGE} if body is not None else {}
         request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 (scheme checked)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (scheme checked)
+            with urllib.request.urlopen(  # noqa: S310 (scheme checked)
+                request, timeout=self.timeout, context=self._tls
+            ) as response:
                 data = response.read(_MAX_RESPONSE_BYTES + 1)
                 content_type = response.headers.get_content_type()
         except urllib.error.HTTPError as exc:

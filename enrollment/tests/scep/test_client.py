@@ -55,6 +55,7 @@ def test_get_ca_caps(url):
     assert ScepClient(url).get_ca_caps() == [
         "POSTPKIOperation",
         "SHA-256",
+        "SHA-384",
         "SHA-512",
         "AES",
         "SCEPStandard",
