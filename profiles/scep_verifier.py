@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from ca.crypto.canonical import canonical_sans, canonical_subject
-from ca.crypto.names import general_name_from_json, name_from_json
+from ca.crypto.names import general_name_from_json, general_name_to_text, name_from_json
 from ca.models import CertificateAuthority, IssuedCertificate
 from ca.services.submission import RequestedKeyUsage
 from directory.models import DeviceState, DirectoryUser
@@ -60,6 +60,10 @@ logger = logging.getLogger(__name__)
 _FORMAT = re.compile(rf"^{CHALLENGE_PREFIX}\.([0-9a-f]{{32}})\.([A-Za-z0-9_-]{{16,64}})$")
 #: States a refused request must not overwrite: the device's certificate is fine, or was revoked on purpose.
 _SETTLED_STATES = frozenset({CertificateState.ISSUED, CertificateState.RENEWAL_DUE, CertificateState.REVOKED})
+#: What a refusal's detail keeps of a name the request asked for, and how many of its SANs (a challenge
+#: holder chooses them: the event log and the device state stay bounded).
+_DETAIL_NAME_MAX = 512
+_DETAIL_SANS_MAX = 20
 
 
 def _refused(text: str, reason_code: str, diagnostic_code: int | None = None) -> EnrollmentRefused:
@@ -142,7 +146,7 @@ def _record_refusal(record: DeviceChallenge, refusal: EnrollmentRefused) -> None
         device=record.device,
         profile=record.profile,
         state=CertificateState.FAILED,
-        reason=f"SCEP request refused: {refusal.text}",
+        reason=f"SCEP request refused: {refusal.admin_text}",
         diagnostic_code=refusal.diagnostic_code,
     )
 
@@ -197,10 +201,7 @@ def _check(
             "BadCertificateRequestIdInChallenge",
         )
     if canonical_subject(csr.subject) != record.canonical_subject:
-        raise _refused(
-            f"subject name in the request ({csr.subject.rfc4514_string()}) does not match the challenge's",
-            "SubjectNameMismatch",
-        )
+        raise _subject_mismatch(record, csr.subject)
     try:
         requested = list(csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
     except x509.ExtensionNotFound:
@@ -208,9 +209,7 @@ def _check(
     except ValueError as exc:
         raise _refused(f"the request's extensions cannot be parsed: {exc}", "SubjectAltNameMismatch") from exc
     if list(canonical_sans(requested)) != list(record.canonical_sans):
-        raise _refused(
-            "subject alternative names in the request do not match the challenge's", "SubjectAltNameMismatch"
-        )
+        raise _sans_mismatch(record, requested)
     key = csr.public_key()
     if not isinstance(key, rsa.RSAPublicKey) or key.key_size != record.key_size:
         size = key.key_size if isinstance(key, rsa.RSAPublicKey) else type(key).__name__
@@ -218,6 +217,48 @@ def _check(
             f"the request's key ({size}) is not the RSA {record.key_size}-bit key the profile asks for",
             "KeyLengthMismatch",
         )
+
+
+def _cut(text: str, limit: int = _DETAIL_NAME_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _subject_mismatch(record: DeviceChallenge, received: x509.Name) -> EnrollmentRefused:
+    """The device is told that its subject is not the challenge's; the administrator, which one was.
+
+    Subjects in RFC 4514 (last RDN first). The same attributes in another order (OU before CN where the
+    profile says CN first) are a mismatch too, named as such.
+    """
+    expected = name_from_json(record.subject_json)
+    received_text = _cut(received.rfc4514_string())
+    detail = f"expected subject {expected.rfc4514_string()}, received {received_text}"
+    if sorted(canonical_subject(x509.Name([rdn])) for rdn in received.rdns) == sorted(
+        canonical_subject(x509.Name([rdn])) for rdn in expected.rdns
+    ):
+        detail += " (the same attributes in another order: the RDNs must come in the profile's order)"
+    refusal = _refused(
+        f"subject name in the request ({received_text}) does not match the challenge's", "SubjectNameMismatch"
+    )
+    refusal.admin_detail = detail
+    refusal.admin_fields = {"expected_subject": expected.rfc4514_string(), "received_subject": received_text}
+    return refusal
+
+
+def _sans_mismatch(record: DeviceChallenge, requested: list[x509.GeneralName]) -> EnrollmentRefused:
+    """As ``_subject_mismatch``, for the subject alternative names (compared as a set)."""
+    expected = [general_name_to_text(general_name_from_json(item)) for item in record.sans_json]
+    received = [_cut(general_name_to_text(name), 256) for name in requested[:_DETAIL_SANS_MAX]]
+    if len(requested) > _DETAIL_SANS_MAX:
+        received.append(f"... {len(requested) - _DETAIL_SANS_MAX} more")
+    refusal = _refused(
+        "subject alternative names in the request do not match the challenge's", "SubjectAltNameMismatch"
+    )
+    refusal.admin_detail = (
+        f"expected subject alternative names {', '.join(expected) or '(none)'}, "
+        f"received {', '.join(received) or '(none)'}"
+    )
+    refusal.admin_fields = {"expected_sans": expected, "received_sans": received}
+    return refusal
 
 
 def challenge_consume(*, challenge_id: uuid.UUID) -> None:

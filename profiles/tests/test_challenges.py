@@ -130,7 +130,8 @@ def test_the_csr_of_another_device_is_refused(pki, challenged, assigned, user_gr
     assert (state.state, state.reason, state.diagnostic_code) == (
         CertificateState.FAILED,
         "SCEP request refused: subject name in the request (O=certportal tests,CN=asmith) "
-        "does not match the challenge's",
+        "does not match the challenge's; expected subject O=certportal tests,CN=jdoe, "
+        "received O=certportal tests,CN=asmith",
         None,
     )
 

@@ -244,7 +244,11 @@ def test_another_subject_is_refused_and_recorded(enroll, assigned):
     assert_refused(enrollment, text)
     assert verify_failure_event(enrollment).diagnostic_code is None
     state = enrollment.state()
-    assert (state.state, state.reason) == (CertificateState.FAILED, f"SCEP request refused: {text}")
+    assert (state.state, state.reason) == (
+        CertificateState.FAILED,
+        f"SCEP request refused: {text}; expected subject O=certportal tests,CN=jdoe, "
+        "received O=certportal tests,CN=Administrator",
+    )
 
 
 def test_other_sans_are_refused_and_recorded(enroll, assigned):

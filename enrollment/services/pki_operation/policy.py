@@ -119,16 +119,20 @@ def _link_holder(exchange: Exchange, refusal: EnrollmentRefused) -> None:
 
 
 def _record_rejected(exchange: Exchange, refusal: EnrollmentRefused) -> None:
-    """Record a refused challenge: 20501, or 20502 when it cannot be verified at all."""
+    """Record a refused challenge: 20501, or 20502 when it cannot be verified at all.
+
+    The event has the verifier's detail for the administrator (``admin_text``, ``admin_fields``: e.g. the
+    expected and the received subject), which the CertRep's failInfoText does not carry.
+    """
     _link_holder(exchange, refusal)
     unverifiable = refusal.diagnostic_code in _UNVERIFIABLE
     exchange.record(
         event_id=EventId.CRP_VERIFY_FAILURE if unverifiable else EventId.CRP_VERIFY_WARNING,
         level=EventLevel.ERROR if unverifiable else EventLevel.WARNING,
-        message=f"challenge {'not verified' if unverifiable else 'rejected'}: {refusal.text}",
+        message=f"challenge {'not verified' if unverifiable else 'rejected'}: {refusal.admin_text}",
         diagnostic_code=refusal.diagnostic_code,
         fail_info=int(refusal.fail_info),
-        details={"reason": refusal.reason_code},
+        details={**refusal.admin_fields, "reason": refusal.reason_code},
     )
 
 
