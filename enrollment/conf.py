@@ -33,6 +33,10 @@ class EnrollmentSettings(SettingsModel):
     SCEP_PENDING_MAX_PER_ADDRESS: int = Field(default=20, ge=0)
     SCEP_PENDING_MAX_PER_SUBJECT: int = Field(default=3, ge=0)
     SCEP_PENDING_MAX_PER_SERVICE: int = Field(default=1000, ge=0)
+    #: A browser at a SCEP path without an operation gets the NDES test page (the service and its CA)
+    #: instead of the 403 that NDES answers once the Intune connector is installed. The project turns it
+    #: on in the embedded default (portal/settings/base.py).
+    NDES_TEST_PAGE: bool = False
 
 
 enrollment_settings = AppSettings(EnrollmentSettings)

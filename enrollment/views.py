@@ -5,6 +5,12 @@ Paths: /scep/<slug> for each SCEP service; the default service also answers at /
 classic /cgi-bin/pkiclient.exe. A device is authenticated by its SCEP message and challenge, so
 there is no session or token authentication here.
 
+Without an operation, every SCEP path answers 403 in plain text, as NDES does once the Intune Certificate
+Connector is installed (the reference's check of the connector: "It should return a 403 error"). Where
+``CERTPORTAL_NDES_TEST_PAGE`` allows it (the embedded default), a browser (``Accept: text/html``) gets the
+NDES test page instead, naming the service and its CA. /certsrv/mscep_admin/, where stock NDES hands out
+challenges, is a 404: certportal has no such page (``ndes_admin_view``).
+
 DRF as it is meant: the body parser (``PkiMessageParser``: raw DER, size-bounded), the throttles (only
 PKIOperation is counted), one renderer that passes the encoded answer through, and one exception
 handler (``scep_exception_handler``) that turns every error into the endpoint's plain-text answer. Every
@@ -20,8 +26,9 @@ import threading
 from typing import Any
 
 from django.db import DatabaseError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import APIException, MethodNotAllowed, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -40,7 +47,7 @@ from enrollment.services.pki_operation.exchange import ScepReply
 from enrollment.services.pki_operation.handle import pki_operation_handle, scep_text_reply
 from eventlog.choices import EventId, EventLevel
 
-__all__ = ["ScepView", "scep_exception_handler"]
+__all__ = ["ScepView", "ndes_admin_view", "scep_exception_handler"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +113,7 @@ class ScepView(APIView):
         if operation is None:
             if "operation" in request.query_params:
                 return _text(400, f"unknown operation {request.query_params['operation'][:64]!r}")
-            page = render_to_string("enrollment/scep_index.html", {"service": service, "request": request})
-            return Response(page.encode("utf-8"), content_type="text/html; charset=utf-8")
+            return _no_operation(request, service)
         if operation == "GetCACaps":
             return _get_ca_caps(service)
         if operation == "GetCACert":
@@ -144,6 +150,34 @@ class ScepView(APIView):
         return _response(
             pki_operation_handle(service=service, der=der, client_address=_client_address(request))
         )
+
+
+#: A SCEP path without an operation, as NDES with the Intune Certificate Connector answers it (403).
+NO_OPERATION_TEXT = (
+    "403 Forbidden: this is a SCEP endpoint; send operation=GetCACaps, GetCACert or PKIOperation"
+)
+#: /certsrv/mscep_admin/: stock NDES hands out challenges there; certportal does not.
+NDES_ADMIN_TEXT = (
+    "404 Not Found: certportal has no NDES admin page (mscep_admin); one-time challenges come with the "
+    "device check-in, a SCEP service's static challenge is set by an administrator"
+)
+
+
+def _no_operation(request: Request, service: ScepService) -> Response:
+    """403 text; the NDES test page for a browser when ``CERTPORTAL_NDES_TEST_PAGE`` allows it."""
+    browser = "text/html" in request.META.get("HTTP_ACCEPT", "").lower()
+    if browser and enrollment_settings().NDES_TEST_PAGE:
+        page = render_to_string("enrollment/scep_index.html", {"service": service, "request": request})
+        return Response(page.encode("utf-8"), content_type="text/html; charset=utf-8")
+    return _text(403, NO_OPERATION_TEXT)
+
+
+@csrf_exempt
+def ndes_admin_view(request: HttpRequest) -> HttpResponse:
+    """/certsrv/mscep_admin/ (any method, any path below it): 404 in plain text, never a challenge."""
+    return HttpResponse(
+        (NDES_ADMIN_TEXT + "\n").encode("utf-8"), status=404, content_type="text/plain; charset=utf-8"
+    )
 
 
 def _operation(request: Request) -> str | None:

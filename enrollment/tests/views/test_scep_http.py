@@ -22,7 +22,7 @@ from eventlog.models import ConnectorEvent
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse  # the test client's response
 
-STRICT_CAPS = ["POSTPKIOperation", "SHA-256", "SHA-512", "AES", "SCEPStandard", "Renewal"]
+STRICT_CAPS = ["POSTPKIOperation", "SHA-256", "SHA-384", "SHA-512", "AES", "SCEPStandard", "Renewal"]
 NDES_PATHS = [
     "/scep",
     "/scep/",
@@ -50,8 +50,10 @@ def malformed_events() -> list[str]:
 
 
 @pytest.mark.parametrize("path", ["/scep/strict", "/scep", "/certsrv/mscep/mscep.dll"])
-def test_no_operation_shows_an_information_page_naming_the_ca(client, scep_service, path):
-    response = client.get(path)
+def test_no_operation_shows_an_information_page_naming_the_ca(client, scep_service, path, settings):
+    """With CERTPORTAL_NDES_TEST_PAGE, for a browser; otherwise 403 (views/test_ndes_pages.py)."""
+    settings.CERTPORTAL_NDES_TEST_PAGE = True
+    response = client.get(path, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/html; charset=utf-8"
     page = response.content.decode("utf-8")
