@@ -153,7 +153,8 @@ def test_init_scep_service_updates_the_static_challenge(
     )  # fmt: skip
 
     assert output.splitlines() == [
-        "SCEP service ndes exists; static challenge updated",
+        "SCEP service ndes exists; changed:",
+        "  static challenge: none → set",
         "static-challenge requests: subject from the request on, SAN types dns, subject pattern (any)",
     ]
     device = Device.create(device_keys[0])

@@ -113,7 +113,11 @@ def test_init_scep_service_sets_the_static_policy(pki, registration_authority):
 
     output = _run(*BASE, "--no-static-subject-from-request", "--static-san-types=")
 
-    assert output.splitlines()[0] == "SCEP service ndes exists; static-challenge policy updated"
+    assert output.splitlines()[:3] == [
+        "SCEP service ndes exists; changed:",
+        "  static challenge: subject from the request: yes → no",
+        "  static challenge: SAN types: dns, email → none",
+    ]
     service.refresh_from_db()
     assert (
         service.static_subject_from_request,

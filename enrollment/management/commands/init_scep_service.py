@@ -1,14 +1,21 @@
-"""Create or update a SCEP service (an NDES instance) for a CA. Idempotent by --slug.
+"""Create a SCEP service (an NDES instance) for a CA. Idempotent by --slug.
 
 The --static-* options limit what a static-challenge request may ask for (ESC1: a shared challenge, a
 template with Client Authentication and a CA that AD trusts for logon make a logon certificate for any
-account whose name the request may carry). On an existing service, only the options given change.
+account whose name the request may carry).
+
+On a service that exists, run again with the same options, nothing changes; the static challenge and the
+--static-* policy given change (printed before → after). Any other option that differs from the service
+(--default, --legacy/--no-legacy, --name, the templates, --ca) is refused, with nothing changed, and the
+``manage.py scep_service update`` command that changes it is printed (a service moves to another CA by a
+CA rollover: ``manage.py ca_rollover``).
 """
 
 from __future__ import annotations
 
 import argparse
 import secrets
+import shlex
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,15 +25,15 @@ from django.utils import timezone
 from ca.models import CertificateAuthority, CertificateTemplate
 from core.exceptions import ApplicationError
 from enrollment.models import RegistrationAuthority, ScepService
-from enrollment.services.registration import (
-    scep_service_create,
-    scep_service_set_static_challenge,
-    scep_service_set_static_policy,
-)
+from enrollment.services.registration import scep_service_create
+from enrollment.services.scep_services import scep_service_update
 
 
 class Command(BaseCommand):
-    help = "Create or update a SCEP service: /scep/<slug>, optionally the default (/certsrv/mscep/mscep.dll)."
+    help = (
+        "Create a SCEP service: /scep/<slug>, optionally the default (/certsrv/mscep/mscep.dll). "
+        "Change one that exists with manage.py scep_service update."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--slug", required=True)
@@ -35,7 +42,12 @@ class Command(BaseCommand):
         parser.add_argument("--template", required=True, help="NDES GeneralPurposeTemplate (template name)")
         parser.add_argument("--signature-template", default="", help="NDES SignatureTemplate")
         parser.add_argument("--encryption-template", default="", help="NDES EncryptionTemplate")
-        parser.add_argument("--legacy", action="store_true", help="Allow DES, 3DES and SHA-1 (old clients)")
+        parser.add_argument(
+            "--legacy",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Allow DES, 3DES and SHA-1 (old clients); off by default",
+        )
         challenge = parser.add_mutually_exclusive_group()
         challenge.add_argument("--static-challenge", default=None, help="Shared challenge (plain NDES mode)")
         challenge.add_argument(
@@ -44,7 +56,10 @@ class Command(BaseCommand):
             help="Generate a shared challenge and print it",
         )
         parser.add_argument(
-            "--default", action="store_true", help="Serve at /scep and /certsrv/mscep/mscep.dll"
+            "--default",
+            action="store_true",
+            default=None,
+            help="Serve at /scep and /certsrv/mscep/mscep.dll (the service that did stops)",
         )
         parser.add_argument(
             "--static-subject-from-request",
@@ -110,26 +125,29 @@ class Command(BaseCommand):
                     general_purpose_template=general,
                     signature_template=templates["signature_template"],
                     encryption_template=templates["encryption_template"],
-                    allow_legacy_algorithms=options["legacy"],
+                    allow_legacy_algorithms=bool(options["legacy"]),
                     static_challenge=challenge or "",
                     static_subject_from_request=policy["subject_from_request"] is not False,
                     static_san_types=policy["san_types"],
                     static_subject_pattern=policy["subject_pattern"] or "",
-                    is_default=options["default"],
+                    is_default=bool(options["default"]),
                 )
                 self.stdout.write(self.style.SUCCESS(f"created SCEP service {service.slug}"))
             else:
-                changed = []
-                if challenge:
-                    scep_service_set_static_challenge(service=service, challenge=challenge)
-                    changed.append("static challenge")
-                if any(value is not None for value in policy.values()):
-                    scep_service_set_static_policy(service=service, **policy)
-                    changed.append("static-challenge policy")
-                self.stdout.write(
-                    f"SCEP service {service.slug} exists; "
-                    + (f"{' and '.join(changed)} updated" if changed else "left as is")
+                self._refuse_ignored(service, options, authority, templates)
+                changes = scep_service_update(
+                    service=service,
+                    static_challenge=challenge or None,
+                    static_subject_from_request=policy["subject_from_request"],
+                    static_san_types=policy["san_types"],
+                    static_subject_pattern=policy["subject_pattern"],
                 )
+                if changes:
+                    self.stdout.write(f"SCEP service {service.slug} exists; changed:")
+                    for change in changes:
+                        self.stdout.write(f"  {change}")
+                else:
+                    self.stdout.write(f"SCEP service {service.slug} exists; left as is")
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         except ValidationError as exc:
@@ -143,6 +161,57 @@ class Command(BaseCommand):
             )
         if options["generate_static_challenge"]:
             self.stdout.write(f"static challenge: {challenge}")
+
+    def _refuse_ignored(
+        self,
+        service: ScepService,
+        options: dict[str, Any],
+        authority: CertificateAuthority,
+        templates: dict[str, CertificateTemplate | None],
+    ) -> None:
+        """Refuse (nothing changed) the options this command does not change on an existing service and
+        that differ from it, naming the ``scep_service update`` options that change them.
+        """
+        ignored: list[str] = []
+        instead: list[str] = []
+        if authority.pk != service.authority_id:
+            ignored.append(f"--ca {authority.slug} (the service's CA is {service.authority.slug})")
+        if options["name"] and options["name"] != service.name:
+            ignored.append(f"--name (is {service.name!r})")
+            instead.append(f"--name {shlex.quote(options['name'])}")
+        if options["default"] and not service.is_default:
+            ignored.append("--default (it is not the default service)")
+            instead.append("--default")
+        if options["legacy"] is not None and options["legacy"] != service.allow_legacy_algorithms:
+            flag = "--legacy" if options["legacy"] else "--no-legacy"
+            ignored.append(
+                f"{flag} (legacy algorithms are {'on' if service.allow_legacy_algorithms else 'off'})"
+            )
+            instead.append(flag)
+        for key, field in (
+            ("template", "general_purpose_template"),
+            ("signature_template", "signature_template"),
+            ("encryption_template", "encryption_template"),
+        ):
+            template, current = templates[key], getattr(service, field)
+            if template is not None and template != current:
+                flag = f"--{key.replace('_', '-')}"
+                ignored.append(f"{flag} {template.name} (is {current.name if current else 'none'})")
+                instead.append(f"{flag} {shlex.quote(template.name)}")
+        if not ignored:
+            return
+        hint = (
+            f"; change them with: manage.py scep_service update {service.slug} {' '.join(instead)}"
+            if instead
+            else ""
+        )
+        if authority.pk != service.authority_id:
+            hint += "; a service moves to another CA by a CA rollover (manage.py ca_rollover)"
+        raise CommandError(
+            f"SCEP service {service.slug} exists, and init_scep_service changes only its static challenge "
+            f"and --static-* policy; these options would be ignored: {', '.join(ignored)}. Nothing was "
+            f"changed{hint}"
+        )
 
     def _template(self, name: str) -> CertificateTemplate | None:
         if not name:
