@@ -14,6 +14,7 @@ __all__ = [
     "RevocationOutcome",
     "RevocationReason",
     "RevocationRequestStatus",
+    "RolloverStatus",
     "SignatureHash",
     "TemplatePurpose",
 ]
@@ -119,3 +120,18 @@ class RevocationOutcome(models.TextChoices):
     PENDING = "pending", "Pending"
     REVOKED = "revoked", "Revoked"
     ALREADY_REVOKED = "already_revoked", "Was already revoked"
+
+
+class RolloverStatus(models.TextChoices):
+    """Where a CA's rollover to its successor (a new key and certificate) stands."""
+
+    REQUESTED = "requested", "Requested: the CA worker creates the next CA"
+    PREPARED = "prepared", "Prepared: the next CA exists, GetNextCACert advertises it"
+    SWITCHED = "switched", "Switched: the next CA issues, the old one only publishes its CRL and OCSP"
+    CANCELLED = "cancelled", "Cancelled before the switch"
+    FAILED = "failed", "Failed: the CA worker could not create the next CA"
+
+    @classmethod
+    def open(cls) -> frozenset[str]:
+        """A rollover under way: at most one per CA."""
+        return frozenset({cls.REQUESTED, cls.PREPARED})

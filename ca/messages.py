@@ -12,6 +12,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AuthoritySuccessorCreateMessage",
     "CaTaskMessage",
     "CertificateIssueMessage",
     "CrlGenerateMessage",
@@ -52,3 +53,10 @@ class CrlRefreshMessage(CaTaskMessage):
     """Publish a new CRL for every CA whose CRL is past half its lifetime (beat)."""
 
     task_name: ClassVar[str] = "ca.tasks.crl_refresh_task"
+
+
+class AuthoritySuccessorCreateMessage(CaTaskMessage):
+    """Create the successor of a CA rollover (a new key and certificate, signed by the parent's key)."""
+
+    task_name: ClassVar[str] = "ca.tasks.authority_successor_create_task"
+    rollover_id: int = Field(gt=0)

@@ -21,6 +21,7 @@ from celery import shared_task
 
 from ca.key_backends import KeyBackendUnavailable
 from ca.messages import (
+    AuthoritySuccessorCreateMessage,
     CertificateIssueMessage,
     CrlGenerateMessage,
     CrlRefreshMessage,
@@ -29,10 +30,12 @@ from ca.messages import (
 from ca.models import CertificateAuthority
 from ca.services.issuance import certificate_issue
 from ca.services.revocation import crl_generate, crl_refresh, revocation_request_execute
+from ca.services.successors import authority_successor_create
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.services import EventLinks, event_record
 
 __all__ = [
+    "authority_successor_create_task",
     "certificate_issue_task",
     "crl_generate_task",
     "crl_refresh_task",
@@ -122,3 +125,12 @@ def crl_refresh_task(payload: dict[str, Any] | None = None) -> list[int]:
     """Beat: keep every CA's CRL fresh (a new one at half of the current one's lifetime)."""
     CrlRefreshMessage.model_validate(payload or {})
     return [crl.pk for crl in crl_refresh()]
+
+
+@shared_task(name=AuthoritySuccessorCreateMessage.task_name, acks_late=True)
+def authority_successor_create_task(payload: dict[str, Any]) -> str:
+    """CA rollover: create the next CA (its key in the key backend, its certificate signed by the parent's
+    key or by its own); returns the rollover's status. Idempotent: a rollover done already is left as it is.
+    """
+    message = AuthoritySuccessorCreateMessage.model_validate(payload)
+    return str(authority_successor_create(rollover_id=message.rollover_id).status)

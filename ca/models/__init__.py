@@ -5,9 +5,11 @@ from ca.models.certificates import CertificateRevocationList, IssuedCertificate
 from ca.models.ocsp import OcspResponder
 from ca.models.requests import CertificateRequest
 from ca.models.revocations import RevocationRequest, RevocationRequestItem
+from ca.models.rollovers import AuthorityRollover
 from ca.models.templates import CertificateTemplate
 
 __all__ = [
+    "AuthorityRollover",
     "CertificateAuthority",
     "CertificateRequest",
     "CertificateRevocationList",
