@@ -9,7 +9,18 @@ from pathlib import Path
 
 import environ
 
-__all__ = ["BASE_DIR", "data_dir_make_private", "env", "env_overrides", "local_secret"]
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = [
+    "BASE_DIR",
+    "data_dir_make_private",
+    "env",
+    "env_overrides",
+    "local_secret",
+    "serve_address",
+    "serve_base_url",
+    "serve_host_name",
+]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,6 +34,34 @@ def env_overrides(*names: str) -> dict[str, str]:
     validate the values, so the settings module passes on only what the operator set.
     """
     return {name: env.str(name) for name in names if env.str(name, default="")}
+
+
+#: Addresses that mean "every interface": a client on this machine reaches them at the loopback.
+_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - recognised, not bound
+
+
+def serve_address() -> tuple[str, int]:
+    """Where ``./dev serve`` listens: ``HOST`` (default 127.0.0.1) and ``PORT`` (default 8000)."""
+    host = env.str("HOST", default="").strip() or "127.0.0.1"
+    port = env.str("PORT", default="").strip() or "8000"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ImproperlyConfigured(f"PORT must be a TCP port (1-65535), not {port!r}")
+    return host, int(port)
+
+
+def serve_host_name(host: str) -> str:
+    """The name a client on this machine reaches ``host`` by (as in a URL and in ALLOWED_HOSTS): a wildcard
+    address is the loopback, an IPv6 literal goes in brackets.
+    """
+    name = host.strip().strip("[]")
+    if name in _WILDCARD_HOSTS:
+        return "127.0.0.1"
+    return f"[{name}]" if ":" in name else name
+
+
+def serve_base_url(host: str, port: int) -> str:
+    """The base URL of a server listening on ``host:port``, for a client on this machine."""
+    return f"http://{serve_host_name(host)}:{port}"
 
 
 def local_secret(directory: Path, name: str, *, nbytes: int = 48, initial: str | None = None) -> str:

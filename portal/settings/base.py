@@ -16,7 +16,16 @@ from audit.conf import AuditSettings
 from core.conf import SettingsModel
 from core.rates import rate_parse
 from notifications.conf import NotificationsSettings
-from portal.env import BASE_DIR, data_dir_make_private, env, env_overrides, local_secret
+from portal.env import (
+    BASE_DIR,
+    data_dir_make_private,
+    env,
+    env_overrides,
+    local_secret,
+    serve_address,
+    serve_base_url,
+    serve_host_name,
+)
 from profiles.conf import ProfilesSettings
 
 # --- Paths and embedded-default secrets -------------------------------------------------------------
@@ -29,7 +38,11 @@ EMBEDDED = not env.str("DATABASE_URL", default="") and not env.str("REDIS_URL", 
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or local_secret(SECRETS_DIR, "secret_key")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+#: Where the embedded server (``./dev serve``) listens: HOST and PORT. Unless CERTPORTAL_BASE_URL is set, the
+#: portal's base URL follows them (below): what demo_setup prints and what the CAs put in CRL and AIA URLs.
+SERVE_HOST, SERVE_PORT = serve_address()
+_LOCAL_HOSTS = list(dict.fromkeys(["127.0.0.1", "localhost", serve_host_name(SERVE_HOST)]))
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=_LOCAL_HOSTS)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Applications -----------------------------------------------------------------------------------
@@ -361,6 +374,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.jobs.audit_seal_task",
         "schedule": _beat_interval(AuditSettings, "AUDIT_SEAL_INTERVAL"),
     },
+    "server-certificate-renewal": {"task": "ca.jobs.server_certificate_renew_task", "schedule": 60 * 60.0},
 }
 
 # --- certportal ---------------------------------------------------------------------------------------
@@ -399,9 +413,15 @@ globals().update(
         "CERTPORTAL_SCEP_PENDING_MAX_PER_SERVICE",
         "CERTPORTAL_API_TOKEN_DEFAULT_DAYS",
         "CERTPORTAL_API_TOKEN_MAX_DAYS",
+        "CERTPORTAL_TLS_RENEWAL_THRESHOLD",
     )
 )
+if not env.str("CERTPORTAL_BASE_URL", default=""):
+    CERTPORTAL_BASE_URL = serve_base_url(SERVE_HOST, SERVE_PORT)
 CERTPORTAL_CA_QUEUE = CA_QUEUE
+#: The NDES test page for a browser at a SCEP path without an operation: on in the embedded default;
+#: otherwise 403, as NDES answers once the Intune connector is installed (enrollment/conf.py).
+CERTPORTAL_NDES_TEST_PAGE = env.str("CERTPORTAL_NDES_TEST_PAGE", default="") or EMBEDDED
 
 #: Passphrase of CA private keys. Only the CA worker needs it (and the single embedded process).
 CERTPORTAL_CA_KEY_PASSPHRASE = env.str("CERTPORTAL_CA_KEY_PASSPHRASE", default="") or (
@@ -425,6 +445,10 @@ CERTPORTAL_KEY_BACKENDS = {
         "OPTIONS": {"directory": env.str("CERTPORTAL_KEY_DIR", default=str(DATA_DIR / "keys"))},
     },
 }
+
+#: The portal's own TLS server certificate (``manage.py tls_certificate``, renewed by beat), as PEM files
+#: that the TLS front reads (deploy/nginx/).
+CERTPORTAL_TLS_DIR = env.str("CERTPORTAL_TLS_DIR", default=str(DATA_DIR / "tls"))
 
 #: Who follows directory changes (directory.observers): the profiles app revokes what no longer applies.
 CERTPORTAL_DIRECTORY_OBSERVERS = ["profiles.assignment_reconciler.AssignmentReconciler"]

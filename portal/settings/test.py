@@ -21,5 +21,6 @@ CERTPORTAL_CA_KEY_PASSPHRASE = "test-ca-passphrase"  # noqa: S105
 CERTPORTAL_RA_KEY_PASSPHRASE = "test-ra-passphrase"  # noqa: S105
 CERTPORTAL_OCSP_KEY_PASSPHRASE = "test-ocsp-passphrase"  # noqa: S105
 CERTPORTAL_SCEP_ISSUE_WAIT = 5.0
+CERTPORTAL_NDES_TEST_PAGE = False  # the production answer (403); the page's tests turn it on
 REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"scep_client": "100000/min", "scep_global": "1000000/min"}

@@ -4,7 +4,10 @@ Creates: the templates "CertportalDemo" (client authentication, one year) and th
 CA and an issuing CA, each with its OCSP responder; the RA certificate pair; the default SCEP service
 with legacy algorithms on (so that old clients such as micromdm's scepclient work) and a static
 challenge; an admin user.
-Prints the login, the SCEP URL and challenge, and how to enroll a test device.
+Prints the login, the SCEP URL and challenge, and how to enroll a test device, all at the base URL
+(``CERTPORTAL_BASE_URL``, or ``http://HOST:PORT`` where ``./dev serve`` listens). A demo PKI made for
+another base URL (an earlier ``./dev serve`` on another port) has its demo CAs' CRL, AIA and OCSP URLs
+moved to this one, so that what they issue from now on points here.
 
 The admin is created once, with a generated password kept in ``var/secrets/demo_admin_password`` (0600).
 Later runs print that password only while it is still the admin's: a password the admin changed is never
@@ -28,6 +31,7 @@ from ca.conf import ca_settings
 from ca.crypto.keys import KeySpec
 from ca.models import CertificateAuthority, CertificateTemplate
 from ca.services.authorities import authority_create
+from ca.services.authority_urls import authority_urls_move
 from ca.services.ocsp import ocsp_responder_refresh
 from ca.services.revocation import crl_generate
 from enrollment.models import RegistrationAuthority, ScepService
@@ -53,6 +57,7 @@ class Command(BaseCommand):
         root = CertificateAuthority.objects.filter(slug=ROOT_SLUG).first() or self._root()
         issuing = CertificateAuthority.objects.filter(slug=ISSUING_SLUG).first() or self._issuing(root)
         issuing.published_templates.add(template)
+        self._follow_base_url(root, issuing)
         # The OCSP responders of both CAs (beat renews them): created when missing or due.
         both = CertificateAuthority.objects.filter(pk__in=[root.pk, issuing.pk])
         ocsp = ocsp_responder_refresh(authorities=both)
@@ -117,6 +122,18 @@ class Command(BaseCommand):
         )
         crl_generate(authority=issuing)
         return issuing
+
+    def _follow_base_url(self, *authorities: CertificateAuthority) -> None:
+        """The demo CAs' URLs at this base URL (they were made for another one, e.g. another PORT)."""
+        for authority in authorities:
+            moved = authority_urls_move(authority=authority)
+            if moved:
+                was = ", ".join(before for before, _ in moved.values())
+                self.stdout.write(
+                    f"{authority.slug}: CRL, AIA and OCSP URLs moved to {ca_settings().BASE_URL} "
+                    f"(were {was}) for what it issues from now on; what it issued before, and the demo CA "
+                    "certificates themselves, keep the old URLs (remove the data directory to start afresh)"
+                )
 
     @transaction.atomic
     def _admin(self, username: str, password_file: Path) -> str:
