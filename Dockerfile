@@ -5,8 +5,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=portal.settings.production \
     CERTPORTAL_DATA_DIR=/var/lib/certportal
 
+# tls/: the front door's certificate (manage.py tls_certificate); a new volume mounted there takes its owner.
 RUN useradd --system --home-dir /app --shell /usr/sbin/nologin certportal \
-    && mkdir -p /var/lib/certportal && chown certportal /var/lib/certportal
+    && mkdir -p /var/lib/certportal/tls && chown certportal /var/lib/certportal /var/lib/certportal/tls
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt

@@ -37,6 +37,11 @@ class CaSettings(SettingsModel):
     REVOKE_WAIT: float = Field(default=5.0, ge=0, le=60)
     #: Who else follows revocations (``ca.observers``): dotted paths of CertificateObserver classes.
     CERTIFICATE_OBSERVERS: tuple[str, ...] = ()
+    #: Directory of the portal's own TLS server certificate (``manage.py tls_certificate``): PEM files that
+    #: a TLS front reads (``current/``: privkey.pem, cert.pem, chain.pem, fullchain.pem). Empty: none.
+    TLS_DIR: str = ""
+    #: The hourly job renews that certificate when less than this share of its lifetime is left.
+    TLS_RENEWAL_THRESHOLD: float = Field(default=1 / 3, gt=0, lt=1)
 
     @field_validator("BASE_URL")
     @classmethod

@@ -13,9 +13,10 @@ from celery import shared_task
 from ca.conf import ca_settings
 from ca.services.ocsp import ocsp_responder_refresh
 from ca.services.revocation_requests import revocation_request_redispatch_stale
+from ca.services.server_certificates import server_certificate_renew_due
 from ca.services.submission import certificate_request_redispatch_stale
 
-__all__ = ["certificate_request_sweep_task", "ocsp_responder_refresh_task"]
+__all__ = ["certificate_request_sweep_task", "ocsp_responder_refresh_task", "server_certificate_renew_task"]
 
 
 @shared_task(name="ca.jobs.certificate_request_sweep_task", acks_late=True)
@@ -35,3 +36,14 @@ def ocsp_responder_refresh_task() -> list[int]:
     half its lifetime (the CA worker signs them through the request queue). Needs the OCSP key passphrase.
     """
     return [responder.pk for responder in ocsp_responder_refresh().created]
+
+
+@shared_task(name="ca.jobs.server_certificate_renew_task", acks_late=True)
+def server_certificate_renew_task() -> int | None:
+    """Beat: renew the portal's TLS server certificate in ``CERTPORTAL_TLS_DIR`` (``manage.py
+    tls_certificate``) when less than ``CERTPORTAL_TLS_RENEWAL_THRESHOLD`` of its lifetime is left, or it
+    has expired or was revoked (the CA worker signs; the new files replace the old ones atomically).
+    Returns the new certificate's id. Needs no secret; the worker needs the directory.
+    """
+    issued = server_certificate_renew_due()
+    return issued.pk if issued is not None else None

@@ -61,11 +61,56 @@ def test_every_variable_the_compose_file_reads_is_in_the_env_example():
     assert used <= example, used - example
 
 
-def test_the_web_port_is_published_on_the_loopback_only(compose):
-    """Plain HTTP on every interface would put the admin's password on the network: the host's TLS proxy
-    is the only way in.
+def test_only_nginx_is_published_and_the_web_tier_is_behind_it(compose):
+    """Plain HTTP to gunicorn on any interface would put the admin's password on the network: nginx, with
+    TLS on 443, is the only way in.
     """
-    published = [str(port) for service in compose["services"].values() for port in service.get("ports", [])]
+    published = {
+        name: [str(port) for port in service.get("ports", [])]
+        for name, service in compose["services"].items()
+    }
 
-    assert published == ["127.0.0.1:8000:8000"]
-    assert compose["services"]["web"]["environment"]["DJANGO_BEHIND_PROXY"] == "${DJANGO_BEHIND_PROXY:-true}"
+    assert {name: ports for name, ports in published.items() if ports} == {
+        "nginx": ["443:443", "${CERTPORTAL_HTTP_PORT:-80}:80"]
+    }
+    web = compose["services"]["web"]
+    assert web["expose"] == ["8000"]
+    assert web["environment"]["DJANGO_BEHIND_PROXY"] == "${DJANGO_BEHIND_PROXY:-true}"
+    assert web["environment"]["CERTPORTAL_NUM_PROXIES"] == "${CERTPORTAL_NUM_PROXIES:-1}"
+
+
+TEMPLATE = ROOT / "deploy" / "nginx" / "certportal.conf.template"
+
+
+def test_nginx_renders_the_repository_template_and_serves_the_workers_certificate(compose):
+    nginx = compose["services"]["nginx"]
+
+    assert re.fullmatch(r"nginx:1\.2[0-9](\.[0-9]+)?", nginx["image"])
+    assert (
+        f"./{TEMPLATE.relative_to(ROOT)}:/etc/nginx/templates/certportal.conf.template:ro" in nginx["volumes"]
+    )
+    # Every variable of the template is set, and only those are substituted (nginx keeps its own $host).
+    wanted = set(re.findall(r"\$\{([A-Z0-9_]+)\}", TEMPLATE.read_text(encoding="utf-8")))
+    environment = nginx["environment"]
+    assert wanted == {name for name in environment if name.startswith("NGINX_")} - {"NGINX_ENVSUBST_FILTER"}
+    assert environment["NGINX_ENVSUBST_FILTER"] == "^NGINX_"
+    assert not PASSPHRASES & set(environment)
+    assert environment["NGINX_UPSTREAM"] == "web:8000"
+    # The body limit of the SCEP paths is the portal's own.
+    assert (
+        environment["NGINX_SCEP_MAX_BODY_SIZE"]
+        == compose["services"]["web"]["environment"]["CERTPORTAL_SCEP_MAX_MESSAGE_SIZE"]
+    )
+    # The certificate: written by the worker (the command and the renewal job), read by nginx only.
+    tls = environment["NGINX_TLS_DIR"]
+    assert f"tls:{tls}:ro" in nginx["volumes"]
+    worker = compose["services"]["worker"]
+    assert f"tls:{tls}" in worker["volumes"]
+    assert worker["environment"]["CERTPORTAL_TLS_DIR"] == tls
+    assert "tls" in compose["volumes"]
+    for name in ("web", "ca-worker", "beat"):
+        assert not any(
+            str(volume).startswith("tls:") for volume in compose["services"][name].get("volumes", [])
+        )
+    # It reloads when the renewal switches the files (a new release behind "current").
+    assert "nginx -s reload" in nginx["command"][-1]
