@@ -1,8 +1,8 @@
 """Admin of the directory: users, devices and groups, searchable and filterable.
 
-A device's state is read-only once it exists: retiring or wiping revokes certificates and goes
-through the profiles services. Check-in tokens are issued through the API (shown once). Import jobs are
-read only: imports are made through the API or ``manage.py directory_import``.
+A device's state is read-only once it exists: retiring or wiping revokes certificates and goes through
+the profiles services (the managed device page, with the check-in token and the payload). Imports from
+the browser: :mod:`directory.admin_imports`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
-from directory.models import Device, DirectoryUser, Group, GroupKind, ImportJob
+from directory import admin_imports  # noqa: F401 - registers the imports' pages
+from directory.models import Device, DirectoryUser, Group, GroupKind
 from directory.services.devices import DEVICE_FIELDS
 from directory.services.users import USER_FIELDS
 
@@ -29,13 +33,21 @@ class DirectoryUserAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(DirectoryUser)
 class DirectoryUserAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = DirectoryUserAdminForm
-    list_display = ("user_principal_name", "display_name", "email", "department", "enabled", "external_id")
+    list_display = (
+        "user_principal_name",
+        "display_name",
+        "department",
+        "enabled",
+        "device_count",
+        "group_count",
+    )
     list_filter = ("enabled", "department")
+    search_help_text = "UPN, name, email, Entra object ID or the on-premises account name, UPN or SID"
     search_fields = (
         "user_principal_name", "display_name", "user_name", "email", "external_id",
         "on_premises_sam_account_name", "on_premises_user_principal_name", "on_premises_security_identifier",
     )  # fmt: skip
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("devices_list", "groups_list", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("external_id", "user_principal_name", "user_name", "display_name", "email")}),
         ("Organisation", {"fields": ("department", "enabled")}),
@@ -50,8 +62,43 @@ class DirectoryUserAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 )
             },
         ),
+        ("Devices and groups", {"fields": ("devices_list", "groups_list")}),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DirectoryUser]:
+        queryset: QuerySet[DirectoryUser] = super().get_queryset(request)
+        return queryset.annotate(
+            device_total=Count("devices", distinct=True), group_total=Count("member_of", distinct=True)
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        return fieldsets if obj is not None else [f for f in fieldsets if f[0] != "Devices and groups"]
+
+    @admin.display(description="Devices", ordering="device_total")
+    def device_count(self, obj: DirectoryUser) -> int:
+        return int(getattr(obj, "device_total", 0))
+
+    @admin.display(description="Groups", ordering="group_total")
+    def group_count(self, obj: DirectoryUser) -> int:
+        return int(getattr(obj, "group_total", 0))
+
+    @admin.display(description="Devices (primary user)")
+    def devices_list(self, obj: DirectoryUser) -> str:
+        return _links(obj.devices.order_by("name"), "device") if obj.pk else "—"
+
+    @admin.display(description="Groups")
+    def groups_list(self, obj: DirectoryUser) -> str:
+        return _links(obj.member_of.order_by("name"), "group") if obj.pk else "—"
+
+
+def _links(objects: QuerySet[Any], model_name: str) -> str:
+    """Links to the directory's pages of ``objects``, one a line (or a dash for none)."""
+    rows = [(reverse(f"admin:directory_{model_name}_change", args=[o.pk]), str(o)) for o in objects[:200]]
+    if not rows:
+        return "—"
+    return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a>', rows)
 
 
 class DeviceAdminForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -79,6 +126,7 @@ class DeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ("Identifiers", {"fields": ("serial_number", "imei", "meid", "aad_device_id", "wifi_mac")}),
         ("Domain", {"fields": ("domain_joined", "fqdn")}),
         ("Check-in", {"fields": ("has_checkin_token", "last_checkin_at")}),
+        ("Groups", {"fields": ("groups_list",)}),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
@@ -87,8 +135,12 @@ class DeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return super().has_delete_permission(request, obj) and (obj is None or not obj.is_active)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        readonly = ("has_checkin_token", "last_checkin_at", "created_at", "updated_at")
+        readonly = ("has_checkin_token", "last_checkin_at", "groups_list", "created_at", "updated_at")
         return readonly if obj is None else ("state", *readonly)
+
+    @admin.display(description="Groups")
+    def groups_list(self, obj: Device) -> str:
+        return _links(obj.member_of.order_by("name"), "group") if obj.pk else "—"
 
     @admin.display(boolean=True, description="Check-in token")
     def has_checkin_token(self, obj: Device) -> bool:
@@ -140,32 +192,3 @@ class GroupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="Members", ordering="member_total")
     def member_count(self, obj: Group) -> int:
         return int(getattr(obj, "member_total", 0))
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = (
-        "pk", "created_at", "requested_by", "file_name", "status", "progress", "created", "failed",
-    )  # fmt: skip
-    list_filter = ("status", "dry_run")
-    search_fields = ("requested_by", "file_name")
-    fields = (
-        "status", "requested_by", "dry_run", "file_name", "file_size", "kinds", "rows_total", "rows_done",
-        "created", "updated", "unchanged", "failed", "by_kind", "errors", "failure_reason", "attempts",
-        "created_at", "started_at", "finished_at",
-    )  # fmt: skip
-    readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportJob]:
-        queryset: QuerySet[ImportJob] = super().get_queryset(request)
-        return queryset.defer("content")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="Progress")
-    def progress(self, obj: ImportJob) -> str:
-        return f"{obj.progress:.0f} %"
