@@ -271,6 +271,10 @@ def authority_rollover_switch(*, rollover: AuthorityRollover, now: dt.datetime) 
 def authority_rollover_cancel(*, rollover: AuthorityRollover) -> AuthorityRollover:
     """Give up a rollover before its switch: it is cancelled, and its successor (if the CA worker made it)
     is disabled, so that it issues nothing more; what it issued (the next RAs) stays on record.
+
+    Raises:
+        RolloverNotReady: not under way, or the successor signed CAs that are enabled (a root's successor
+            under which an issuing CA was rolled: cancel that rollover first).
     """
     with transaction.atomic():
         locked = AuthorityRollover.objects.select_for_update().select_related("successor").get(pk=rollover.pk)
@@ -279,6 +283,13 @@ def authority_rollover_cancel(*, rollover: AuthorityRollover) -> AuthorityRollov
                 f"the rollover of {rollover.authority.slug} is {locked.status}: "
                 "only one under way is cancelled"
             )
+        if locked.successor is not None:
+            signed = sorted(locked.successor.children.filter(enabled=True).values_list("slug", flat=True))
+            if signed:
+                raise RolloverNotReady(
+                    f"the next CA {locked.successor.slug} has signed CA(s) in use ({', '.join(signed)}): "
+                    "cancel their rollovers first"
+                )
         locked.status = RolloverStatus.CANCELLED
         locked.cancelled_at = timezone.now()
         locked.save(update_fields=["status", "cancelled_at", "updated_at"])
