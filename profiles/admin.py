@@ -1,20 +1,36 @@
-"""Admin of profiles: the reference's "create a profile and assign it" procedure without the API."""
+"""Admin of profiles: the reference's "create a profile and assign it" procedure without the API.
+
+The trusted-root and SCEP profile editors group their settings as the reference's profile blade does
+(Basics, Configuration settings, Assignments), with rows for the list settings, a live preview of the
+rendered request and the devices in scope (``profiles.views_preview``), and a per-profile device status
+page (``profiles.admin_status``). Every write goes through the services.
+"""
 
 from __future__ import annotations
 
-import copy
-from typing import Any
+from typing import Any, Final
 
-from django import forms
+from typing_extensions import override
+
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.forms import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 
 from core.admin import ServiceErrorsAdminMixin
-from core.exceptions import ApplicationError
 from profiles import admin_devices  # noqa: F401 - registers the managed devices page
+from profiles.admin_selectors import preview_devices, preview_users
+from profiles.admin_status import STATUS_PERMISSION, device_status_view
+from profiles.forms import (
+    SCEP_APPLICABILITY,
+    TRUSTED_ROOT_APPLICABILITY,
+    ScepProfileForm,
+    TrustedRootProfileForm,
+    editor_rules,
+)
 from profiles.models import (
     DeviceCertificate,
     DeviceCertificateState,
@@ -23,23 +39,25 @@ from profiles.models import (
     ScepProfile,
     TrustedRootProfile,
 )
+from profiles.naming.sans import SanType
+from profiles.options import HashAlgorithm
 from profiles.services.profiles import (
     assignment_create,
     assignment_delete,
     assignment_update,
-    certificate_der_from_upload,
     scep_profile_create,
     scep_profile_delete,
     scep_profile_update,
     trusted_root_profile_create,
-    trusted_root_profile_derived,
     trusted_root_profile_update,
 )
-from profiles.services.reconcile import profile_devices_reconcile
-from profiles.validation import scep_profile_relation_errors
+from profiles.validation import SAN_TYPES
+from profiles.views_preview import profile_preview_view
+
+_ASSIGNMENT_FIELDS: Final = ("intent", "target", "group")
 
 
-def _form_values(form: forms.ModelForm, *, changed_only: bool) -> dict[str, Any]:  # type: ignore[type-arg]
+def _form_values(form: Any, *, changed_only: bool) -> dict[str, Any]:
     """The form's values of model fields, as the services take them: all of them, or only the changed ones."""
     names = form.changed_data if changed_only else list(form.cleaned_data)
     model_fields = {field.name for field in form.instance._meta.concrete_fields}
@@ -53,95 +71,136 @@ def _adopt(obj: models.Model, saved: models.Model) -> None:
     obj.refresh_from_db()
 
 
-class ScepAssignmentInline(admin.TabularInline):  # type: ignore[type-arg]
+def _assignments_save(formset: BaseInlineFormSet[Any, Any, Any], *, parent_field: str, parent: Any) -> None:
+    """The inline's rows through the assignment services (each reconciles the devices it concerns)."""
+    formset.save(commit=False)  # sorts the rows into deleted, changed and new; writes nothing
+    for obj in formset.deleted_objects:
+        assignment_delete(assignment=ProfileAssignment.objects.get(pk=obj.pk))
+    for obj, changed in formset.changed_objects:
+        values = {name: getattr(obj, name) for name in changed if name in _ASSIGNMENT_FIELDS}
+        assignment_update(assignment=ProfileAssignment.objects.get(pk=obj.pk), **values)
+    for obj in formset.new_objects:
+        assignment_create(
+            **{parent_field: parent}, **{name: getattr(obj, name) for name in _ASSIGNMENT_FIELDS}
+        )
+
+
+class _AssignmentInline(admin.TabularInline):  # type: ignore[type-arg]
     model = ProfileAssignment
+    fields = ("intent", "target", "group")
+    extra = 1
+    verbose_name = "assignment"
+    verbose_name_plural = "Assignments"
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """The group without its edit/add/view links: the row stays on one line."""
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "group" and formfield is not None:
+            widget = formfield.widget
+            for flag in ("can_add_related", "can_change_related", "can_delete_related", "can_view_related"):
+                if hasattr(widget, flag):
+                    setattr(widget, flag, False)
+        return formfield
+
+
+class ScepAssignmentInline(_AssignmentInline):
     fk_name = "scep_profile"
-    fields = ("intent", "target", "group")
-    extra = 1
 
 
-class RootAssignmentInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = ProfileAssignment
+class RootAssignmentInline(_AssignmentInline):
     fk_name = "trusted_root_profile"
-    fields = ("intent", "target", "group")
-    extra = 1
 
 
-class TrustedRootProfileForm(forms.ModelForm):  # type: ignore[type-arg]
-    """One of our CAs, or an uploaded .cer (DER or PEM): the admin's two ways to give the certificate."""
+class _ProfileEditorMixin:
+    """The editor's page: its rules for the browser, the live preview's URL, the device status link."""
 
-    certificate_file = forms.FileField(
-        required=False, help_text="Upload a .cer (DER or PEM), or choose one of our CAs"
-    )
+    applicability: Any = {}
+    preview_options_shown = False
 
-    class Meta:
-        model = TrustedRootProfile
-        fields = (
-            "name",
-            "description",
-            "platform",
-            "authority",
-            "certificate_file_name",
-            "destination_store",
+    def _editor_urls(self, name: str) -> list[URLPattern]:
+        model_admin: Any = self
+        site = model_admin.admin_site
+
+        def preview(request: HttpRequest, object_id: str | None = None) -> HttpResponse:
+            return profile_preview_view(request, model_admin=model_admin, object_id=object_id)
+
+        return [
+            path("preview/", site.admin_view(preview), name=f"profiles_{name}_preview"),
+            path("<path:object_id>/preview/", site.admin_view(preview), name=f"profiles_{name}_preview"),
+        ]
+
+    def _editor_context(self, request: HttpRequest, obj: Any, name: str) -> dict[str, Any]:
+        model_admin: Any = self
+        editable = (
+            model_admin.has_change_permission(request, obj)
+            if obj
+            else model_admin.has_add_permission(request)
         )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        authority = cleaned.get("authority")
-        upload = cleaned.get("certificate_file")
-        if authority is not None:
-            self.instance.certificate_der = authority.certificate_der
-        elif upload:
-            try:
-                self.instance.certificate_der = certificate_der_from_upload(upload.read())
-            except ApplicationError as exc:
-                self.add_error("certificate_file", exc.message)
-        elif not self.instance.certificate_der:
-            self.add_error("certificate_file", "upload the CA certificate or choose one of our CAs")
-        return cleaned
-
-    def _post_clean(self) -> None:
-        """The model's rules, then its constraints with the values the service derives from the certificate
-        (thumbprint, subject, expiry): the same root twice for one platform is a form error, not a 500.
-        """
-        super()._post_clean()  # type: ignore[misc]  # private ModelForm method, not in django-stubs
-        if self.errors:
-            return
-        instance = self.instance
-        derived = trusted_root_profile_derived(
-            certificate_der=instance.certificate_der,
-            name=instance.name,
-            platform=instance.platform,
-            certificate_file_name=instance.certificate_file_name,
-            destination_store=instance.destination_store,
-        )
-        candidate = copy.copy(instance)
-        for name, value in derived.items():
-            setattr(candidate, name, value)
-        try:
-            candidate.validate_constraints()
-        except ValidationError as exc:
-            self._update_errors(exc)
-
-    def _update_errors(self, errors: ValidationError) -> None:
-        """The model reports certificate problems on its certificate_der field, shown here as the upload."""
-        if hasattr(errors, "error_dict") and "certificate_der" in errors.error_dict:
-            errors.error_dict["certificate_file"] = errors.error_dict.pop("certificate_der")
-        super()._update_errors(errors)  # type: ignore[misc]  # private ModelForm method, not in django-stubs
+        args = [obj.pk] if obj is not None else []
+        context: dict[str, Any] = {
+            "editable": editable,
+            "editor_rules": editor_rules(self.applicability),
+            "preview_url": reverse(f"admin:profiles_{name}_preview", args=args),
+            "preview_options": None,
+        }
+        if self.preview_options_shown:
+            platform = obj.platform if obj is not None else ""
+            context["preview_options"] = {
+                "devices": preview_devices(platform=platform),
+                "users": preview_users(),
+            }
+        return context
 
 
 @admin.register(TrustedRootProfile)
-class TrustedRootProfileAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class TrustedRootProfileAdmin(_ProfileEditorMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     form = TrustedRootProfileForm
+    applicability = TRUSTED_ROOT_APPLICABILITY
     list_display = ("name", "platform", "subject", "thumbprint_sha1", "destination_store", "not_after")
     list_filter = ("platform",)
     search_fields = ("name", "subject", "thumbprint_sha1")
     readonly_fields = ("thumbprint_sha1", "subject", "not_after", "version")
-    fields = (
-        "name", "description", "platform", "authority", "certificate_file", "certificate_file_name",
-        "destination_store", "thumbprint_sha1", "subject", "not_after", "version",
+    fieldsets = (
+        ("Basics", {"fields": ("name", "description", "platform", "version")}),
+        (
+            "Configuration settings",
+            {
+                "description": "The root (or intermediate) CA certificate the devices are to trust: one of "
+                "our CAs, or a .cer file.",
+                "fields": (
+                    "authority", "certificate_file", "certificate_file_name", "destination_store",
+                    "subject", "thumbprint_sha1", "not_after",
+                ),
+            },
+        ),
     )  # fmt: skip
     inlines = (RootAssignmentInline,)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A new profile has no certificate yet: its subject, thumbprint and expiry follow from it."""
+        if obj is not None:
+            return self.fieldsets
+        derived = {"subject", "thumbprint_sha1", "not_after", "version"}
+        return tuple(
+            (title, {**options, "fields": tuple(f for f in options["fields"] if f not in derived)})
+            for title, options in self.fieldsets or ()
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        return self._editor_urls("trustedrootprofile") + super().get_urls()
+
+    @override
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
+        context.update(self._editor_context(request, obj, "trustedrootprofile"))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: TrustedRootProfile, form: Any, change: bool) -> None:
         """Through the services: they set the fields that follow from the certificate and bump the version."""
@@ -155,22 +214,61 @@ class TrustedRootProfileAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):  # typ
             saved = trusted_root_profile_create(certificate_der=certificate_der, **values)
         _adopt(obj, saved)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        _assignments_save(formset, parent_field="trusted_root_profile", parent=form.instance)
 
-class ScepProfileForm(forms.ModelForm):  # type: ignore[type-arg]
-    """The model's rules, and those that read other rows (template, CA, trusted certificate profile), as
-    field errors: the ones ``scep_profile_create`` / ``scep_profile_update`` would raise when saving.
-    (``ScepProfileAdmin`` gives the model and the fields.)
-    """
 
-    def _post_clean(self) -> None:
-        super()._post_clean()  # type: ignore[misc]  # private ModelForm method, not in django-stubs
-        errors = scep_profile_relation_errors(self.instance)
-        if errors:
-            self._update_errors(ValidationError(errors))  # type: ignore[attr-defined]
+#: The blade's groups; the last two are certportal's (which CA issues, and what revokes).
+_SCEP_FIELDSETS: Final[Any] = (
+    ("Basics", {"fields": ("name", "description", "platform", "version")}),
+    (
+        "Configuration settings",
+        {
+            "description": "Settings that do not apply to the chosen platform or certificate type are "
+            "hidden.",
+            "fields": (
+                "certificate_type",
+                "subject_name_format",
+                "subject_name_format_string",
+                "subject_alternative_names",
+                ("validity_value", "validity_scale"),
+                "key_storage_provider",
+                ("key_usage_key_encipherment", "key_usage_digital_signature"),
+                "key_size",
+                "hash_algorithms",
+                "root_profile",
+                "extended_key_usages",
+                "allow_all_apps_access",
+                "renewal_threshold_percentage",
+                "scep_server_urls",
+            ),
+        },
+    ),
+    ("Issuing CA and template", {"fields": ("authority", "template")}),
+    ("Strong certificate mapping (KB5014754)", {"fields": ("include_sid_uri", "include_sid_extension")}),
+    ("Revocation", {"fields": ("revoke_on_removal", "revoke_on_change", "revoke_superseded")}),
+)
+#: Read only, the list settings are shown as text, not JSON.
+_READ_ONLY_DISPLAY: Final = {
+    "subject_alternative_names": "san_list",
+    "extended_key_usages": "eku_list",
+    "hash_algorithms": "hash_list",
+    "scep_server_urls": "url_list",
+}
+_SAN_LABELS: Final = {key: SanType(value).label for key, value in SAN_TYPES.items()}
+
+
+def _lines(items: list[str]) -> str:
+    if not items:
+        return "—"
+    return format_html_join("", "<div>{}</div>", ((item,) for item in items))
 
 
 @admin.register(ScepProfile)
-class ScepProfileAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class ScepProfileAdmin(_ProfileEditorMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    form = ScepProfileForm
+    applicability = SCEP_APPLICABILITY
+    preview_options_shown = True
     list_display = (
         "name",
         "platform",
@@ -179,12 +277,76 @@ class ScepProfileAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: igno
         "authority",
         "template",
         "version",
+        "device_status",
     )
     list_filter = ("platform", "certificate_type", "authority", "template")
     search_fields = ("name", "description", "subject_name_format_string")
-    readonly_fields = ("version",)
+    readonly_fields = ("version", *_READ_ONLY_DISPLAY.values())
     inlines = (ScepAssignmentInline,)
-    form = ScepProfileForm
+    fieldsets = _SCEP_FIELDSETS
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None or self.has_change_permission(request, obj):
+            return _SCEP_FIELDSETS
+        return tuple(
+            (title, {**options, "fields": tuple(_readable(entry) for entry in options["fields"])})
+            for title, options in _SCEP_FIELDSETS
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        def status(request: HttpRequest, object_id: str) -> HttpResponse:
+            return device_status_view(request, model_admin=self, object_id=object_id)
+
+        return [
+            path(
+                "<path:object_id>/devices/",
+                self.admin_site.admin_view(status),
+                name="profiles_scepprofile_devices",
+            ),
+            *self._editor_urls("scepprofile"),
+            *super().get_urls(),
+        ]
+
+    @override
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
+        context.update(self._editor_context(request, obj, "scepprofile"))
+        if obj is not None and request.user.has_perm(STATUS_PERMISSION):
+            context["device_status_url"] = reverse("admin:profiles_scepprofile_devices", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="Device status")
+    def device_status(self, obj: ScepProfile) -> str:
+        url = reverse("admin:profiles_scepprofile_devices", args=[obj.pk])
+        return format_html('<a href="{}">Device status</a>', url)
+
+    @admin.display(description="Subject alternative name")
+    def san_list(self, obj: ScepProfile) -> str:
+        entries = obj.subject_alternative_names if isinstance(obj.subject_alternative_names, list) else []
+        return _lines(
+            [f"{_SAN_LABELS.get(str(e.get('type')), e.get('type'))}: {e.get('value')}" for e in entries]
+        )
+
+    @admin.display(description="Extended key usage")
+    def eku_list(self, obj: ScepProfile) -> str:
+        entries = obj.extended_key_usages if isinstance(obj.extended_key_usages, list) else []
+        return _lines([f"{e.get('name')} ({e.get('oid')})" for e in entries])
+
+    @admin.display(description="Hash algorithm")
+    def hash_list(self, obj: ScepProfile) -> str:
+        labels = {member.value: member.label for member in HashAlgorithm}
+        return _lines([labels.get(str(value), str(value)) for value in obj.hash_algorithms or []])
+
+    @admin.display(description="SCEP server URLs")
+    def url_list(self, obj: ScepProfile) -> str:
+        return _lines([str(url) for url in obj.scep_server_urls or []])
 
     def save_model(self, request: HttpRequest, obj: ScepProfile, form: Any, change: bool) -> None:
         """Through the services: a change bumps the version, so devices renew to pick it up."""
@@ -196,13 +358,8 @@ class ScepProfileAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: igno
             saved = scep_profile_create(**_form_values(form, changed_only=False))
         _adopt(obj, saved)
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        """The inline assignments are saved with the profile; then its devices are reconciled (a device
-        that is no longer in scope loses its certificates), as the assignment services do.
-        """
-        super().save_related(request, form, formsets, change)
-        if change:
-            profile_devices_reconcile(profile=form.instance)
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        _assignments_save(formset, parent_field="scep_profile", parent=form.instance)
 
     def delete_model(self, request: HttpRequest, obj: ScepProfile) -> None:
         scep_profile_delete(profile=obj)
@@ -211,41 +368,11 @@ class ScepProfileAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: igno
         for profile in queryset:
             scep_profile_delete(profile=profile)
 
-    fieldsets = (
-        (None, {"fields": ("name", "description", "platform", "certificate_type", "version")}),
-        (
-            "Subject and SAN",
-            {
-                "fields": (
-                    "subject_name_format",
-                    "subject_name_format_string",
-                    "subject_alternative_names",
-                    "include_sid_uri",
-                    "include_sid_extension",
-                )
-            },
-        ),
-        ("Validity", {"fields": ("validity_value", "validity_scale")}),
-        (
-            "Key",
-            {
-                "fields": (
-                    "key_storage_provider",
-                    "key_usage_digital_signature",
-                    "key_usage_key_encipherment",
-                    "key_size",
-                    "hash_algorithms",
-                    "extended_key_usages",
-                )
-            },
-        ),
-        ("Trust and issuance", {"fields": ("root_profile", "authority", "template")}),
-        (
-            "Enrollment settings",
-            {"fields": ("renewal_threshold_percentage", "scep_server_urls", "allow_all_apps_access")},
-        ),
-        ("Revocation", {"fields": ("revoke_on_removal", "revoke_on_change", "revoke_superseded")}),
-    )
+
+def _readable(entry: Any) -> Any:
+    if isinstance(entry, tuple):
+        return tuple(_readable(item) for item in entry)
+    return _READ_ONLY_DISPLAY.get(entry, entry)
 
 
 @admin.register(ProfileAssignment)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from django.apps import apps
@@ -74,20 +72,22 @@ def profile_form(pki, root_profile, **changes: str) -> dict[str, str]:
         "certificate_type": "user",
         "subject_name_format": "custom",
         "subject_name_format_string": "CN={{UserName}}",
-        "subject_alternative_names": json.dumps([{"type": "upn", "value": "{{UserPrincipalName}}"}]),
+        "subject_alternative_names__type": "upn",
+        "subject_alternative_names__value": "{{UserPrincipalName}}",
         "validity_value": "",
         "validity_scale": "",
         "key_storage_provider": "",
         "key_usage_digital_signature": "on",
         "key_usage_key_encipherment": "on",
         "key_size": "2048",
-        "hash_algorithms": "[]",
-        "extended_key_usages": json.dumps([{"name": "Client Authentication", "oid": "1.3.6.1.5.5.7.3.2"}]),
+        "extended_key_usages__eku": "1.3.6.1.5.5.7.3.2",
+        "extended_key_usages__name": "",
+        "extended_key_usages__oid": "",
         "root_profile": str(root_profile.pk),
         "authority": str(pki.issuing.pk),
         "template": str(pki.template.pk),
         "renewal_threshold_percentage": "20",
-        "scep_server_urls": json.dumps([SCEP_URL]),
+        "scep_server_urls__url": SCEP_URL,
         "revoke_on_removal": "on",
         "revoke_on_change": "on",
         "revoke_superseded": "on",

@@ -1,0 +1,115 @@
+"""The profile editor in a real browser: a trusted root and a SCEP profile made in the admin as a new
+administrator would, the live preview following the subject as it is typed, the stray-curly-bracket error
+next to the field, the devices in scope once the profile is assigned to a group, the device status page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from directory.models import Platform
+from profiles.models import ProfileAssignment, ScepProfile, TrustedRootProfile
+from profiles.services.checkin import device_checkin
+from profiles.tests import fixtures as profile_fixtures
+
+pytestmark = [pytest.mark.external, pytest.mark.django_db(transaction=True)]
+
+# The profiles tests' directory fixtures (an iOS device whose user is in a user group).
+user = profile_fixtures.user
+user_group = profile_fixtures.user_group
+device = profile_fixtures.device
+
+SCEP_URL = "https://certportal.example/certsrv/mscep/mscep.dll"
+
+
+def _create_trusted_root(page: Any, base: str, pki: Any, group: Any, screenshot: Any) -> TrustedRootProfile:
+    page.goto(f"{base}/admin/profiles/trustedrootprofile/add/")
+    page.fill("#id_name", "Contoso Root")
+    page.select_option("#id_platform", Platform.IOS)
+    expect(page.locator(".form-row.field-destination_store")).to_be_hidden()  # Windows only
+    page.select_option("#id_authority", str(pki.root.pk))
+    page.select_option('select[name="assignments-0-group"]', str(group.pk))
+    expect(page.locator("#preview-in-scope")).to_have_text("1 device in scope")
+    screenshot(page, "profiles-trusted-root-editor")
+    page.click('input[name="_save"]')
+    expect(page.locator(".messagelist .success")).to_contain_text("was added successfully")
+    return TrustedRootProfile.objects.get(name="Contoso Root")
+
+
+def test_create_and_assign_a_trusted_root_and_a_scep_profile(
+    live_server: Any,
+    page: Any,
+    login: Any,
+    superuser: Any,
+    screenshot: Any,
+    pki: Any,
+    user_group: Any,
+    device: Any,
+) -> None:
+    base = live_server.url
+    login(page, superuser)
+    root = _create_trusted_root(page, base, pki, user_group, screenshot)
+
+    page.goto(f"{base}/admin/profiles/scepprofile/add/")
+    page.fill("#id_name", "iOS user certificate")
+    page.select_option("#id_platform", Platform.IOS)
+    expect(page.locator(".form-row.field-key_storage_provider")).to_be_hidden()  # Windows only
+    expect(page.locator(".form-row.field-hash_algorithms")).to_be_hidden()  # not on iOS
+    page.select_option("#id_certificate_type", "user")
+    page.select_option("#id_subject_name_format", "custom")
+
+    subject = page.locator("#id_subject_name_format_string")
+    subject.fill("CN={{UserName}},O=Contoso")
+    expect(page.locator("#preview-subject")).to_have_text("CN=jdoe, O=Contoso")
+    subject.fill("CN={{UserName}},O=Contoso,OU=Mobile")
+    expect(page.locator("#preview-subject")).to_have_text("CN=jdoe, O=Contoso, OU=Mobile")
+
+    subject.fill("CN={{UserName}},O=Contoso {Mobile")
+    errors = page.locator("#live-errors-subject_name_format_string")
+    expect(errors).to_contain_text("curly brackets not enclosing a variable in the O value")
+    expect(page.locator("#preview-blocked")).to_be_visible()
+    subject.fill("CN={{UserName}},O=Contoso")
+    expect(errors).to_be_empty()
+
+    san = page.locator(".profile-rows[data-name=subject_alternative_names]")
+    san.locator(".row-add").click()
+    san.locator('select[name="subject_alternative_names__type"]').last.select_option("upn")
+    san.locator("select.variable-picker").last.select_option("{{UserPrincipalName}}")
+    expect(san.locator('input[name="subject_alternative_names__value"]').last).to_have_value(
+        "{{UserPrincipalName}}"
+    )
+    expect(page.locator("#preview-sans")).to_have_text("UPN:jdoe@corp.example.com")
+
+    page.select_option("#id_root_profile", str(root.pk))
+    page.select_option("#id_authority", str(pki.issuing.pk))
+    page.select_option("#id_template", str(pki.template.pk))
+    urls = page.locator(".profile-rows[data-name=scep_server_urls]")
+    urls.locator(".row-add").click()
+    urls.locator('input[name="scep_server_urls__url"]').last.fill(SCEP_URL)
+
+    expect(page.locator("#preview-in-scope")).to_have_text("0 devices in scope")
+    page.select_option('select[name="assignments-0-group"]', str(user_group.pk))
+    expect(page.locator("#preview-in-scope")).to_have_text("1 device in scope")
+    screenshot(page, "profiles-scep-editor")
+
+    page.click('input[name="_continue"]')
+    expect(page.locator(".messagelist .success")).to_contain_text("was added successfully")
+    profile = ScepProfile.objects.get(name="iOS user certificate")
+    assert profile.subject_name_format_string == "CN={{UserName}},O=Contoso"
+    assert profile.subject_alternative_names == [{"type": "upn", "value": "{{UserPrincipalName}}"}]
+    assert profile.scep_server_urls == [SCEP_URL]
+    assert profile.hash_algorithms == []
+    assert ProfileAssignment.objects.get(scep_profile=profile).group == user_group
+    screenshot(page, "profiles-scep-editor-saved")
+
+    device_checkin(device=device)
+    page.click("text=Device status")
+    expect(page).to_have_url(re.compile(rf"/admin/profiles/scepprofile/{profile.pk}/devices/$"))
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("#result_list")).to_contain_text("iPhone-1")
+    expect(page.locator("#tile-pending .count")).to_have_text("1")
+    screenshot(page, "profiles-device-status")
