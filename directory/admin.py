@@ -19,6 +19,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from directory import admin_imports  # noqa: F401 - registers the imports' pages
+from directory.admin_columns import device_name_cell, platform_cell, timestamp_cell
 from directory.models import Device, DirectoryUser, Group, GroupKind
 from directory.services.devices import DEVICE_FIELDS
 from directory.services.users import USER_FIELDS
@@ -110,10 +111,8 @@ class DeviceAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = DeviceAdminForm
-    list_display = (
-        "name", "platform", "state", "primary_user", "os_version", "serial_number", "last_checkin_at",
-        "has_checkin_token",
-    )  # fmt: skip
+    list_display = ("device", "platform_os", "primary_user", "serial_number", "last_checkin")
+    list_display_links = ("device",)
     list_filter = ("platform", "state", "domain_joined")
     list_select_related = ("primary_user",)
     search_fields = (
@@ -141,6 +140,18 @@ class DeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="Groups")
     def groups_list(self, obj: Device) -> str:
         return _links(obj.member_of.order_by("name"), "group") if obj.pk else "—"
+
+    @admin.display(description="Device", ordering="name")
+    def device(self, obj: Device) -> str:
+        return device_name_cell(obj)
+
+    @admin.display(description="Platform", ordering="platform")
+    def platform_os(self, obj: Device) -> str:
+        return platform_cell(obj, with_os=True)
+
+    @admin.display(description="Last check-in", ordering="last_checkin_at")
+    def last_checkin(self, obj: Device) -> str:
+        return timestamp_cell(obj.last_checkin_at)
 
     @admin.display(boolean=True, description="Check-in token")
     def has_checkin_token(self, obj: Device) -> bool:

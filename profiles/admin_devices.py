@@ -23,10 +23,11 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from core.admin import ServiceErrorsAdminMixin
 from core.exceptions import ApplicationError
+from directory.admin_columns import device_name_cell, platform_cell, timestamp_cell
 from directory.services.checkin_tokens import device_checkin_token_rotate
 from profiles.admin_device_actions import NO_STORE, PAYLOAD_KINDS, DeviceActionViewsMixin, payload_response
 from profiles.admin_device_pages import device_certificates_to_revoke, device_page_read
@@ -87,11 +88,8 @@ class ProfileFilter(admin.SimpleListFilter):
 
 @admin.register(ManagedDevice)
 class ManagedDeviceAdmin(DeviceActionViewsMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = (
-        "name", "platform", "state", "primary_user", "last_checkin_at", "profile_states",
-        "valid_certificates",
-    )  # fmt: skip
-    list_display_links = ("name",)
+    list_display = ("device", "platform_short", "primary_user", "last_checkin", "profile_states")
+    list_display_links = ("device",)
     list_filter = ("platform", "state", ProfileStateFilter, ProfileFilter)
     list_select_related = ("primary_user",)
     list_per_page = 50
@@ -120,9 +118,6 @@ class ManagedDeviceAdmin(DeviceActionViewsMixin, ServiceErrorsAdminMixin, admin.
                 "certificate_states",
                 filter=Q(certificate_states__state=CertificateState.FAILED),
                 distinct=True,
-            ),
-            certificates_valid=Count(
-                "certificates", filter=Q(certificates__certificate__revoked_at__isnull=True), distinct=True
             ),
         )
 
@@ -157,13 +152,22 @@ class ManagedDeviceAdmin(DeviceActionViewsMixin, ServiceErrorsAdminMixin, admin.
         shown = [(tone, count, label) for tone, count, label in counts if count]
         if not shown:
             return "—"
-        return format_html_join(
-            " ", '<span class="cp-badge cp-{}">{} {}</span>', ((t, c, label) for t, c, label in shown)
+        badges = format_html_join(
+            "", '<span class="cp-badge cp-{}">{} {}</span>', ((t, c, label) for t, c, label in shown)
         )
+        return format_html('<div class="cp-states">{}</div>', badges)
 
-    @admin.display(description="Valid certificates", ordering="certificates_valid")
-    def valid_certificates(self, obj: ManagedDevice) -> int:
-        return int(getattr(obj, "certificates_valid", 0))
+    @admin.display(description="Device", ordering="name")
+    def device(self, obj: ManagedDevice) -> str:
+        return device_name_cell(obj)
+
+    @admin.display(description="Platform", ordering="platform")
+    def platform_short(self, obj: ManagedDevice) -> str:
+        return platform_cell(obj)
+
+    @admin.display(description="Last check-in", ordering="last_checkin_at")
+    def last_checkin(self, obj: ManagedDevice) -> str:
+        return timestamp_cell(obj.last_checkin_at)
 
     # --- the device page ----------------------------------------------------------------------------
 
@@ -230,17 +234,13 @@ class ManagedDeviceAdmin(DeviceActionViewsMixin, ServiceErrorsAdminMixin, admin.
         )
         return None
 
-    @admin.action(
-        description="Retire the selected devices (revokes their certificates)…", permissions=["revoke"]
-    )
+    @admin.action(description="Retire (revokes their certificates)…", permissions=["revoke"])
     def retire_selected(
         self, request: HttpRequest, queryset: QuerySet[ManagedDevice]
     ) -> TemplateResponse | None:
         return self._leave(request, queryset, "retire")
 
-    @admin.action(
-        description="Wipe the selected devices (revokes their certificates)…", permissions=["revoke"]
-    )
+    @admin.action(description="Wipe (revokes their certificates)…", permissions=["revoke"])
     def wipe_selected(
         self, request: HttpRequest, queryset: QuerySet[ManagedDevice]
     ) -> TemplateResponse | None:
@@ -248,9 +248,7 @@ class ManagedDeviceAdmin(DeviceActionViewsMixin, ServiceErrorsAdminMixin, admin.
 
     # --- list actions: secrets handed out -----------------------------------------------------------
 
-    @admin.action(
-        description="Give the device a new check-in token (shown once)", permissions=["rotate_token"]
-    )
+    @admin.action(description="New check-in token (shown once)", permissions=["rotate_token"])
     def checkin_token_selected(self, request: HttpRequest, queryset: QuerySet[ManagedDevice]) -> Any:
         device = _one(self, request, queryset)
         if device is None:
@@ -268,16 +266,12 @@ class ManagedDeviceAdmin(DeviceActionViewsMixin, ServiceErrorsAdminMixin, admin.
         response["Cache-Control"] = NO_STORE
         return response
 
-    @admin.action(
-        description="Hand out the device's .mobileconfig (issues challenges)", permissions=["hand_out"]
-    )
+    @admin.action(description="Download the .mobileconfig (issues challenges)", permissions=["hand_out"])
     def mobileconfig_selected(self, request: HttpRequest, queryset: QuerySet[ManagedDevice]) -> Any:
         device = _one(self, request, queryset)
         return None if device is None else payload_response(device, "mobileconfig")
 
-    @admin.action(
-        description="Hand out the device's Windows CSP (issues challenges)", permissions=["hand_out"]
-    )
+    @admin.action(description="Download the Windows CSP (issues challenges)", permissions=["hand_out"])
     def windows_csp_selected(self, request: HttpRequest, queryset: QuerySet[ManagedDevice]) -> Any:
         device = _one(self, request, queryset)
         return None if device is None else payload_response(device, "windows-csp")
