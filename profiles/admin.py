@@ -21,6 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin import ServiceErrorsAdminMixin
+from directory.models import Platform
 from profiles import admin_devices  # noqa: F401 - registers the managed devices page
 from profiles.admin_selectors import preview_devices, preview_users
 from profiles.admin_status import STATUS_PERMISSION, device_status_view
@@ -177,13 +178,18 @@ class TrustedRootProfileAdmin(_ProfileEditorMixin, ServiceErrorsAdminMixin, admi
     inlines = (RootAssignmentInline,)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        """A new profile has no certificate yet: its subject, thumbprint and expiry follow from it."""
+        """A new profile has no certificate yet (its subject, thumbprint and expiry follow from it); read
+        only, the destination store is shown for Windows only.
+        """
         if obj is not None:
-            return self.fieldsets
-        derived = {"subject", "thumbprint_sha1", "not_after", "version"}
+            if self.has_change_permission(request, obj) or obj.platform in Platform.windows():
+                return self.fieldsets
+            derived = {"destination_store"}  # read only: what applies to the saved profile
+        else:
+            derived = {"subject", "thumbprint_sha1", "not_after", "version"}
         return tuple(
             (title, {**options, "fields": tuple(f for f in options["fields"] if f not in derived)})
-            for title, options in self.fieldsets or ()
+            for title, options in self.fieldsets
         )
 
     def get_urls(self) -> list[URLPattern]:
@@ -286,10 +292,29 @@ class ScepProfileAdmin(_ProfileEditorMixin, ServiceErrorsAdminMixin, admin.Model
     fieldsets = _SCEP_FIELDSETS
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Read only: the list settings as text, and only the settings that apply to the saved profile."""
         if obj is None or self.has_change_permission(request, obj):
             return _SCEP_FIELDSETS
+        facts = {
+            "platform": obj.platform,
+            "certificate_type": obj.certificate_type,
+            "subject_name_format": obj.subject_name_format,
+        }
+
+        def applies(entry: Any) -> bool:
+            names = entry if isinstance(entry, tuple) else (entry,)
+            return all(
+                name not in SCEP_APPLICABILITY or SCEP_APPLICABILITY[name].holds(**facts) for name in names
+            )
+
         return tuple(
-            (title, {**options, "fields": tuple(_readable(entry) for entry in options["fields"])})
+            (
+                title,
+                {
+                    **options,
+                    "fields": tuple(_readable(entry) for entry in options["fields"] if applies(entry)),
+                },
+            )
             for title, options in _SCEP_FIELDSETS
         )
 

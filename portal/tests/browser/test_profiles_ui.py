@@ -14,7 +14,9 @@ from playwright.sync_api import expect
 from directory.models import Platform
 from profiles.models import ProfileAssignment, ScepProfile, TrustedRootProfile
 from profiles.services.checkin import device_checkin
+from profiles.services.profiles import assignment_create, scep_profile_create, trusted_root_profile_create
 from profiles.tests import fixtures as profile_fixtures
+from profiles.tests.fixtures import profile_fields
 
 pytestmark = [pytest.mark.external, pytest.mark.django_db(transaction=True)]
 
@@ -113,3 +115,37 @@ def test_create_and_assign_a_trusted_root_and_a_scep_profile(
     expect(page.locator("#result_list")).to_contain_text("iPhone-1")
     expect(page.locator("#tile-pending .count")).to_have_text("1")
     screenshot(page, "profiles-device-status")
+
+
+def test_a_read_only_user_sees_the_profile_without_save_buttons(
+    live_server: Any,
+    page: Any,
+    login: Any,
+    screenshot: Any,
+    django_user_model: Any,
+    user_with_perms: Any,
+    pki: Any,
+    user_group: Any,
+) -> None:
+    root = trusted_root_profile_create(authority=pki.root, name="Contoso Root", platform=Platform.IOS)
+    profile = scep_profile_create(**profile_fields(pki, root, name="iOS user certificate"))
+    assignment_create(scep_profile=profile, group=user_group)
+    auditor = user_with_perms(
+        "profiles.view_scepprofile", "profiles.view_profileassignment",
+        "profiles.view_devicecertificatestate", "profiles.view_trustedrootprofile",
+        "ca.view_certificateauthority", "ca.view_certificatetemplate", username="auditor",
+    )  # fmt: skip
+    auditor.is_staff = True
+    auditor.save()
+    login(page, auditor)
+
+    page.goto(f"{live_server.url}/admin/profiles/scepprofile/{profile.pk}/change/")
+
+    expect(page.locator("h1")).to_have_text("View SCEP certificate profile")
+    expect(page.locator(".form-row.field-san_list .readonly")).to_have_text("UPN: {{UserPrincipalName}}")
+    expect(page.locator('input[type="submit"]')).to_have_count(0)
+    expect(page.locator(".profile-preview")).to_have_count(0)
+    expect(page.locator("#scepprofile_form select, #scepprofile_form input[type=text]")).to_have_count(0)
+    screenshot(page, "profiles-scep-read-only")
+    page.click("text=Device status")
+    expect(page.locator("h1")).to_have_text("Device status: iOS user certificate")
