@@ -36,8 +36,10 @@ from pathlib import Path
 
 from ca.tests.pki import require_executable
 
-__all__ = ["Certmonger", "wait_until"]
+__all__ = ["Certmonger", "libcurl_trusting", "wait_until"]
 
+#: libcurl's compiled-in CA bundle (Debian's libcurl4, OpenSSL flavour); no environment variable moves it.
+LIBCURL_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 #: States in which a request stays until something happens from outside.
 SETTLED = frozenset({"MONITORING", "CA_REJECTED", "CA_UNREACHABLE", "CA_UNCONFIGURED", "CA_WORKING"})
 TIMEOUT = 60.0
@@ -52,6 +54,28 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = TIMEOU
         time.sleep(0.1)
 
 
+def libcurl_trusting(command: list[str], cafile: Path, directory: Path) -> list[str]:
+    """``command`` run where libcurl's default CA bundle also holds ``cafile``: in a private mount namespace
+    (``unshare --mount``; a user namespace too when not root) in which a copy of the system bundle plus
+    ``cafile`` is bind-mounted over :data:`LIBCURL_CA_BUNDLE`. The host's trust store is not touched, and
+    only this process and its children see the addition.
+
+    For clients whose HTTP requests go through libcurl with no CA of their own: strongSwan's curl fetcher
+    never sets one, and certmonger's scep-submit passes ``-R`` to libcurl for GetCACaps and GetCACert but
+    not for PKIOperation. libcurl reads no ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` or ``SSL_CERT_DIR``.
+    """
+    unshare = require_executable("unshare")
+    bundle = directory / "libcurl-ca-bundle.pem"
+    system = LIBCURL_CA_BUNDLE.read_bytes() if LIBCURL_CA_BUNDLE.exists() else b""
+    bundle.write_bytes(system + b"\n" + cafile.read_bytes())
+    namespaces = ["--mount"] if os.geteuid() == 0 else ["--user", "--map-root-user", "--mount"]
+    mount = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    return [
+        unshare, *namespaces, "--propagation", "private", "--",
+        "sh", "-c", mount, "libcurl-trusting", str(bundle), str(LIBCURL_CA_BUNDLE), *command,
+    ]  # fmt: skip
+
+
 @dataclass
 class Certmonger:
     """A running private certmonger, and ``getcert`` pointed at it."""
@@ -62,7 +86,10 @@ class Certmonger:
     env: dict[str, str] = field(repr=False)
 
     @classmethod
-    def start(cls, directory: Path) -> Certmonger:
+    def start(cls, directory: Path, *, trust: Path | None = None) -> Certmonger:
+        """Start the daemon; with ``trust`` (a CA file) its helpers' libcurl trusts that CA for https
+        (:func:`libcurl_trusting`).
+        """
         daemon = require_executable("certmonger")
         require_executable("getcert")
         for name in ("requests", "cas", "local", "config", "tmp"):
@@ -79,9 +106,12 @@ class Certmonger:
             "CERTMONGER_SYSTEM_LOCK_FILE": str(directory / "lock"),
             "CERTMONGER_PVT_ADDRESS": f"unix:path={socket}",
         }
+        command = [daemon, "-n", "-L", "-P", str(socket), "-d", "3"]
+        if trust is not None:
+            command = libcurl_trusting(command, trust, directory)
         with (directory / "certmonger.log").open("wb") as log:
             process = subprocess.Popen(
-                [daemon, "-n", "-L", "-P", str(socket), "-d", "3"],
+                command,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -117,9 +147,13 @@ class Certmonger:
             raise AssertionError(f"getcert {' '.join(args)}: {result.stdout}{result.stderr}")
         return result
 
-    def add_scep_ca(self, name: str, url: str) -> None:
-        """``getcert add-scep-ca``; certmonger fetches GetCACaps and GetCACert before it submits."""
-        self.getcert("add-scep-ca", "-c", name, "-u", url)
+    def add_scep_ca(self, name: str, url: str, *, cafile: Path) -> None:
+        """``getcert add-scep-ca``; certmonger fetches GetCACaps and GetCACert before it submits.
+
+        ``cafile`` (``-R``, "web server's certificate") is the CA the https server's certificate must chain
+        to: scep-submit hands it to libcurl as its CA bundle, and refuses an https URL without it.
+        """
+        self.getcert("add-scep-ca", "-c", name, "-u", url, "-R", str(cafile))
 
     def request(
         self,

@@ -9,6 +9,7 @@ once approved. How the private daemon runs, and how certmonger polls: ``certmong
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,12 +35,24 @@ pytestmark = pytest.mark.external
 BAD_REQUEST_TEXT = "Transaction either is not permitted or is not supported by server."
 
 
+@pytest.fixture
+def certmonger(tmp_path: Path, clients_tls_cafile: Path) -> Iterator[Certmonger]:
+    """A private certmonger whose scep-submit trusts the front door's TLS CA for every request."""
+    daemon = Certmonger.start(tmp_path / "certmonger", trust=clients_tls_cafile)
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
 def load(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
 
 
-def test_certmonger_enrolls(certmonger: Certmonger, clients_url: str, pki: Pki, tmp_path: Path) -> None:
-    certmonger.add_scep_ca("certportal", clients_url)
+def test_certmonger_enrolls(
+    certmonger: Certmonger, clients_url: str, clients_tls_cafile: Path, pki: Pki, tmp_path: Path
+) -> None:
+    certmonger.add_scep_ca("certportal", clients_url, cafile=clients_tls_cafile)
 
     _, certificate_file = certmonger.request(
         "enroll", ca="certportal", subject="CN=cm-device,O=certportal tests", challenge=CLIENTS_CHALLENGE,
@@ -62,9 +75,9 @@ def test_certmonger_enrolls(certmonger: Certmonger, clients_url: str, pki: Pki, 
 
 
 def test_certmonger_shows_a_refusal_as_rejected(
-    certmonger: Certmonger, clients_url: str, tmp_path: Path
+    certmonger: Certmonger, clients_url: str, clients_tls_cafile: Path, tmp_path: Path
 ) -> None:
-    certmonger.add_scep_ca("certportal", clients_url)
+    certmonger.add_scep_ca("certportal", clients_url, cafile=clients_tls_cafile)
 
     _, certificate_file = certmonger.request(
         "refused", ca="certportal", subject="CN=cm-refused,O=certportal tests", challenge="not-the-challenge",
@@ -86,11 +99,11 @@ def pending_answers() -> int:
 
 
 def test_certmonger_waits_for_approval_and_its_own_poll_gets_the_certificate(
-    certmonger: Certmonger, clients_url: str, pki: Pki, tmp_path: Path
+    certmonger: Certmonger, clients_url: str, clients_tls_cafile: Path, pki: Pki, tmp_path: Path
 ) -> None:
     pki.template.requires_approval = True
     pki.template.save()
-    certmonger.add_scep_ca("certportal", clients_url)
+    certmonger.add_scep_ca("certportal", clients_url, cafile=clients_tls_cafile)
 
     _, certificate_file = certmonger.request(
         "approval", ca="certportal", subject="CN=cm-approval,O=certportal tests", challenge=CLIENTS_CHALLENGE,
@@ -127,9 +140,46 @@ def test_certmonger_waits_for_approval_and_its_own_poll_gets_the_certificate(
         TransactionStatus.SUCCESS,
     )
     assert transaction.certificate == issued
-    polls = ConnectorEvent.objects.filter(event_id__in=[EventId.SCEP_PENDING, EventId.SCEP_REQUEST_SUCCESS])
+    # The first answer with the certificate is recorded as sent to the device (20600).
+    polls = ConnectorEvent.objects.filter(event_id__in=[EventId.SCEP_PENDING, EventId.CRP_NOTIFY_SUCCESS])
     assert sorted(polls.values_list("event_id", "message_type")) == [
-        (EventId.SCEP_REQUEST_SUCCESS, scep.MessageType.PKCS_REQ),
         (EventId.SCEP_PENDING, scep.MessageType.PKCS_REQ),
         (EventId.SCEP_PENDING, scep.MessageType.PKCS_REQ),
+        (EventId.CRP_NOTIFY_SUCCESS, scep.MessageType.PKCS_REQ),
     ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="certmonger renews with a PKCSReq (19) signed by its current certificate, not a RenewalReq; "
+    "certportal applies the self-signed signer rule (RFC 8894 section 2.3, CSR key = signer key) to every "
+    "PKCSReq and refuses it with badRequest (enrollment.scep.content.check_csr_key_matches_signer)",
+)
+def test_certmonger_renews_with_its_current_certificate(
+    certmonger: Certmonger, clients_url: str, clients_tls_cafile: Path, pki: Pki, tmp_path: Path
+) -> None:
+    certmonger.add_scep_ca("certportal", clients_url, cafile=clients_tls_cafile)
+    _, certificate_file = certmonger.request(
+        "renew", ca="certportal", subject="CN=cm-renew,O=certportal tests", challenge=CLIENTS_CHALLENGE,
+        directory=tmp_path,
+    )  # fmt: skip
+    assert certmonger.wait_for("renew")["status"] == "MONITORING"
+    old = IssuedCertificate.objects.get()
+
+    # A new key (getcert resubmit keeps the key: the same PKCSReq, answered with the same certificate).
+    certmonger.getcert("rekey", "-i", "renew")
+    wait_until(
+        lambda: ScepTransaction.objects.count() == 2 or "ca-error" in certmonger.status("renew"),
+        "certmonger's renewal was answered",
+    )
+    status = certmonger.wait_for("renew")
+
+    assert status["status"] == "MONITORING", status
+    renewal = ScepTransaction.objects.exclude(certificate=old).get()
+    assert renewal.status == TransactionStatus.SUCCESS, renewal.fail_info_text
+    assert renewal.renewed_certificate == old
+    assert renewal.certificate is not None
+    renewed = load(certificate_file)
+    assert renewal.certificate.certificate == renewed
+    assert renewed.public_key() != old.certificate.public_key()
+    openssl_verify(tmp_path, renewed, pki.issuing.certificate, pki.root.certificate)
