@@ -33,7 +33,7 @@ def device_name_cell(device: Device) -> str:
     """The name, with the state when the device is retired or wiped."""
     if device.is_active:
         return device.name
-    return format_html('{} <span class="cp-badge cp-none">{}</span>', device.name, device.get_state_display())
+    return format_html('{} <span class="dp-badge dp-none">{}</span>', device.name, device.get_state_display())
 
 
 def timestamp_cell(value: datetime | None, *, empty: str = "never") -> str:

@@ -120,7 +120,7 @@ class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="Import", ordering="pk")
     def import_name(self, obj: ImportJob) -> str:
         return format_html(
-            '{} <span class="cp-quiet-text">#{}</span><br><span class="cp-quiet-text">by {}</span>',
+            '{} <span class="dp-quiet-text">#{}</span><br><span class="dp-quiet-text">by {}</span>',
             obj.file_name or "rows",
             obj.pk,
             obj.requested_by,
@@ -135,7 +135,7 @@ class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         counts = [("created", obj.created), ("updated", obj.updated), ("unchanged", obj.unchanged)]
         shown = [f"{count} {label}" for label, count in counts if count]
         failed = (
-            format_html(' <span class="cp-badge cp-bad">{} failed</span>', obj.failed) if obj.failed else ""
+            format_html(' <span class="dp-badge dp-bad">{} failed</span>', obj.failed) if obj.failed else ""
         )
         total = f"{obj.rows_total} row{'s' if obj.rows_total != 1 else ''}"
         return format_html("{}: {}{}", total, ", ".join(shown) or "none applied", failed)
@@ -145,7 +145,7 @@ class ImportJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         tone = {"done": "ok", "failed": "bad", "running": "wait", "queued": "wait"}[obj.status]
         if obj.status == ImportJobStatus.DONE and obj.failed:
             tone = "warn"
-        return format_html('<span class="cp-badge cp-{}">{}</span>', tone, obj.get_status_display())
+        return format_html('<span class="dp-badge dp-{}">{}</span>', tone, obj.get_status_display())
 
     @admin.display(description="Progress")
     def progress(self, obj: ImportJob) -> str:

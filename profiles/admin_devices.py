@@ -153,9 +153,9 @@ class ManagedDeviceAdmin(DeviceActionViewsMixin, ServiceErrorsAdminMixin, admin.
         if not shown:
             return "—"
         badges = format_html_join(
-            "", '<span class="cp-badge cp-{}">{} {}</span>', ((t, c, label) for t, c, label in shown)
+            "", '<span class="dp-badge dp-{}">{} {}</span>', ((t, c, label) for t, c, label in shown)
         )
-        return format_html('<div class="cp-states">{}</div>', badges)
+        return format_html('<div class="dp-states">{}</div>', badges)
 
     @admin.display(description="Device", ordering="name")
     def device(self, obj: ManagedDevice) -> str:

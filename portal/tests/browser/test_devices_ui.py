@@ -63,9 +63,9 @@ def test_the_admin_opens_a_device_rotates_its_token_and_retires_it(
     page.get_by_role("link", name="iPhone-1").click()
     expect(page.locator("#device-page")).to_be_visible()
     issued_row = page.locator("#device-profiles tr", has_text=assigned.name)
-    expect(issued_row.locator(".cp-state")).to_have_text("Issued")
+    expect(issued_row.locator(".dp-state")).to_have_text("Issued")
     failed_row = page.locator("#device-profiles tr", has_text="Wi-Fi (broken)")
-    expect(failed_row.locator(".cp-state")).to_have_text("Failed")
+    expect(failed_row.locator(".dp-state")).to_have_text("Failed")
     expect(failed_row).to_contain_text("{{Department}} is empty for this user")
     expect(page.locator("#device-certificates")).to_contain_text(held.subject)
     expect(page.locator("#device-timeline")).to_contain_text("30001")
@@ -87,7 +87,7 @@ def test_the_admin_opens_a_device_rotates_its_token_and_retires_it(
 
     # Retire: the confirmation lists the certificates it revokes.
     page.get_by_role("link", name="Retire…").click()
-    listed = page.locator("#leave-confirm tr.cp-to-revoke")
+    listed = page.locator("#leave-confirm tr.dp-to-revoke")
     expect(listed).to_have_count(1)
     expect(listed).to_contain_text(held.serial)
     expect(listed).to_contain_text(held.subject)

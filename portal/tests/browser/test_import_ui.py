@@ -42,7 +42,7 @@ def test_the_admin_imports_devices_from_a_csv_and_reads_the_bad_row(
     expect(page.locator("#import-percent")).to_have_text("100 %")
     expect(page.locator("#import-progress")).to_have_attribute("value", "100")
     expect(page.locator("#import-counts")).to_contain_text("3created")
-    errors = page.locator("#import-errors tr.cp-row-error")
+    errors = page.locator("#import-errors tr.dp-row-error")
     expect(errors).to_have_count(1)
     expect(errors).to_contain_text("d-102")
     expect(errors).to_contain_text("platform")
@@ -81,4 +81,4 @@ def test_the_progress_bar_follows_a_job_until_it_reaches_100_percent(
     expect(page.locator("#import-percent")).to_have_text("100 %", timeout=15_000)
     expect(status).to_have_attribute("data-status", "done")
     expect(status).not_to_have_attribute("hx-trigger", "every 1s")  # finished: the polling stops
-    expect(page.locator("#import-errors tr.cp-row-error")).to_have_count(1)
+    expect(page.locator("#import-errors tr.dp-row-error")).to_have_count(1)
