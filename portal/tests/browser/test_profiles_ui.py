@@ -58,9 +58,14 @@ def test_create_and_assign_a_trusted_root_and_a_scep_profile(
 
     page.goto(f"{base}/admin/profiles/scepprofile/add/")
     page.fill("#id_name", "iOS user certificate")
+    page.select_option("#id_platform", Platform.WINDOWS_10)
+    expect(page.locator(".form-row.field-key_storage_provider")).to_be_visible()
+    expect(page.locator(".form-row.field-hash_algorithms")).to_be_visible()
+    expect(page.locator(".form-row.field-allow_all_apps_access")).to_be_hidden()  # macOS only
     page.select_option("#id_platform", Platform.IOS)
     expect(page.locator(".form-row.field-key_storage_provider")).to_be_hidden()  # Windows only
     expect(page.locator(".form-row.field-hash_algorithms")).to_be_hidden()  # not on iOS
+    expect(page.locator(".form-row.field-validity_value")).to_be_hidden()  # the template's, on iOS
     page.select_option("#id_certificate_type", "user")
     page.select_option("#id_subject_name_format", "custom")
 
