@@ -28,6 +28,7 @@ from django.utils.html import format_html, format_html_join
 from core.admin import ServiceErrorsAdminMixin
 from core.exceptions import ApplicationError
 from directory.admin_columns import device_name_cell, platform_cell, timestamp_cell
+from directory.models import Platform
 from directory.services.checkin_tokens import device_checkin_token_rotate
 from profiles.admin_device_actions import NO_STORE, PAYLOAD_KINDS, DeviceActionViewsMixin, payload_response
 from profiles.admin_device_pages import device_certificates_to_revoke, device_page_read
@@ -47,6 +48,15 @@ def _one(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Quer
         modeladmin.message_user(request, "Choose exactly one device for this action.", messages.WARNING)
         return None
     return queryset.get()
+
+
+def _payload_kinds(device: ManagedDevice) -> dict[str, str]:
+    """The payload formats offered on the device's page: its platform's (both for another platform)."""
+    if device.platform in Platform.apple():
+        return {"mobileconfig": PAYLOAD_KINDS["mobileconfig"]}
+    if device.platform in Platform.windows():
+        return {"windows-csp": PAYLOAD_KINDS["windows-csp"]}
+    return dict(PAYLOAD_KINDS)
 
 
 class ProfileStateFilter(admin.SimpleListFilter):
@@ -194,7 +204,7 @@ class ManagedDeviceAdmin(DeviceActionViewsMixin, ServiceErrorsAdminMixin, admin.
             "page": page,
             "may": may,
             "any_action": device.is_active and any(may.values()),
-            "payload_kinds": PAYLOAD_KINDS,
+            "payload_kinds": _payload_kinds(device),
             "may_edit_directory": request.user.has_perm("directory.change_device"),
             "may_view_certificates": request.user.has_perm("ca.view_issuedcertificate"),
             **(extra_context or {}),

@@ -182,3 +182,24 @@ def test_the_staff_flag_is_needed_for_the_fragment(client, django_user_model):
     response = client.get(status_url(job))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_a_combined_json_file_is_imported_too(as_role, django_capture_on_commit_callbacks):
+    content = (
+        b'{"users": [{"external_id": "u-9", "user_principal_name": "kim@corp.example.com"}],'
+        b' "devices": [{"external_id": "d-9", "name": "Kim\'s Mac", "platform": "macos",'
+        b' "primary_user": "u-9"}]}'
+    )
+    client = as_role("Directory manager")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(ADD, upload(content, name="directory.json"))
+    job = ImportJob.objects.get()
+    assert (job.status, job.kinds, job.created, job.failed) == (
+        ImportJobStatus.DONE,
+        ["users", "devices"],
+        2,
+        0,
+    )
+    owner = Device.objects.get(external_id="d-9").primary_user
+    assert owner is not None
+    assert owner.user_principal_name == "kim@corp.example.com"

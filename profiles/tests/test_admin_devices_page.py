@@ -125,6 +125,7 @@ def test_the_operator_rotates_the_token_shown_once_and_never_cached(as_role, dev
     page = client.get(url(device)).content.decode()
     assert "New check-in token" in page
     assert "Download .mobileconfig" in page
+    assert "Download Windows CSP" not in page  # an iOS device: its platform's payload only
     assert "Retire…" not in page
     assert "Wipe…" not in page
 
