@@ -176,7 +176,8 @@ class GroupAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(Group)
 class GroupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = GroupAdminForm
-    list_display = ("name", "kind", "external_id", "member_count", "updated_at")
+    list_display = ("name", "kind", "member_count", "updated")
+    search_help_text = "Name, Entra object ID or description"
     list_filter = ("kind",)
     search_fields = ("name", "external_id", "description")
     filter_horizontal = ("users", "devices")
@@ -199,6 +200,10 @@ class GroupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             member_total=Count("users", distinct=True) + Count("devices", distinct=True)
         )
         return annotated
+
+    @admin.display(description="Updated", ordering="updated_at")
+    def updated(self, obj: Group) -> str:
+        return timestamp_cell(obj.updated_at)
 
     @admin.display(description="Members", ordering="member_total")
     def member_count(self, obj: Group) -> int:

@@ -202,6 +202,7 @@ SECURE_REDIRECT_EXEMPT = [
     r"^ca/",
     r"^ocsp/",
     r"^healthz$",
+    r"^readyz$",
     *env.list("DJANGO_SECURE_REDIRECT_EXEMPT", default=[]),
 ]
 
@@ -375,6 +376,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _beat_interval(AuditSettings, "AUDIT_SEAL_INTERVAL"),
     },
     "server-certificate-renewal": {"task": "ca.jobs.server_certificate_renew_task", "schedule": 60 * 60.0},
+    "ca-rollover-switch": {"task": "portal.jobs.ca_rollover_switch_due_task", "schedule": 60.0},
 }
 
 # --- certportal ---------------------------------------------------------------------------------------
@@ -414,6 +416,8 @@ globals().update(
         "CERTPORTAL_API_TOKEN_DEFAULT_DAYS",
         "CERTPORTAL_API_TOKEN_MAX_DAYS",
         "CERTPORTAL_TLS_RENEWAL_THRESHOLD",
+        "CERTPORTAL_CA_HEARTBEAT_INTERVAL",
+        "CERTPORTAL_RATE_LIMIT_WHEN_STORE_DOWN",
     )
 )
 if not env.str("CERTPORTAL_BASE_URL", default=""):
@@ -449,6 +453,9 @@ CERTPORTAL_KEY_BACKENDS = {
 #: The portal's own TLS server certificate (``manage.py tls_certificate``, renewed by beat), as PEM files
 #: that the TLS front reads (deploy/nginx/).
 CERTPORTAL_TLS_DIR = env.str("CERTPORTAL_TLS_DIR", default=str(DATA_DIR / "tls"))
+
+#: The last CRL and CA certificates the web tier served, kept to serve them while the database is down.
+CERTPORTAL_PUBLISHED_DIR = env.str("CERTPORTAL_PUBLISHED_DIR", default=str(DATA_DIR / "published"))
 
 #: Who follows directory changes (directory.observers): the profiles app revokes what no longer applies.
 CERTPORTAL_DIRECTORY_OBSERVERS = ["profiles.assignment_reconciler.AssignmentReconciler"]
