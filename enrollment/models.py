@@ -45,6 +45,7 @@ class RegistrationAuthority(TimestampedModel):
     class Meta:
         ordering = ("-created_at",)
         verbose_name = "registration authority"
+        verbose_name_plural = "registration authorities"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.fingerprint_sha1[:16]})"
