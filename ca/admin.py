@@ -235,6 +235,11 @@ class CertificateTemplateForm(forms.ModelForm):  # type: ignore[type-arg]
             "requires_approval",
             "enabled",
         )
+        labels = {
+            "ocsp_no_check": "OCSP no check",
+            "min_rsa_key_size": "Minimum RSA key size",
+            "min_ec_key_size": "Minimum EC key size",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -92,7 +92,8 @@ def _csv_columns() -> list[tuple[str, Any]]:
 
 @admin.register(ConnectorEvent)
 class ConnectorEventAdmin(CsvExportAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("created_at", "event", "level_display", "diagnostic", "about", "message_display")
+    list_display = ("when", "event_and_message", "level_display", "diagnostic")
+    list_display_links = ("when",)
     list_filter = (
         EventIdFilter,
         "level",
@@ -168,6 +169,23 @@ class ConnectorEventAdmin(CsvExportAdminMixin, admin.ModelAdmin):  # type: ignor
     def event(self, obj: ConnectorEvent) -> str:
         return format_html("<strong>{}</strong> {}", obj.event_id, obj.event_name)
 
+    @admin.display(description="time", ordering="created_at")
+    def when(self, obj: ConnectorEvent) -> str:
+        return f"{obj.created_at:%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="event")
+    def event_and_message(self, obj: ConnectorEvent) -> str:
+        message = readable_names(obj.message)
+        about = " · ".join(part for part in (obj.device_external_id, obj.user_principal_name) if part)
+        return format_html(
+            '<strong>{}</strong> {}<div class="cp-muted cp-clip cp-event-message" title="{}">{}</div>{}',
+            obj.event_id,
+            obj.event_name,
+            message,
+            message,
+            format_html('<div class="cp-muted cp-clip cp-event-message">{}</div>', about) if about else "",
+        )
+
     @admin.display(description="event description")
     def event_description(self, obj: ConnectorEvent) -> str:
         try:
@@ -222,6 +240,9 @@ class ConnectorEventAdmin(CsvExportAdminMixin, admin.ModelAdmin):  # type: ignor
     @admin.display(description="SCEP failInfo")
     def fail_info_display(self, obj: ConnectorEvent) -> str:
         return fail_info_name(obj.fail_info)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        return super().changelist_view(request, {"title": "Connector events", **(extra_context or {})})
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -141,6 +141,7 @@ class CertportalAdminSite(admin.AdminSite):
                 items.extend(model for key, model in sorted(models.items()) if key not in placed)
             if items:
                 groups.append(_group(title, items))
+        _mark_current(request.path, groups)
         return groups
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
@@ -164,6 +165,17 @@ def _page_item(request: HttpRequest, page: NavPage) -> dict[str, Any] | None:
     except NoReverseMatch:
         return None
     return {"name": page.label, "object_name": slugify(page.label), "admin_url": url, "add_url": None}
+
+
+def _mark_current(path: str, groups: list[dict[str, Any]]) -> None:
+    """The one entry the page belongs to: the longest URL that starts the path (the pending-requests page
+    is under the requests' list).
+    """
+    items = [item for group in groups for item in group["models"]]
+    matches = [item for item in items if item.get("admin_url") and path.startswith(item["admin_url"])]
+    best = max(matches, key=lambda item: len(item["admin_url"]), default=None)
+    for item in items:
+        item["current"] = item is best
 
 
 def _group(title: str, items: list[dict[str, Any]]) -> dict[str, Any]:
