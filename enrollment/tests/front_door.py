@@ -41,7 +41,6 @@ from ca.services.server_certificates import ServerNames, server_certificate_issu
 from ca.tests.ocsp import dispatch_at_once
 from ca.tests.pki import require_executable
 from ca.tls_directory import TlsDirectory
-from portal.env import BASE_DIR
 
 __all__ = [
     "NGINX_TEMPLATE",
@@ -55,6 +54,8 @@ __all__ = [
     "tls_files_issue",
 ]
 
+#: The repository root (enrollment/tests/front_door.py is two levels below it; enrollment imports no portal).
+BASE_DIR = Path(__file__).resolve().parents[2]
 NGINX_TEMPLATE = BASE_DIR / "deploy" / "nginx" / "certportal.conf.template"
 #: Where Debian installs nginx (/usr/sbin is not on every user's PATH).
 DEBIAN_NGINX = "/usr/sbin/nginx"
