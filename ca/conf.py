@@ -40,6 +40,12 @@ class CaSettings(SettingsModel):
     #: Directory of the portal's own TLS server certificate (``manage.py tls_certificate``): PEM files that
     #: a TLS front reads (``current/``: privkey.pem, cert.pem, chain.pem, fullchain.pem). Empty: none.
     TLS_DIR: str = ""
+    #: How often a CA worker says it is alive and whether it can sign (seconds); readiness counts a worker
+    #: that has not said so for three intervals as gone.
+    CA_HEARTBEAT_INTERVAL: float = Field(default=10.0, ge=1, le=300)
+    #: Where the web tier keeps the last CRL and CA certificates it served, to serve them while the database
+    #: is down (``ca.published_files``). Empty: no such copies (the downloads answer 503 in an outage).
+    PUBLISHED_DIR: str = ""
     #: The hourly job renews that certificate when less than this share of its lifetime is left.
     TLS_RENEWAL_THRESHOLD: float = Field(default=1 / 3, gt=0, lt=1)
 

@@ -7,30 +7,52 @@ of ``core.rates``), a ``default_rate`` used when the settings give none (never "
 ``ident``: whom the request counts against, or None for a request it does not count.
 
 In the embedded default the cache is per process (locmem), so each gunicorn worker counts on its own.
+
+When the counters' store (Redis) cannot be reached, ``CERTPORTAL_RATE_LIMIT_WHEN_STORE_DOWN`` decides:
+``open`` (the default) lets the request through uncounted and logs a warning, so that an outage of the
+cache alone does not stop enrollment and check-in; ``closed`` refuses it as an outage, 503 with
+Retry-After (``core.outages``), where an unlimited endpoint is the greater risk.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from core.conf import AppSettings, SettingsModel
+from core.outages import dependency_outage
 from core.rates import rate_parse
 
-__all__ = ["FixedWindowThrottle"]
+__all__ = ["FixedWindowThrottle", "ThrottleSettings", "throttle_settings"]
+
+logger = logging.getLogger(__name__)
+
+
+class ThrottleSettings(SettingsModel):
+    #: What a rate limit does when its counters' store is down: let the request through, or refuse it (503).
+    RATE_LIMIT_WHEN_STORE_DOWN: Literal["open", "closed"] = "open"
+
+
+throttle_settings = AppSettings(ThrottleSettings)
 
 
 class FixedWindowThrottle(BaseThrottle):
     scope: ClassVar[str] = ""
     default_rate: ClassVar[str] = ""
+    #: The rates by scope; None: REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] when the throttle is made.
+    THROTTLE_RATES: ClassVar[dict[str, Any] | None] = None
 
     def __init__(self) -> None:
-        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES or {}
-        self.limit, self.duration = rate_parse(str(rates.get(self.scope) or self.default_rate))
+        rates = (
+            self.THROTTLE_RATES if self.THROTTLE_RATES is not None else api_settings.DEFAULT_THROTTLE_RATES
+        )
+        self.limit, self.duration = rate_parse(str((rates or {}).get(self.scope) or self.default_rate))
         self._wait = 0.0
 
     def ident(self, request: Request, view: Any) -> str | None:
@@ -43,16 +65,28 @@ class FixedWindowThrottle(BaseThrottle):
         now = time.time()
         window = int(now // self.duration)
         key = f"certportal:throttle:{self.scope}:{ident}:{window}"
-        cache.add(key, 0, timeout=self.duration + 1)
         try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr: start the window again
-            cache.add(key, 1, timeout=self.duration + 1)
-            count = 1
+            count = self._count(key)
+        except Exception as exc:
+            outage = dependency_outage(exc)
+            if outage is None or throttle_settings().RATE_LIMIT_WHEN_STORE_DOWN == "closed":
+                raise  # an outage is answered 503 with Retry-After by the endpoint's exception handler
+            logger.warning(
+                "rate limit %s not counted: its store (%s) is unavailable: %s", self.scope, outage, exc
+            )
+            return True
         if count <= self.limit:
             return True
         self._wait = (window + 1) * self.duration - now
         return False
+
+    def _count(self, key: str) -> int:
+        cache.add(key, 0, timeout=self.duration + 1)
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # expired between add and incr: start the window again
+            cache.add(key, 1, timeout=self.duration + 1)
+            return 1
 
     def wait(self) -> float | None:
         return self._wait

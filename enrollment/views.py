@@ -25,7 +25,6 @@ import logging
 import threading
 from typing import Any
 
-from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
@@ -35,6 +34,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.outages import RETRY_AFTER_SECONDS, dependency_outage
 from enrollment import scep
 from enrollment.api.parsers import PkiMessageParser
 from enrollment.api.renderers import ScepRenderer
@@ -87,9 +87,12 @@ def scep_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, RaUnavailable):
         logger.error("SCEP RA unavailable: %s", exc.message)
         return _text(503, "the SCEP service is not available (RA key)", retry_after=30)
-    if isinstance(exc, DatabaseError):
-        logger.error("database error while answering SCEP", exc_info=exc)
-        return _text(503, "the SCEP service is temporarily unavailable; retry", retry_after=10)
+    outage = dependency_outage(exc)
+    if outage is not None:
+        logger.error("%s unavailable while answering SCEP", outage, exc_info=exc)
+        return _text(
+            503, "the SCEP service is temporarily unavailable; retry", retry_after=RETRY_AFTER_SECONDS
+        )
     logger.error("unexpected error in the SCEP endpoint", exc_info=exc)
     return _text(500, "internal error; the event has been logged")
 
@@ -234,7 +237,9 @@ def _service(slug: str | None, *related: str) -> ScepService:
         if related:  # select_related() with no names would follow every relation
             queryset = queryset.select_related(*related)
         service = queryset.first()
-    except DatabaseError:
+    except Exception as exc:
+        if dependency_outage(exc) is None:
+            raise
         with _known_lock:
             known = _known_services.get(key)
         if known is None:

@@ -16,7 +16,6 @@ import logging
 
 from cryptography.x509 import ocsp
 
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.http import http_date
@@ -30,6 +29,7 @@ from ca.services.ocsp import (
     ocsp_error_answer,
     ocsp_request_answer,
 )
+from core.outages import dependency_outage
 
 __all__ = ["ocsp_view"]
 
@@ -47,16 +47,18 @@ def ocsp_view(request: HttpRequest, slug: str, encoded: str | None = None) -> Ht
     except OcspRequestError as exc:
         logger.info("OCSP request to %s answered %s: %s", slug, exc.status.name, exc)
         answer = ocsp_error_answer(exc.status)
-    except DatabaseError:
-        logger.exception("OCSP request to %s: database unavailable, answered tryLater", slug)
-        answer = ocsp_error_answer(ocsp.OCSPResponseStatus.TRY_LATER)
     except OcspResponderUnavailable as exc:
         logger.error("OCSP request to %s answered internalError: %s", slug, exc.message)
         answer = ocsp_error_answer(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
-    except Exception:
+    except Exception as exc:
         # The protocol boundary: an OCSP client gets an OCSP answer, never an HTML 500.
-        logger.exception("OCSP request to %s failed, answered internalError", slug)
-        answer = ocsp_error_answer(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
+        outage = dependency_outage(exc)
+        if outage is not None:  # the database (or the cache) is down: tryLater, not internalError
+            logger.exception("OCSP request to %s: %s unavailable, answered tryLater", slug, outage)
+            answer = ocsp_error_answer(ocsp.OCSPResponseStatus.TRY_LATER)
+        else:
+            logger.exception("OCSP request to %s failed, answered internalError", slug)
+            answer = ocsp_error_answer(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
     return _response(answer, cacheable=request.method == "GET")
 
 

@@ -1,72 +1,46 @@
 """Rate limits of PKIOperation (the other operations are not counted): per client address, and for the
 whole service.
 
-Fixed-window counters incremented atomically in the cache (Redis INCR in production), so that
-concurrent requests cannot slip past the limit as they can with DRF's read-modify-write history
-throttles. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] ("scep_client", "scep_global").
-In the embedded default the cache is per process, so each gunicorn worker counts on its own.
+``core.throttling.FixedWindowThrottle``: fixed-window counters incremented atomically in the cache (Redis
+INCR in production), so that concurrent requests cannot slip past the limit as they can with DRF's
+read-modify-write history throttles; what happens when Redis is down is
+``CERTPORTAL_RATE_LIMIT_WHEN_STORE_DOWN`` (there). Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+("scep_client", "scep_global"). In the embedded default the cache is per process, so each gunicorn worker
+counts on its own.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from typing import Any, ClassVar
 
-from django.core.cache import cache
 from rest_framework.request import Request
-from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle
+
+from core.throttling import FixedWindowThrottle
 
 __all__ = ["ScepClientThrottle", "ScepGlobalThrottle"]
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
+class _PkiOperationThrottle(FixedWindowThrottle):
+    def ident(self, request: Request, view: Any) -> str | None:
+        if request.query_params.get("operation", "").strip().lower() != "pkioperation":
+            return None  # only PKIOperation costs anything; GetCACaps/GetCACert are served from memory
+        return self.who(request)
 
-class _WindowThrottle(BaseThrottle):
-    scope = ""
-    #: As DRF's SimpleRateThrottle: the rates by scope (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]).
-    THROTTLE_RATES: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
-
-    def __init__(self) -> None:
-        rate = self.THROTTLE_RATES[self.scope]
-        count, _, period = str(rate).partition("/")
-        self.limit = int(count)
-        self.duration = _PERIODS[period[0]]
-        self._wait = 0.0
-
-    def ident(self, request: Request) -> str:
+    def who(self, request: Request) -> str:
         raise NotImplementedError
 
-    def allow_request(self, request: Request, view: Any) -> bool:
-        if request.query_params.get("operation", "").strip().lower() != "pkioperation":
-            return True  # only PKIOperation costs anything; GetCACaps/GetCACert are served from memory
-        now = time.time()
-        window = int(now // self.duration)
-        key = f"certportal:throttle:{self.scope}:{self.ident(request)}:{window}"
-        cache.add(key, 0, timeout=self.duration + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr: start the window again
-            cache.add(key, 1, timeout=self.duration + 1)
-            count = 1
-        if count <= self.limit:
-            return True
-        self._wait = (window + 1) * self.duration - now
-        return False
 
-    def wait(self) -> float | None:
-        return self._wait
+class ScepClientThrottle(_PkiOperationThrottle):
+    scope: ClassVar[str] = "scep_client"
+    default_rate: ClassVar[str] = "120/min"
 
-
-class ScepClientThrottle(_WindowThrottle):
-    scope = "scep_client"
-
-    def ident(self, request: Request) -> str:
+    def who(self, request: Request) -> str:
         return self.get_ident(request)
 
 
-class ScepGlobalThrottle(_WindowThrottle):
-    scope = "scep_global"
+class ScepGlobalThrottle(_PkiOperationThrottle):
+    scope: ClassVar[str] = "scep_global"
+    default_rate: ClassVar[str] = "6000/min"
 
-    def ident(self, request: Request) -> str:
+    def who(self, request: Request) -> str:
         return "all"
