@@ -12,6 +12,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AuthorityKeysCheckMessage",
     "AuthoritySuccessorCreateMessage",
     "CaTaskMessage",
     "CertificateIssueMessage",
@@ -60,3 +61,9 @@ class AuthoritySuccessorCreateMessage(CaTaskMessage):
 
     task_name: ClassVar[str] = "ca.tasks.authority_successor_create_task"
     rollover_id: int = Field(gt=0)
+
+
+class AuthorityKeysCheckMessage(CaTaskMessage):
+    """Can every enabled CA's key sign? (``ca.services.key_checks``; readiness in the embedded default.)"""
+
+    task_name: ClassVar[str] = "ca.tasks.authority_keys_check_task"

@@ -6,7 +6,8 @@ module and runs them, in the embedded default they run in the calling process.
 
 Taking a certificate or revocation request off the queue and storing its result is the connector's
 download: 20400 Download_Success (with the certificate's serial and thumbprint when one was issued), or
-20402 Download_Failure when the task fails (0x00000400 when the CA key cannot be loaded).
+20402 Download_Failure when the task fails (0x00000400 when the CA key cannot be loaded). A task that
+meets the database or the broker down is retried with backoff (``ca.task_base.CaTask``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from celery import shared_task
 
 from ca.key_backends import KeyBackendUnavailable
 from ca.messages import (
+    AuthorityKeysCheckMessage,
     AuthoritySuccessorCreateMessage,
     CertificateIssueMessage,
     CrlGenerateMessage,
@@ -29,12 +31,15 @@ from ca.messages import (
 )
 from ca.models import CertificateAuthority
 from ca.services.issuance import certificate_issue
+from ca.services.key_checks import authority_keys_check
 from ca.services.revocation import crl_generate, crl_refresh, revocation_request_execute
 from ca.services.successors import authority_successor_create
+from ca.task_base import CaTask
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.services import EventLinks, event_record
 
 __all__ = [
+    "authority_keys_check_task",
     "authority_successor_create_task",
     "certificate_issue_task",
     "crl_generate_task",
@@ -83,7 +88,7 @@ def _downloaded(task_name: str, payload: dict[str, Any]) -> Iterator[_Download]:
     )
 
 
-@shared_task(name=CertificateIssueMessage.task_name, acks_late=True)
+@shared_task(name=CertificateIssueMessage.task_name, base=CaTask, acks_late=True)
 def certificate_issue_task(payload: dict[str, Any]) -> int | None:
     """Issue the certificate of a queued request; returns its id (None if the request failed)."""
     message = CertificateIssueMessage.model_validate(payload)  # a malformed message: refused, nothing done
@@ -103,7 +108,7 @@ def certificate_issue_task(payload: dict[str, Any]) -> int | None:
         return issued.pk
 
 
-@shared_task(name=RevocationRequestExecuteMessage.task_name, acks_late=True)
+@shared_task(name=RevocationRequestExecuteMessage.task_name, base=CaTask, acks_late=True)
 def revocation_request_execute_task(payload: dict[str, Any]) -> str:
     """Revoke the request's certificates and publish a new CRL per CA; returns the request's status."""
     message = RevocationRequestExecuteMessage.model_validate(payload)
@@ -113,24 +118,31 @@ def revocation_request_execute_task(payload: dict[str, Any]) -> str:
         return status
 
 
-@shared_task(name=CrlGenerateMessage.task_name, acks_late=True)
+@shared_task(name=CrlGenerateMessage.task_name, base=CaTask, acks_late=True)
 def crl_generate_task(payload: dict[str, Any]) -> int:
     message = CrlGenerateMessage.model_validate(payload)
     crl = crl_generate(authority=CertificateAuthority.objects.get(pk=message.authority_id))
     return crl.number
 
 
-@shared_task(name=CrlRefreshMessage.task_name, acks_late=True)
+@shared_task(name=CrlRefreshMessage.task_name, base=CaTask, acks_late=True)
 def crl_refresh_task(payload: dict[str, Any] | None = None) -> list[int]:
     """Beat: keep every CA's CRL fresh (a new one at half of the current one's lifetime)."""
     CrlRefreshMessage.model_validate(payload or {})
     return [crl.pk for crl in crl_refresh()]
 
 
-@shared_task(name=AuthoritySuccessorCreateMessage.task_name, acks_late=True)
+@shared_task(name=AuthoritySuccessorCreateMessage.task_name, base=CaTask, acks_late=True)
 def authority_successor_create_task(payload: dict[str, Any]) -> str:
     """CA rollover: create the next CA (its key in the key backend, its certificate signed by the parent's
     key or by its own); returns the rollover's status. Idempotent: a rollover done already is left as it is.
     """
     message = AuthoritySuccessorCreateMessage.model_validate(payload)
     return str(authority_successor_create(rollover_id=message.rollover_id).status)
+
+
+@shared_task(name=AuthorityKeysCheckMessage.task_name)
+def authority_keys_check_task(payload: dict[str, Any] | None = None) -> list[str]:
+    """One line per enabled CA whose key cannot sign ("slug: reason"); empty when every key can."""
+    AuthorityKeysCheckMessage.model_validate(payload or {})
+    return [f"{problem.slug}: {problem.reason}" for problem in authority_keys_check()]

@@ -29,21 +29,34 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(related_name="jobs")
 
 
+_monitors: list[Any] = []
+
+
 @worker_ready.connect
 def connector_service_started(sender: Any = None, **kwargs: Any) -> None:
-    """10010 when a worker serving the CA queue is ready (``sender``: its consumer)."""
-    connector_service_record(sender, started=True)
+    """10010 when a worker serving the CA queue is ready (``sender``: its consumer); then its self-check
+    and heartbeat (``portal.ca_worker``): a worker that cannot sign takes no task.
+    """
+    if connector_service_record(sender, started=True):
+        from portal.ca_worker import CaWorkerMonitor  # noqa: PLC0415 - needs the app registry
+
+        monitor = CaWorkerMonitor(sender)
+        monitor.start()
+        _monitors.append(monitor)
 
 
 @worker_shutdown.connect
 def connector_service_stopped(sender: Any = None, **kwargs: Any) -> None:
     """10020 when that worker shuts down (``sender``: the worker)."""
+    while _monitors:
+        _monitors.pop().stop()
     connector_service_record(sender, started=False)
 
 
-def connector_service_record(worker: Any, *, started: bool) -> None:
+def connector_service_record(worker: Any, *, started: bool) -> bool:
     """Record the start or stop of ``worker`` (a consumer or a worker: both have ``hostname`` and ``app``)
-    if it serves the CA queue, with its hostname and queues; 0x0FFFFFFF if they cannot be read.
+    if it serves the CA queue, with its hostname and queues; 0x0FFFFFFF if they cannot be read. Returns
+    whether the worker serves the CA queue.
     """
     # Imported here, not at the top: this module is loaded with the settings, before Django's app registry
     # is ready, and the event log's models need it. The signals fire in a worker, after Celery's Django
@@ -64,12 +77,13 @@ def connector_service_record(worker: Any, *, started: bool) -> None:
             diagnostic_code=DiagnosticCode.UNKNOWN_ERROR,
             details={"error": type(exc).__name__},
         )
-        return
+        return False
     if settings.CERTPORTAL_CA_QUEUE not in queues:
-        return
+        return False
     event_record(
         event_id=event_id,
         message=f"connector service {action}: CA worker {hostname} (queues {', '.join(queues)})",
         diagnostic_code=DiagnosticCode.SUCCESS,
         details={"hostname": hostname, "queues": queues, "pid": os.getpid()},
     )
+    return True
