@@ -13,6 +13,7 @@ from django.test import Client
 
 from ca.health import ca_worker_health_get
 from ca.models import IssuedCertificate
+from ca.worker_status import WorkerStatus, worker_status_write
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.services import event_record
 
@@ -134,10 +135,15 @@ def test_charts_are_inline_svg(admin_client: Client, issued):
     assert "1 issued</title>" in page
 
 
-def test_the_queue_waiting_for_the_ca_worker(admin_client: Client, db):
+def test_the_ca_workers_heartbeat_and_the_queue(admin_client: Client, db, monkeypatch):
+    monkeypatch.setattr("ca.health._embedded", lambda: False)
+    monkeypatch.setattr("ca.health.ca_queue_length", lambda: 3)
+    worker_status_write(WorkerStatus(hostname="ca-worker-1", pid=1, ready=True))
+
     health = ca_worker_health_get()
     page = admin_client.get("/admin/").content.decode()
 
-    assert health.embedded
-    assert health.requests_queued == health.revocations_queued == 0
-    assert "0 certificate requests, 0 revocations" in page
+    assert [worker.hostname for worker in health.workers] == ["ca-worker-1"]
+    assert health.healthy
+    assert "ca-worker-1, heartbeat 0 s ago" in page
+    assert "3 messages" in page
