@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from django.utils import timezone
 
+from ca.selectors import certificate_get_by_fingerprint
 from enrollment import scep
 from enrollment.conf import enrollment_settings
 from enrollment.exceptions import EnrollmentRefused
@@ -107,7 +108,15 @@ def _record_malformed(service: ScepService, text: str, client_address: str | Non
 
 
 def _enroll(exchange: Exchange, plaintext: DecryptedContent) -> ScepReply:
-    """PKCSReq: a challenge verifier authorises exactly what is issued."""
+    """PKCSReq: a challenge verifier authorises exactly what is issued.
+
+    A PKCSReq signed by a certificate this service's CA issued (not a self-signed one) is a renewal, and
+    the renewal rules decide it as they decide a RenewalReq: certmonger renews so (``getcert rekey``: a new
+    key, signed by its current certificate), as do some routers; NDES takes it as a renewal too. RFC 8894
+    asks for the CSR's key in the signer certificate only when that certificate is self-signed (§2.3).
+    """
+    if _signed_by_an_issued_certificate(exchange):
+        return _renew(exchange, plaintext)
     csr = plaintext.csr()
     scep.check_csr_key_matches_signer(csr, exchange.message.signer_certificate)
     exchange.bind_request(csr)
@@ -123,6 +132,11 @@ def _enroll(exchange: Exchange, plaintext: DecryptedContent) -> ScepReply:
             template=template,
             authority=grant.authority or exchange.service.authority,
         )
+
+
+def _signed_by_an_issued_certificate(exchange: Exchange) -> bool:
+    current = certificate_get_by_fingerprint(fingerprint_sha256=exchange.signer_fingerprint_sha256)
+    return current is not None and current.authority_id == exchange.service.authority_id
 
 
 def _renew(exchange: Exchange, plaintext: DecryptedContent) -> ScepReply:

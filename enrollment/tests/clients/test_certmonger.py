@@ -149,12 +149,6 @@ def test_certmonger_waits_for_approval_and_its_own_poll_gets_the_certificate(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="certmonger renews with a PKCSReq (19) signed by its current certificate, not a RenewalReq; "
-    "certportal applies the self-signed signer rule (RFC 8894 section 2.3, CSR key = signer key) to every "
-    "PKCSReq and refuses it with badRequest (enrollment.scep.content.check_csr_key_matches_signer)",
-)
 def test_certmonger_renews_with_its_current_certificate(
     certmonger: Certmonger, clients_url: str, clients_tls_cafile: Path, pki: Pki, tmp_path: Path
 ) -> None:
