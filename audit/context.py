@@ -21,6 +21,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from audit.choices import ActorKind
+from core.addresses import client_address
 
 __all__ = [
     "SYSTEM",
@@ -126,7 +127,7 @@ def actor_from_request(request: HttpRequest, *, correlation_id: str = "") -> Act
     user = getattr(request, "user", None)
     auth = getattr(request, "auth", None)
     common: dict[str, Any] = {
-        "remote_addr": request.META.get("REMOTE_ADDR") or None,
+        "remote_addr": client_address(request),
         "via": f"{request.method} {request.path}"[:NAME_LENGTH],
         "correlation_id": correlation_id,
     }

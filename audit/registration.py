@@ -74,6 +74,7 @@ AUDITED: tuple[Audited, ...] = (
     Audited("ca.OcspResponder", secrets=("encrypted_key_pem",)),
     Audited("ca.RevocationRequest"),
     Audited("ca.RevocationRequestItem"),
+    Audited("ca.AuthorityRollover"),
     # the directory
     Audited("directory.DirectoryUser"),
     Audited("directory.Device", secrets=("checkin_token_digest",), exclude=("last_checkin_at",)),

@@ -34,6 +34,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.addresses import client_address
 from core.outages import RETRY_AFTER_SECONDS, dependency_outage
 from enrollment import scep
 from enrollment.api.parsers import PkiMessageParser
@@ -189,7 +190,8 @@ def _operation(request: Request) -> str | None:
 
 
 def _client_address(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The device's address behind the trusted proxies (nginx in compose), not the proxy's."""
+    return client_address(request)
 
 
 def _decode_message_parameter(message: str) -> bytes:

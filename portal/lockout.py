@@ -12,7 +12,6 @@ process sees them, the embedded default's too. ``manage.py axes_reset_username <
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +25,8 @@ from django.db.models import Max, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from rest_framework.settings import api_settings
+
+from core.addresses import client_address
 
 __all__ = ["LoginLockoutBackend", "client_ip", "lockout_response"]
 
@@ -45,20 +45,10 @@ class LoginLockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]  # axes 
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as the API's rate limits see it (DRF's ``get_ident``): the TCP peer, or the
+    """The client's address as the API's rate limits see it (``core.addresses``): the TCP peer, or the
     address in X-Forwarded-For that the trusted proxies (``CERTPORTAL_NUM_PROXIES``) vouch for.
     """
-    remote = request.META.get("REMOTE_ADDR")
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    proxies = api_settings.NUM_PROXIES or 0
-    if not proxies or not forwarded:
-        return remote
-    addresses = [address.strip() for address in forwarded.split(",")]
-    candidate = addresses[-min(proxies, len(addresses))]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:  # a proxy that passes on garbage: count the peer rather than store it
-        return remote
+    return client_address(request)
 
 
 def _retry_after(request: HttpRequest, credentials: dict[str, Any] | None) -> int:
