@@ -12,6 +12,9 @@ __all__ = ["EnrollmentSettings", "enrollment_settings"]
 class EnrollmentSettings(SettingsModel):
     #: How long the SCEP endpoint waits for the CA worker before answering PENDING (seconds).
     SCEP_ISSUE_WAIT: float = Field(default=5.0, ge=0, le=60)
+    #: How many PKIOperations of one web process may wait for the CA worker at once; the others answer
+    #: PENDING at once (enrollment/services/pki_operation/waiting.py). 0: none waits.
+    SCEP_MAX_WAITING: int = Field(default=2, ge=0, le=256)
     #: Largest PKIOperation body / decoded GET message accepted (bytes).
     SCEP_MAX_MESSAGE_SIZE: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: Refuse requests whose signingTime is further than this from our clock (seconds; 0 = no check).

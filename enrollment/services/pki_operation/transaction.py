@@ -42,6 +42,7 @@ from enrollment.selectors import (
     scep_transaction_pending_elsewhere,
 )
 from enrollment.services.pki_operation.exchange import EnrollmentRequest, Exchange, ScepReply
+from enrollment.services.pki_operation.waiting import wait_slot
 from enrollment.verifiers.base import ChallengeGrant, ChallengeVerifier, challenge_verifiers
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.services import EventLinks
@@ -189,7 +190,8 @@ def transaction_submit(
         raise EnrollmentRefused(
             fail_info, exc.message, reason_code=exc.code, diagnostic_code=unavailable
         ) from exc
-    certificate_request_wait(request=certificate_request, timeout=_issue_wait(exchange))
+    with wait_slot(_issue_wait(exchange)) as wait:
+        certificate_request_wait(request=certificate_request, timeout=wait)
     return transaction_answer(exchange, record)
 
 
@@ -244,7 +246,8 @@ def transaction_replay(exchange: Exchange, record: ScepTransaction) -> ScepReply
     if record.signer_public_key_sha256 != exchange.signer_key_sha256:
         raise scep.ScepFailure(scep.FailInfo.BAD_REQUEST, "this transactionID belongs to another requester")
     if record.status == TransactionStatus.PENDING and record.certificate_request is not None:
-        certificate_request_wait(request=record.certificate_request, timeout=_issue_wait(exchange))
+        with wait_slot(_issue_wait(exchange)) as wait:
+            certificate_request_wait(request=record.certificate_request, timeout=wait)
     return transaction_answer(exchange, record)
 
 
