@@ -75,6 +75,7 @@ AUDITED: tuple[Audited, ...] = (
     Audited("ca.RevocationRequest"),
     Audited("ca.RevocationRequestItem"),
     Audited("ca.AuthorityRollover"),
+    Audited("ca.PkcsRequest", secrets=("password_salt",)),  # the PKCS#12 (binary) is left out
     # the directory
     Audited("directory.DirectoryUser"),
     Audited("directory.Device", secrets=("checkin_token_digest",), exclude=("last_checkin_at",)),

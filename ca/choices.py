@@ -10,6 +10,7 @@ __all__ = [
     "CertificateRequestStatus",
     "CertificateStatus",
     "KeyType",
+    "PkcsRequestStatus",
     "RevocationCause",
     "RevocationOutcome",
     "RevocationReason",
@@ -135,3 +136,12 @@ class RolloverStatus(models.TextChoices):
     def open(cls) -> frozenset[str]:
         """A rollover under way: at most one per CA."""
         return frozenset({cls.REQUESTED, cls.PREPARED})
+
+
+class PkcsRequestStatus(models.TextChoices):
+    """Where a request for a server-generated key (a PKCS certificate) stands."""
+
+    QUEUED = "queued", "Queued for the CA"
+    ISSUED = "issued", "Issued, waiting for delivery"
+    DELIVERED = "delivered", "Delivered (the key is no longer kept)"
+    FAILED = "failed", "Failed"

@@ -21,7 +21,12 @@ from typing import Any
 from celery import current_app
 from celery.result import AsyncResult, EagerResult
 
-from ca.messages import CaTaskMessage, CertificateIssueMessage, RevocationRequestExecuteMessage
+from ca.messages import (
+    CaTaskMessage,
+    CertificateIssueMessage,
+    PkcsCertificateIssueMessage,
+    RevocationRequestExecuteMessage,
+)
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.services import event_record
 
@@ -29,7 +34,13 @@ __all__ = ["ca_task_result", "ca_task_results_available", "ca_task_send"]
 
 _loaded = threading.Event()
 #: The tasks that carry a certificate or revocation request: their hand-over is recorded.
-_REQUEST_TASKS = frozenset({CertificateIssueMessage.task_name, RevocationRequestExecuteMessage.task_name})
+_REQUEST_TASKS = frozenset(
+    {
+        CertificateIssueMessage.task_name,
+        PkcsCertificateIssueMessage.task_name,
+        RevocationRequestExecuteMessage.task_name,
+    }
+)
 
 
 def ca_task_send(

@@ -18,6 +18,7 @@ __all__ = [
     "CertificateIssueMessage",
     "CrlGenerateMessage",
     "CrlRefreshMessage",
+    "PkcsCertificateIssueMessage",
     "RevocationRequestExecuteMessage",
 ]
 
@@ -33,6 +34,13 @@ class CertificateIssueMessage(CaTaskMessage):
     """Issue the certificate of a queued ``CertificateRequest``."""
 
     task_name: ClassVar[str] = "ca.tasks.certificate_issue_task"
+    request_id: int = Field(gt=0)
+
+
+class PkcsCertificateIssueMessage(CaTaskMessage):
+    """Generate the key of a queued ``PkcsRequest``, issue its certificate and keep the encrypted PKCS#12."""
+
+    task_name: ClassVar[str] = "ca.tasks.pkcs_certificate_issue_task"
     request_id: int = Field(gt=0)
 
 

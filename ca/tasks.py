@@ -27,11 +27,13 @@ from ca.messages import (
     CertificateIssueMessage,
     CrlGenerateMessage,
     CrlRefreshMessage,
+    PkcsCertificateIssueMessage,
     RevocationRequestExecuteMessage,
 )
 from ca.models import CertificateAuthority
 from ca.services.issuance import certificate_issue
 from ca.services.key_checks import authority_keys_check
+from ca.services.pkcs_issuance import pkcs_certificate_issue
 from ca.services.revocation import crl_generate, crl_refresh, revocation_request_execute
 from ca.services.successors import authority_successor_create
 from ca.task_base import CaTask
@@ -44,6 +46,7 @@ __all__ = [
     "certificate_issue_task",
     "crl_generate_task",
     "crl_refresh_task",
+    "pkcs_certificate_issue_task",
     "revocation_request_execute_task",
 ]
 
@@ -106,6 +109,25 @@ def certificate_issue_task(payload: dict[str, Any]) -> int | None:
             thumbprint=issued.fingerprint_sha1,
         )
         return issued.pk
+
+
+@shared_task(name=PkcsCertificateIssueMessage.task_name, base=CaTask, acks_late=True)
+def pkcs_certificate_issue_task(payload: dict[str, Any]) -> str:
+    """Generate a device's key, issue its certificate, keep the encrypted PKCS#12; returns the status."""
+    message = PkcsCertificateIssueMessage.model_validate(payload)
+    with _downloaded(PkcsCertificateIssueMessage.task_name, payload) as download:
+        request = pkcs_certificate_issue(request_id=message.request_id)
+        download.result = f"PKCS request {request.pk} is {request.status}"
+        if request.certificate is not None:
+            issued = request.certificate
+            download.links = EventLinks(
+                authority_slug=request.authority.slug,
+                ca_name=request.authority.name,
+                template_name=request.template.name,
+                serial=issued.serial,
+                thumbprint=issued.fingerprint_sha1,
+            )
+        return str(request.status)
 
 
 @shared_task(name=RevocationRequestExecuteMessage.task_name, base=CaTask, acks_late=True)

@@ -3,6 +3,7 @@
 from ca.models.authorities import CertificateAuthority
 from ca.models.certificates import CertificateRevocationList, IssuedCertificate
 from ca.models.ocsp import OcspResponder
+from ca.models.pkcs import PkcsRequest
 from ca.models.requests import CertificateRequest
 from ca.models.revocations import RevocationRequest, RevocationRequestItem
 from ca.models.rollovers import AuthorityRollover
@@ -16,6 +17,7 @@ __all__ = [
     "CertificateTemplate",
     "IssuedCertificate",
     "OcspResponder",
+    "PkcsRequest",
     "RevocationRequest",
     "RevocationRequestItem",
 ]
