@@ -18,6 +18,8 @@ class CaSettings(SettingsModel):
     CA_QUEUE: str = Field(default="ca", min_length=1)
     #: Passphrase of the CA private keys: only the CA worker (and the single embedded process) has it.
     CA_KEY_PASSPHRASE: SecretStr = SecretStr("")
+    #: User PIN of the PKCS#11 tokens of ``ca.key_backends.pkcs11`` backends: the CA worker's only.
+    PKCS11_PIN: SecretStr = SecretStr("")
     #: Where CA keys live, like Django's STORAGES: alias -> {"BACKEND": dotted path, "OPTIONS": {...}}.
     KEY_BACKENDS: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {

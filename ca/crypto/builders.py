@@ -2,6 +2,10 @@
 
 Nothing here reads a CSR's extensions: the caller passes the public key, subject and SANs that policy
 chose, and the extensions come from the template (key usage, EKUs) and the issuing CA (AKI, CDP, AIA).
+
+The ``*_builder`` functions return the unsigned ``x509.CertificateBuilder``: the CA services hand it to the
+CA's key backend, which signs it where the key is (``ca.key_backends``), so no CA key object reaches them.
+``build_*`` sign with a key object the caller holds (tests, benchmarks, the pure OCSP and TLS helpers).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 from cryptography.hazmat.primitives.asymmetric.types import (
     CertificateIssuerPrivateKeyTypes,
+    CertificateIssuerPublicKeyTypes,
     CertificatePublicKeyTypes,
 )
 from cryptography.x509.oid import AuthorityInformationAccessOID, ObjectIdentifier
@@ -27,7 +32,10 @@ __all__ = [
     "KeyUsageSpec",
     "build_ca_certificate",
     "build_end_entity_certificate",
+    "ca_certificate_builder",
+    "end_entity_certificate_builder",
     "hash_algorithm",
+    "named_hash",
 ]
 
 _SignatureHash = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
@@ -39,10 +47,20 @@ _HASHES: dict[str, type[_SignatureHash]] = {
 }
 
 
-def hash_algorithm(name: str, key: CertificateIssuerPrivateKeyTypes) -> _SignatureHash | None:
-    """The signature hash for ``key``; Ed25519/Ed448 sign without a separate hash."""
-    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+_EDWARDS = (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey, ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)
+
+
+def hash_algorithm(
+    name: str, key: CertificateIssuerPrivateKeyTypes | CertificateIssuerPublicKeyTypes
+) -> _SignatureHash | None:
+    """The signature hash for ``key`` (private or public); Ed25519/Ed448 sign without a separate hash."""
+    if isinstance(key, _EDWARDS):
         return None
+    return named_hash(name)
+
+
+def named_hash(name: str) -> _SignatureHash:
+    """``sha256``, ``sha384`` or ``sha512`` as a hash algorithm (KeyError for any other name)."""
     return _HASHES[name]()
 
 
@@ -70,15 +88,14 @@ class KeyUsageSpec:
 @dataclass(frozen=True)
 class CaCertificateSpec:
     subject: x509.Name
-    #: The CA's own private key (its public half goes into the certificate).
-    key: CertificateIssuerPrivateKeyTypes
+    #: The CA's own public key (its private half stays in the key backend).
+    public_key: CertificateIssuerPublicKeyTypes
     serial: int
     not_before: dt.datetime
     not_after: dt.datetime
     path_length: int | None = None
-    #: For a subordinate CA: the parent's certificate and key. None builds a self-signed root.
+    #: For a subordinate CA: the parent's certificate. None builds a self-signed root.
     issuer_certificate: x509.Certificate | None = None
-    issuer_key: CertificateIssuerPrivateKeyTypes | None = None
     crl_url: str = ""
     issuer_url: str = ""
     #: The parent's OCSP responder (AIA), for a subordinate CA.
@@ -86,10 +103,16 @@ class CaCertificateSpec:
     signature_hash: str = "sha256"
 
 
-def build_ca_certificate(spec: CaCertificateSpec) -> x509.Certificate:
-    """A root (self-signed) or subordinate CA certificate."""
-    own_public = spec.key.public_key()
-    signing_key = spec.issuer_key if spec.issuer_key is not None else spec.key
+def build_ca_certificate(
+    spec: CaCertificateSpec, *, signing_key: CertificateIssuerPrivateKeyTypes
+) -> x509.Certificate:
+    """A root or subordinate CA certificate signed with ``signing_key`` (the root's own, or the parent's)."""
+    return ca_certificate_builder(spec).sign(signing_key, hash_algorithm(spec.signature_hash, signing_key))
+
+
+def ca_certificate_builder(spec: CaCertificateSpec) -> x509.CertificateBuilder:
+    """A root (self-signed) or subordinate CA certificate, unsigned."""
+    own_public = spec.public_key
     issuer_name = spec.issuer_certificate.subject if spec.issuer_certificate is not None else spec.subject
     builder = (
         x509.CertificateBuilder()
@@ -125,7 +148,7 @@ def build_ca_certificate(spec: CaCertificateSpec) -> x509.Certificate:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(own_public), critical=False
         )
-    return builder.sign(signing_key, hash_algorithm(spec.signature_hash, signing_key))
+    return builder
 
 
 @dataclass(frozen=True)
@@ -150,6 +173,15 @@ class EndEntitySpec:
 def build_end_entity_certificate(
     spec: EndEntitySpec, *, issuer_certificate: x509.Certificate, issuer_key: CertificateIssuerPrivateKeyTypes
 ) -> x509.Certificate:
+    """An end-entity certificate signed with ``issuer_key``."""
+    builder = end_entity_certificate_builder(spec, issuer_certificate=issuer_certificate)
+    return builder.sign(issuer_key, hash_algorithm(spec.signature_hash, issuer_key))
+
+
+def end_entity_certificate_builder(
+    spec: EndEntitySpec, *, issuer_certificate: x509.Certificate
+) -> x509.CertificateBuilder:
+    """An end-entity certificate issued by ``issuer_certificate``'s CA, unsigned."""
     if not spec.sans and not spec.subject.rdns:
         raise ValueError("a certificate needs a subject or at least one subject alternative name")
     builder = (
@@ -178,10 +210,9 @@ def build_end_entity_certificate(
         builder = builder.add_extension(ntds_security_extension(spec.sid), critical=False)
     if spec.ocsp_no_check:
         builder = builder.add_extension(x509.OCSPNoCheck(), critical=False)
-    builder = _add_distribution(
+    return _add_distribution(
         builder, crl_url=spec.crl_url, issuer_url=spec.issuer_url, ocsp_url=spec.ocsp_url
     )
-    return builder.sign(issuer_key, hash_algorithm(spec.signature_hash, issuer_key))
 
 
 def _aki(issuer_certificate: x509.Certificate) -> x509.AuthorityKeyIdentifier:

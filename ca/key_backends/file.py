@@ -37,7 +37,7 @@ class FileKeyBackend(EncryptedPkcs8Backend):
         except (OSError, KeyError) as exc:
             raise KeyBackendUnavailable(f"CA key file {name!r} is not readable in {self.directory}") from exc
 
-    def discard_private_key(self, reference: KeyReference) -> None:
+    def discard_key(self, reference: KeyReference) -> None:
         name = Path(str(reference.get("path", ""))).name
         if name:
             (self.directory / name).unlink(missing_ok=True)

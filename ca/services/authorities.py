@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ca.conf import ca_settings
 from ca.constants import BACKDATE_SECONDS
-from ca.crypto.builders import CaCertificateSpec, build_ca_certificate
+from ca.crypto.builders import CaCertificateSpec, ca_certificate_builder
 from ca.crypto.canonical import subject_sha256
 from ca.crypto.keys import KeySpec, describe_public_key
 from ca.crypto.serials import random_serial, serial_to_hex
@@ -47,12 +47,15 @@ def authority_create(
     parent: CertificateAuthority | None = None,
     path_length: int | None = None,
     key_backend: str = "default",
+    key_token: str = "",
+    key_label: str = "",
     base_url: str | None = None,
 ) -> CertificateAuthority:
     """Create a root CA (``parent`` None) or a subordinate CA signed by ``parent``.
 
-    The new key is created by the key backend and never leaves it in clear; the subordinate's
-    validity is capped to the parent's remaining validity.
+    The new key is created by the key backend (in the PKCS#11 token ``key_token`` under ``key_label``, for
+    such a backend) and never leaves it in clear; the certificate is signed by the parent's backend, or by
+    the new key's own for a root. The subordinate's validity is capped to the parent's remaining validity.
     """
     if validity_days < 1:
         raise PolicyViolation("validity must be at least one day", code="validity_not_allowed")
@@ -60,7 +63,7 @@ def authority_create(
     not_before = now - dt.timedelta(seconds=BACKDATE_SECONDS)
     not_after = now + dt.timedelta(days=validity_days)
     backend = key_backends[key_backend]
-    parent_key = None
+    signer = backend
     issuer_certificate = None
     crl_url = issuer_url = ocsp_url = ""
     if parent is not None:
@@ -68,7 +71,8 @@ def authority_create(
             raise AuthorityUnavailable(f"parent CA {parent} is disabled")
         if parent.not_after <= now:
             raise AuthorityUnavailable(f"parent CA {parent} has expired")
-        parent_key = key_backends[parent.key_backend].load_private_key(parent.key_reference)
+        signer = key_backends[parent.key_backend]
+        signer.public_key(parent.key_reference)  # the parent's key is usable here, before a key is made
         issuer_certificate = parent.certificate
         not_after = min(not_after, parent.not_after)
         crl_url, issuer_url, ocsp_url = parent.crl_url, parent.issuer_url, parent.ocsp_url
@@ -77,25 +81,26 @@ def authority_create(
     candidate = CertificateAuthority(name=name, slug=slug)
     candidate.clean_fields(exclude=others)
     candidate.validate_unique(exclude=others)
-    key, reference = backend.create_private_key(spec=key_spec, name=slug)
+    public_key, reference = backend.create_key(spec=key_spec, name=slug, token=key_token, label=key_label)
     try:
         serial = random_serial()
-        certificate = build_ca_certificate(
+        builder = ca_certificate_builder(
             CaCertificateSpec(
                 subject=subject,
-                key=key,
+                public_key=public_key,
                 serial=serial,
                 not_before=not_before,
                 not_after=not_after,
                 path_length=path_length,
                 issuer_certificate=issuer_certificate,
-                issuer_key=parent_key,
                 crl_url=crl_url,
                 issuer_url=issuer_url,
                 ocsp_url=ocsp_url,
             )
         )
-        key_type, key_size = describe_public_key(key.public_key())
+        signing_reference = parent.key_reference if parent is not None else reference
+        certificate = signer.sign_certificate(signing_reference, builder, signature_hash="sha256")
+        key_type, key_size = describe_public_key(public_key)
         urls = authority_urls(slug, base_url=base_url)
         authority = CertificateAuthority(
             name=name,
@@ -120,7 +125,7 @@ def authority_create(
         authority.full_clean()
         authority.save()
     except BaseException:
-        backend.discard_private_key(reference)
+        backend.discard_key(reference)
         raise
     logger.info("created CA %s (%s, %s)", authority.slug, authority.subject, key_spec)
     return authority

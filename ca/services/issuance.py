@@ -1,4 +1,4 @@
-"""Signing: turn a queued request into a certificate. Runs on the CA worker (it loads the CA key).
+"""Signing: turn a queued request into a certificate. Runs on the CA worker (its key backend signs).
 
 A request the CA refuses at signing time (disabled or expired since submission) is recorded as the
 connector's 20102 PkcsCertIssue_Failure with 0x00000400 PKCS_Issue_CA_Unavailable.
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ca.choices import CertificateRequestStatus
 from ca.constants import BACKDATE_SECONDS, MAX_SERIAL_ATTEMPTS
-from ca.crypto.builders import EndEntitySpec, KeyUsageSpec, build_end_entity_certificate
+from ca.crypto.builders import EndEntitySpec, KeyUsageSpec, end_entity_certificate_builder
 from ca.crypto.csr import load_csr
 from ca.crypto.keys import spki_sha256
 from ca.crypto.names import general_name_to_text
@@ -88,7 +88,7 @@ def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
                 template_name=template.name,
             )
             return None
-        issuer_key = key_backends[authority.key_backend].load_private_key(authority.key_reference)
+        backend = key_backends[authority.key_backend]
         csr = load_csr(bytes(request.csr_der))
         not_before, not_after = certificate_validity(
             authority=authority, template=template, requested_days=request.validity_days, now=now
@@ -96,7 +96,7 @@ def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
         sans = request.subject_alternative_names
         for attempt in range(1, MAX_SERIAL_ATTEMPTS + 1):
             serial = random_serial()
-            certificate = build_end_entity_certificate(
+            builder = end_entity_certificate_builder(
                 EndEntitySpec(
                     public_key=csr.public_key(),
                     subject=request.subject_name,
@@ -114,7 +114,9 @@ def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
                     ocsp_no_check=template.ocsp_no_check,
                 ),
                 issuer_certificate=authority.certificate,
-                issuer_key=issuer_key,
+            )
+            certificate = backend.sign_certificate(
+                authority.key_reference, builder, signature_hash=authority.signature_hash
             )
             try:
                 with transaction.atomic():

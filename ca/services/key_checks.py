@@ -4,8 +4,9 @@ readiness in the embedded default, where the one process is the CA worker.
 A CA key that cannot be used (a wrong ``CERTPORTAL_CA_KEY_PASSPHRASE``, a key file or token that is not
 there, a backend that is not configured) would otherwise be found only by the first task that needs it,
 after the worker had reported ready and accepted that task. The check uses each enabled CA's key as
-issuance does: through its key backend, with a signature over a fixed challenge that is then verified with
-the CA certificate's public key, so a key that loads but does not belong to the certificate fails too.
+issuance does: through its key backend, which signs a fixed challenge (in the token, for a PKCS#11 backend);
+the signature is then verified with the CA certificate's public key, so a key that is reachable but does
+not belong to the certificate fails too.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from ca.models import CertificateAuthority
 __all__ = ["AuthorityKeyProblem", "authority_keys_check"]
 
 _CHALLENGE = b"certportal: can this CA key sign?"
-_EDWARDS_KEYS = (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)
-_EDWARDS_PUBLIC = (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)
 
 
 @dataclass(frozen=True)
@@ -47,31 +46,31 @@ def authority_keys_check() -> list[AuthorityKeyProblem]:
 
 
 def _key_problem(authority: CertificateAuthority) -> str | None:
+    certificate_key = authority.certificate.public_key()
     try:
         backend = key_backends[authority.key_backend]
-        key = backend.load_private_key(authority.key_reference)
+        if backend.public_key(authority.key_reference) != certificate_key:
+            return "the key does not belong to the CA certificate"
+        signature = backend.sign_data(authority.key_reference, _CHALLENGE)
     except KeyBackendUnavailable as exc:
         return exc.message
     except (KeyError, LookupError, OSError, ValueError) as exc:
         return f"key backend {authority.key_backend!r}: {type(exc).__name__}: {exc}"
     try:
-        _sign_and_verify(key, authority.certificate.public_key())
+        _verify(certificate_key, signature)
     except InvalidSignature:
-        return "the key does not belong to the CA certificate"
-    except TypeError as exc:
-        return str(exc)
+        return "the key's signature does not verify with the CA certificate"
     return None
 
 
-def _sign_and_verify(key: object, public: object) -> None:
-    """Sign the challenge with ``key`` and verify it with ``public``; TypeError when their types differ."""
+def _verify(public: object, signature: bytes) -> None:
+    """Verify ``sign_data``'s signature over the challenge (SHA-256 where the key type takes a hash)."""
     sha256 = hashes.SHA256()
-    if isinstance(key, rsa.RSAPrivateKey) and isinstance(public, rsa.RSAPublicKey):
-        signature = key.sign(_CHALLENGE, padding.PKCS1v15(), sha256)
+    if isinstance(public, rsa.RSAPublicKey):
         public.verify(signature, _CHALLENGE, padding.PKCS1v15(), sha256)
-    elif isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(public, ec.EllipticCurvePublicKey):
-        public.verify(key.sign(_CHALLENGE, ec.ECDSA(sha256)), _CHALLENGE, ec.ECDSA(sha256))
-    elif isinstance(key, _EDWARDS_KEYS) and isinstance(public, _EDWARDS_PUBLIC):
-        public.verify(key.sign(_CHALLENGE), _CHALLENGE)
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        public.verify(signature, _CHALLENGE, ec.ECDSA(sha256))
+    elif isinstance(public, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        public.verify(signature, _CHALLENGE)
     else:
-        raise TypeError(f"the key ({type(key).__name__}) is not of the CA certificate's type")
+        raise InvalidSignature(f"a CA certificate key of type {type(public).__name__} cannot be checked")

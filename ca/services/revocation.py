@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ca.choices import RevocationOutcome, RevocationReason, RevocationRequestStatus
-from ca.crypto.crl import RevokedEntry, build_crl
+from ca.crypto.crl import RevokedEntry, crl_builder
 from ca.key_backends import KeyBackendUnavailable, key_backends
 from ca.models import (
     CertificateAuthority,
@@ -194,7 +194,8 @@ def certificate_revoke(
 
 def crl_generate(*, authority: CertificateAuthority) -> CertificateRevocationList:
     """Sign and store a full CRL with the next CRL number. Safe to run twice (numbers only grow)."""
-    key = key_backends[authority.key_backend].load_private_key(authority.key_reference)
+    backend = key_backends[authority.key_backend]
+    backend.public_key(authority.key_reference)  # KeyBackendUnavailable before the CA row is locked
     with transaction.atomic():
         # Lock the CA row so that two workers never use the same CRL number.
         authority = CertificateAuthority.objects.select_for_update().get(pk=authority.pk)
@@ -214,15 +215,14 @@ def crl_generate(*, authority: CertificateAuthority) -> CertificateRevocationLis
             )
             if c.revoked_at is not None
         ]
-        crl = build_crl(
+        builder = crl_builder(
             issuer_certificate=authority.certificate,
-            issuer_key=key,
             number=number,
             this_update=now,
             next_update=next_update,
             revoked=entries,
-            signature_hash=authority.signature_hash,
         )
+        crl = backend.sign_crl(authority.key_reference, builder, signature_hash=authority.signature_hash)
         record = CertificateRevocationList.objects.create(
             authority=authority,
             number=number,

@@ -37,6 +37,7 @@ from ca.services.revocation import crl_generate
 from ca.services.revocation_requests import certificate_revoke_by_admin
 from ca.services.submission import certificate_request_submit
 from ca.tests.pki import make_csr, write_pem
+from ca.tests.softhsm import pkcs11_backend, softhsm  # noqa: F401 - registered with this plugin
 
 
 @dataclass
@@ -80,26 +81,27 @@ def crypto_chain() -> CryptoChain:
     root = build_ca_certificate(
         CaCertificateSpec(
             subject=root_name,
-            key=root_key,
+            public_key=root_key.public_key(),
             serial=1,
             not_before=now - dt.timedelta(minutes=5),
             not_after=now + dt.timedelta(days=3650),
             path_length=1,
-        )
+        ),
+        signing_key=root_key,
     )
     issuing = build_ca_certificate(
         CaCertificateSpec(
             subject=x509.Name.from_rfc4514_string("CN=Crypto Issuing,O=certportal tests"),
-            key=issuing_key,
+            public_key=issuing_key.public_key(),
             serial=2,
             not_before=now - dt.timedelta(minutes=5),
             not_after=now + dt.timedelta(days=1825),
             path_length=0,
             issuer_certificate=root,
-            issuer_key=root_key,
             crl_url="http://pki.example/crl/crypto-root.crl",
             issuer_url="http://pki.example/ca/crypto-root.crt",
-        )
+        ),
+        signing_key=root_key,
     )
     return CryptoChain(root_key=root_key, root=root, issuing_key=issuing_key, issuing=issuing)
 

@@ -21,7 +21,7 @@ def test_missing_default_backend_is_an_error(settings):
 def test_unloadable_backend_is_an_error(settings):
     settings.CERTPORTAL_KEY_BACKENDS = {
         "default": {"BACKEND": "ca.key_backends.db.DatabaseKeyBackend"},
-        "hsm": {"BACKEND": "ca.key_backends.pkcs11.Pkcs11KeyBackend"},
+        "hsm": {"BACKEND": "ca.key_backends.nowhere.HsmKeyBackend"},
         "broken": {},
     }
     assert _ids(settings) == ["ca.E002", "ca.E002"]

@@ -289,14 +289,14 @@ def test_ca_certificate_with_an_ec_key(crypto_chain):
     cert = build_ca_certificate(
         CaCertificateSpec(
             subject=x509.Name.from_rfc4514_string("CN=EC Sub"),
-            key=key,
+            public_key=key.public_key(),
             serial=3,
             not_before=NOW,
             not_after=NOW + dt.timedelta(days=30),
             issuer_certificate=crypto_chain.root,
-            issuer_key=crypto_chain.root_key,
             signature_hash="sha384",
-        )
+        ),
+        signing_key=crypto_chain.root_key,
     )
     assert cert.public_key() == key.public_key()
     assert isinstance(cert.signature_hash_algorithm, hashes.SHA384)

@@ -42,22 +42,23 @@ def ec_chain():
     root = build_ca_certificate(
         CaCertificateSpec(
             subject=x509.Name.from_rfc4514_string("CN=EC Root,O=certportal tests"),
-            key=root_key,
+            public_key=root_key.public_key(),
             serial=1,
             not_before=NOW - dt.timedelta(days=1),
             not_after=NOW + dt.timedelta(days=365),
-        )
+        ),
+        signing_key=root_key,
     )
     issuing = build_ca_certificate(
         CaCertificateSpec(
             subject=x509.Name.from_rfc4514_string("CN=EC Issuing,O=certportal tests"),
-            key=issuing_key,
+            public_key=issuing_key.public_key(),
             serial=2,
             not_before=NOW - dt.timedelta(days=1),
             not_after=NOW + dt.timedelta(days=300),
             issuer_certificate=root,
-            issuer_key=root_key,
-        )
+        ),
+        signing_key=root_key,
     )
     return root, issuing
 

@@ -70,26 +70,27 @@ def test_database_backend_key_decrypts_with_the_passphrase_to_the_cas_key(pki):
     pem = pki.issuing.key_reference["encrypted_pkcs8"].encode()
     key = serialization.load_pem_private_key(pem, password=PASSPHRASE.encode())
     assert key.public_key() == pki.issuing.certificate.public_key()
-    loaded = key_backends["default"].load_private_key(pki.issuing.key_reference)
-    assert loaded.public_key() == pki.issuing.certificate.public_key()
+    assert (
+        key_backends["default"].public_key(pki.issuing.key_reference) == pki.issuing.certificate.public_key()
+    )
 
 
 def test_wrong_passphrase_makes_the_key_unavailable(pki, settings):
     settings.CERTPORTAL_CA_KEY_PASSPHRASE = "not-the-passphrase"
     with pytest.raises(KeyBackendUnavailable, match="wrong CERTPORTAL_CA_KEY_PASSPHRASE") as excinfo:
-        key_backends["default"].load_private_key(pki.issuing.key_reference)
+        key_backends["default"].sign_data(pki.issuing.key_reference, b"x")
     assert excinfo.value.code == "key_backend_unavailable"
     assert excinfo.value.http_status == 503
 
 
 def test_a_cached_key_is_not_handed_out_for_a_wrong_passphrase(pki, settings):
     backend = key_backends["default"]
-    backend.load_private_key(pki.issuing.key_reference)  # now cached under the right passphrase
+    backend.sign_data(pki.issuing.key_reference, b"x")  # now cached under the right passphrase
     settings.CERTPORTAL_CA_KEY_PASSPHRASE = "not-the-passphrase"
     with pytest.raises(KeyBackendUnavailable):
-        key_backends["default"].load_private_key(pki.issuing.key_reference)
+        key_backends["default"].sign_data(pki.issuing.key_reference, b"x")
     with pytest.raises(KeyBackendUnavailable):
-        backend.load_private_key(pki.issuing.key_reference)  # the old instance checks the passphrase too
+        backend.sign_data(pki.issuing.key_reference, b"x")  # the old instance checks the passphrase too
 
 
 def test_stored_key_that_cannot_sign_is_unavailable(db):
@@ -99,12 +100,12 @@ def test_stored_key_that_cannot_sign_is_unavailable(db):
         serialization.BestAvailableEncryption(PASSPHRASE.encode()),
     )
     with pytest.raises(KeyBackendUnavailable, match="X25519PrivateKey cannot sign certificates"):
-        key_backends["default"].load_private_key({"encrypted_pkcs8": pem.decode()})
+        key_backends["default"].sign_data({"encrypted_pkcs8": pem.decode()}, b"x")
 
 
 def test_database_reference_without_a_key_is_unavailable(pki):
     with pytest.raises(KeyBackendUnavailable, match="not stored in the database backend"):
-        key_backends["default"].load_private_key({"path": "test-issuing.key.pem"})
+        key_backends["default"].sign_data({"path": "test-issuing.key.pem"}, b"x")
 
 
 def test_unknown_backend_alias_is_unavailable():
@@ -217,8 +218,7 @@ def test_file_backend_never_overwrites_an_existing_key_file(db, file_backend):
     second = _file_ca("same")
     assert second.key_reference == {"path": "same-2.key.pem"}
     assert (file_backend / "same.key.pem").exists()
-    loaded = key_backends["default"].load_private_key(second.key_reference)
-    assert loaded.public_key() == second.certificate.public_key()
+    assert key_backends["default"].public_key(second.key_reference) == second.certificate.public_key()
 
 
 def test_failed_creation_leaves_no_key_file(db, file_backend):
@@ -238,14 +238,15 @@ def test_file_backend_wrong_passphrase_is_unavailable(db, file_backend, settings
     authority = _file_ca()
     settings.CERTPORTAL_CA_KEY_PASSPHRASE = "not-the-passphrase"
     with pytest.raises(KeyBackendUnavailable, match="wrong CERTPORTAL_CA_KEY_PASSPHRASE"):
-        key_backends["default"].load_private_key(authority.key_reference)
+        key_backends["default"].sign_data(authority.key_reference, b"x")
 
 
 def test_file_backend_missing_file_is_unavailable(db, file_backend):
     authority = _file_ca()
     (file_backend / "file-root.key.pem").unlink()
+    key_backends.reset()  # a worker started since: nothing cached from the creation
     with pytest.raises(KeyBackendUnavailable, match="is not readable"):
-        key_backends["default"].load_private_key(authority.key_reference)
+        key_backends["default"].sign_data(authority.key_reference, b"x")
 
 
 def test_file_backend_reference_cannot_leave_its_directory(db, file_backend, tmp_path):
@@ -253,9 +254,9 @@ def test_file_backend_reference_cannot_leave_its_directory(db, file_backend, tmp
     outside = tmp_path / "outside.key.pem"
     outside.write_bytes((file_backend / "file-root.key.pem").read_bytes())
     with pytest.raises(KeyBackendUnavailable, match=r"'outside\.key\.pem' is not readable"):
-        key_backends["default"].load_private_key({"path": "../outside.key.pem"})
+        key_backends["default"].sign_data({"path": "../outside.key.pem"}, b"x")
     with pytest.raises(KeyBackendUnavailable):
-        key_backends["default"].load_private_key({"path": str(outside)})
+        key_backends["default"].sign_data({"path": str(outside)}, b"x")
 
 
 def test_file_backend_names_files_after_a_sanitised_slug(tmp_path):

@@ -6,6 +6,12 @@ Run it where the CA key passphrase is (the CA worker's environment, or the embed
         --key RSA-4096 --validity-days 7300
     manage.py init_ca --slug corp-issuing --name "Corp Issuing CA" --subject "CN=Corp Issuing CA,O=Corp" \\
         --parent corp-root --key RSA-3072 --validity-days 3650 --path-length 0
+
+With the key in an HSM (the "pkcs11" alias of CERTPORTAL_KEY_BACKENDS; CERTPORTAL_PKCS11_PIN set), the key
+pair is generated in the token, under the label given (the slug by default):
+
+    manage.py init_ca --slug corp-root --name "Corp Root CA" --subject "CN=Corp Root CA,O=Corp" \\
+        --key EC-P384 --key-backend pkcs11 --token certportal --label corp-root-2026
 """
 
 from __future__ import annotations
@@ -45,6 +51,14 @@ class Command(BaseCommand):
             "--template", action="append", default=[], help="Certificate template this CA issues (repeatable)"
         )
         parser.add_argument("--key-backend", default="default", help="Alias in CERTPORTAL_KEY_BACKENDS")
+        parser.add_argument(
+            "--token",
+            default="",
+            help="PKCS#11 backends: label of the token (default: the backend's OPTIONS)",
+        )
+        parser.add_argument(
+            "--label", default="", help="PKCS#11 backends: label of the new key (default: --slug)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -81,6 +95,8 @@ class Command(BaseCommand):
                 parent=parent,
                 path_length=options["path_length"],
                 key_backend=options["key_backend"],
+                key_token=options["token"],
+                key_label=options["label"],
             )
             crl_generate(authority=authority)
         except ApplicationError as exc:

@@ -354,7 +354,7 @@ def test_the_web_tier_answers_without_the_ca_passphrase(client, pki, issued, res
     settings.CERTPORTAL_CA_KEY_PASSPHRASE = ""
     assert ca_settings().CA_KEY_PASSPHRASE.get_secret_value() == ""
     with pytest.raises(Exception, match=r"(?i)passphrase"):
-        key_backends[pki.issuing.key_backend].load_private_key(pki.issuing.key_reference)
+        key_backends[pki.issuing.key_backend].sign_data(pki.issuing.key_reference, b"x")
     answer = _post(client, ocsp_request(issued.certificate, pki.issuing.certificate))
     assert answer.certificate_status == ocsp.OCSPCertStatus.GOOD
     signer = answer.certificates[0]
