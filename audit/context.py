@@ -22,6 +22,7 @@ from django.http import HttpRequest
 
 from audit.choices import ActorKind
 from core.addresses import client_address
+from core.request_ids import request_id_get
 
 __all__ = [
     "SYSTEM",
@@ -99,7 +100,9 @@ def actor_scope(actor: Actor) -> Iterator[Actor]:
 @contextlib.contextmanager
 def request_scope(request: HttpRequest) -> Iterator[None]:
     """Run the block (a request) as whoever the request turns out to be authenticated as."""
-    token = _scope.set(_RequestScope(request=request, correlation_id=uuid.uuid4().hex))
+    # The request's id for the logs (core.request_ids, set first of all middleware) when there is one: the
+    # audit log's correlation id and the log lines of the request are then the same.
+    token = _scope.set(_RequestScope(request=request, correlation_id=request_id_get() or uuid.uuid4().hex))
     try:
         yield
     finally:

@@ -33,3 +33,33 @@ def key_backends_configured(app_configs: Any, **kwargs: Any) -> list[CheckMessag
             )
         )
     return messages
+
+
+#: The tag of the checks that only the CA worker can pass: ``manage.py check --deploy --tag ca_worker
+#: --database default`` where the CA key passphrase (or the token's PIN) is (README, "Health").
+CA_WORKER_TAG = "ca_worker"
+
+
+@register(CA_WORKER_TAG, deploy=True)
+def ca_keys_can_sign(app_configs: Any, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """ca.E003: every enabled CA's key signs through its key backend, and belongs to its certificate.
+
+    A deployment check that reads the database: it runs with ``--deploy`` and ``--database`` only (so not in
+    ``migrate``, and not in the web tier's ``check --deploy``, which has no CA key to sign with).
+    """
+    if not databases:
+        return []
+    from ca.services.key_checks import authority_keys_check  # noqa: PLC0415 - the CA worker's module
+
+    try:
+        problems = authority_keys_check()
+    except Exception as exc:  # the database or the backend itself is unreachable: say so, as a failure
+        return [Error(f"the CA keys cannot be checked: {type(exc).__name__}: {exc}", id="ca.E003")]
+    return [
+        Error(
+            f"CA {problem.slug}: its key cannot sign: {problem.reason}",
+            hint="check CERTPORTAL_CA_KEY_PASSPHRASE and the key backend of this process",
+            id="ca.E003",
+        )
+        for problem in problems
+    ]

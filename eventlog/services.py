@@ -15,7 +15,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
+from eventlog.conf import eventlog_settings
 from eventlog.models import ConnectorEvent
+from eventlog.syslog import event_stream
 
 __all__ = ["EventLinks", "EventPruneObserver", "event_prune", "event_prune_observers", "event_record"]
 
@@ -115,7 +117,7 @@ def event_record(
         " ".join(f"{name}={values[name]}" for name in _LOGGED_LINKS if values.get(name) not in (None, "")),
     )
     try:
-        return ConnectorEvent.objects.create(
+        event: ConnectorEvent | None = ConnectorEvent.objects.create(
             event_id=int(event_id),
             level=level,
             message=safe_message,
@@ -125,7 +127,28 @@ def event_record(
         )
     except DatabaseError:
         logger.exception("could not record event %s", int(event_id))
-        return None
+        event = None
+    syslog = eventlog_settings().EVENT_SYSLOG
+    if syslog:  # streamed also when the row could not be written: the SIEM keeps what the database lost
+        event_stream(
+            url=syslog,
+            event_id=int(event_id),
+            name=_event_name(int(event_id)),
+            level=str(level),
+            message=safe_message,
+            diagnostic_code=code,
+            links=values,
+            record_id=event.pk if event is not None else None,
+            created_at=event.created_at if event is not None else None,
+        )
+    return event
+
+
+def _event_name(event_id: int) -> str:
+    try:
+        return str(EventId(event_id).label)
+    except ValueError:
+        return str(event_id)
 
 
 def _printable(text: str, limit: int) -> str:

@@ -6,6 +6,9 @@ class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Portal"
 
+    def ready(self) -> None:
+        from portal import checks  # noqa: F401, PLC0415  (registers the system checks)
+
 
 class CertportalAdminConfig(admin_apps.AdminConfig):
     """Django's admin with certportal's site as the default site (``@admin.register`` registers there)."""

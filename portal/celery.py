@@ -8,21 +8,34 @@ process (``CELERY_TASK_ALWAYS_EAGER``), which is the embedded default.
 A worker that serves the CA queue is the connector service: its start and stop are recorded in the event
 log (10010 StartedConnectorService, 10020 StoppedConnectorService) by Celery's ``worker_ready`` and
 ``worker_shutdown`` signals. These are hooks of the process's life, not domain side effects.
+
+Every task carries the request id of whoever sent it and has its wait and run times measured
+(``portal.task_hooks``). A worker started with ``CERTPORTAL_METRICS_PORT`` serves its processes' metrics
+on that port (``portal.metrics_server``): the pool's processes write them to ``PROMETHEUS_MULTIPROC_DIR``, a
+fresh private directory unless it is set, which must be known before any metric exists, hence here.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_shutdown, worker_ready, worker_shutdown
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+if os.environ.get("CERTPORTAL_METRICS_PORT", "0") not in {"", "0"} and not os.environ.get(
+    "PROMETHEUS_MULTIPROC_DIR"
+):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="certportal-worker-metrics-")
+
+from portal.task_hooks import task_hooks_install
 
 app = Celery("certportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+task_hooks_install()
 # ``tasks`` modules: the CA worker's (``ca.tasks``, routed to the ``ca`` queue by name); ``jobs`` modules:
 # each app's default-queue tasks (sweeps, notifications, bulk work).
 app.autodiscover_tasks()
@@ -30,6 +43,7 @@ app.autodiscover_tasks(related_name="jobs")
 
 
 _monitors: list[Any] = []
+_servers: list[Any] = []
 
 
 @worker_ready.connect
@@ -45,11 +59,40 @@ def connector_service_started(sender: Any = None, **kwargs: Any) -> None:
         _monitors.append(monitor)
 
 
+@worker_ready.connect
+def worker_metrics_started(sender: Any = None, **kwargs: Any) -> None:
+    """Any worker: its metrics on ``CERTPORTAL_METRICS_PORT``, if set."""
+    from portal.conf import portal_settings  # noqa: PLC0415 - needs the settings
+
+    port = portal_settings().METRICS_PORT
+    if not port:
+        return
+    from portal.metrics_server import worker_metrics_serve  # noqa: PLC0415 - needs the app registry
+
+    try:
+        _servers.append(worker_metrics_serve(port=port))
+    except OSError as exc:  # the port is taken: the worker works on, without its metrics
+        import logging  # noqa: PLC0415
+
+        logging.getLogger(__name__).error("worker metrics not served on port %s: %s", port, exc)
+
+
+@worker_process_shutdown.connect
+def worker_process_metrics_dead(pid: int | None = None, **kwargs: Any) -> None:
+    """A pool process ends: its live gauges go with it (prometheus-client's multi-process mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess  # noqa: PLC0415
+
+        multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
+
+
 @worker_shutdown.connect
 def connector_service_stopped(sender: Any = None, **kwargs: Any) -> None:
     """10020 when that worker shuts down (``sender``: the worker)."""
     while _monitors:
         _monitors.pop().stop()
+    while _servers:
+        _servers.pop().shutdown()
     connector_service_record(sender, started=False)
 
 

@@ -13,6 +13,14 @@
 
 200 when everything is ready, 503 (with Retry-After) otherwise; the body names each check. No secret and
 no key material is in the answer; it is unauthenticated, as load balancers and compose call it.
+
+``/readyz?scope=web`` checks only what the web tier itself needs (database, cache, broker; the queue's
+length as information): the web container's health check and a load balancer's readiness probe use it.
+A CA worker that is down or cannot sign does not make the web tier unready: it still serves CRLs, OCSP, CA
+certificates, the admin, and answers devices PENDING until a worker issues, whereas a web tier taken out
+of rotation would answer them nothing. The whole ``/readyz`` is for monitoring ("can this installation
+issue now?"); the CA worker's own container checks that it can sign (``manage.py check --deploy --tag
+ca_worker``, ``ca.checks``).
 """
 
 from __future__ import annotations
@@ -96,6 +104,11 @@ _CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "ca_worker": _ca_worker,
     "ca_queue": _ca_queue,
 }
+#: The checks of each ``scope``: everything (the default), or the web tier's own dependencies.
+SCOPES: dict[str, tuple[str, ...]] = {
+    "all": tuple(_CHECKS),
+    "web": ("database", "cache", "broker", "ca_queue"),
+}
 
 
 def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -112,9 +125,12 @@ def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 @never_cache
 @require_GET
 def readiness_view(request: HttpRequest) -> JsonResponse:
-    checks = {name: _run(check) for name, check in _CHECKS.items()}
+    scope = request.GET.get("scope", "all")
+    if scope not in SCOPES:
+        return JsonResponse({"status": "error", "detail": f"scope is one of {', '.join(SCOPES)}"}, status=400)
+    checks = {name: _run(_CHECKS[name]) for name in SCOPES[scope]}
     ready = all(result["ok"] for result in checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    body = {"status": "ready" if ready else "not ready", "scope": scope, "checks": checks}
     response = JsonResponse(body, status=200 if ready else 503)
     if not ready:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -3,12 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import health, views
+from portal import health, metrics, views
 
 urlpatterns = [
     path("", include(([path("", views.DashboardView.as_view(), name="dashboard")], "portal"))),
     path("healthz", views.health_view, name="health"),
     path("readyz", health.readiness_view, name="readiness"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("", include("ca.urls")),

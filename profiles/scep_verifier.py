@@ -37,6 +37,7 @@ from ca.crypto.canonical import canonical_sans, canonical_subject
 from ca.crypto.names import general_name_from_json, general_name_to_text, name_from_json
 from ca.models import CertificateAuthority, IssuedCertificate
 from ca.services.submission import RequestedKeyUsage
+from core import metrics
 from directory.models import DeviceState, DirectoryUser
 from enrollment.choices import Authorization, TransactionStatus
 from enrollment.exceptions import EnrollmentRefused
@@ -91,6 +92,7 @@ def challenge_verify(
         .first()
     )
     if record is None or not constant_time_compare(challenge_digest(match.group(2)), record.secret_digest):
+        metrics.challenge_refused(reason="ChallengeDeserializationError")
         raise _refused(
             "the challenge cannot be validated; get a new one by checking in",
             "ChallengeDeserializationError",
@@ -105,6 +107,7 @@ def challenge_verify(
                 "ScepServiceMismatch",
             )
     except EnrollmentRefused as refusal:
+        metrics.challenge_refused(reason=refusal.reason_code)
         _record_refusal(record, refusal)
         refusal.holder = {
             "device_id": record.device_id,
@@ -267,7 +270,9 @@ def challenge_consume(*, challenge_id: uuid.UUID) -> None:
         consumed_at=timezone.now()
     )
     if not updated:
+        metrics.challenge_refused(reason="ChallengeAlreadyUsed")
         raise _refused("the challenge has already been used", "ChallengeAlreadyUsed")
+    metrics.challenge_used()
     record = DeviceChallenge.objects.select_related("device", "profile").get(pk=challenge_id)
     device_state_set(device=record.device, profile=record.profile, state=CertificateState.ISSUE_PENDING)
 

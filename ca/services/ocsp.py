@@ -44,6 +44,7 @@ from ca.crypto.ocsp import (
 from ca.models import CertificateAuthority, CertificateTemplate, IssuedCertificate, OcspResponder
 from ca.selectors import certificate_revocation_state_get, ocsp_responder_get_current
 from ca.services.submission import certificate_request_submit, certificate_request_wait
+from core import metrics
 from core.exceptions import ApplicationError
 
 __all__ = [
@@ -183,6 +184,8 @@ class OcspAnswer:
     status: ocsp.OCSPResponseStatus
     this_update: dt.datetime | None = None
     next_update: dt.datetime | None = None
+    #: good, revoked or unknown, for a successful one (the metrics count it).
+    certificate_status: str = ""
 
     @property
     def successful(self) -> bool:
@@ -194,6 +197,18 @@ def ocsp_error_answer(status: ocsp.OCSPResponseStatus) -> OcspAnswer:
 
 
 def ocsp_request_answer(*, slug: str, request_der: bytes) -> OcspAnswer:
+    """Answer a DER OCSPRequest sent to the responder of the CA ``slug`` (see ``_answer``), counted in
+    ``certportal_ocsp_responses`` by its certificate status or, when unsuccessful, its responseStatus.
+    """
+    answer = _answer(slug=slug, request_der=request_der)
+    metrics.ocsp_response_counted(
+        authority=slug if answer.successful else "",
+        status=answer.certificate_status or answer.status.name.lower(),
+    )
+    return answer
+
+
+def _answer(*, slug: str, request_der: bytes) -> OcspAnswer:
     """Answer a DER OCSPRequest sent to the responder of the CA ``slug``.
 
     good / revoked (time and reason) / unknown (a serial this CA did not issue); ``malformedRequest`` for
@@ -221,9 +236,10 @@ def ocsp_request_answer(*, slug: str, request_der: bytes) -> OcspAnswer:
     next_update = min(
         this_update + dt.timedelta(seconds=ca_settings().OCSP_RESPONSE_VALIDITY), responder.not_after
     )
+    status = _status(authority, query.serial)
     response = build_response(
         query=query,
-        status=_status(authority, query.serial),
+        status=status,
         responder_certificate=certificate,
         responder_key=key,
         this_update=this_update,
@@ -234,6 +250,7 @@ def ocsp_request_answer(*, slug: str, request_der: bytes) -> OcspAnswer:
         status=ocsp.OCSPResponseStatus.SUCCESSFUL,
         this_update=this_update,
         next_update=next_update,
+        certificate_status=status.status.name.lower(),
     )
 
 

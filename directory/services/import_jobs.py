@@ -34,6 +34,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from core import metrics
 from directory.conf import directory_settings
 from directory.exceptions import ImportFileInvalid, ImportNotPermitted
 from directory.imports.files import ImportFormat, parse_file
@@ -267,6 +268,7 @@ def _finish(job_id: int, *, failure: str | None = None) -> ImportJob:
         job.finished_at = timezone.now()
         job.content = b""  # the rows are in the directory now (or were refused): do not keep the file
         job.save(update_fields=["status", "failure_reason", "finished_at", "content", "updated_at"])
+    metrics.import_job_finished(status=str(job.status))
     if failure:
         logger.warning("import job %s failed: %s", job_id, job.failure_reason)
     return job

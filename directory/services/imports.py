@@ -26,6 +26,7 @@ from django.core.exceptions import NON_FIELD_ERRORS as DJANGO_NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 
+from core import metrics
 from core.exceptions import ApplicationError
 from directory.conf import directory_settings
 from directory.imports.files import ImportFormat, parse_file
@@ -303,6 +304,10 @@ def import_chunk_apply(*, chunk: ImportChunk, dry_run: DryRun | None = None) -> 
             _IMPORTERS[chunk.kind](chunk.rows, _ChunkRun(result, dry_run, changes))
         if dry_run is not None:
             transaction.set_rollback(True)
+    if dry_run is None:
+        for kind, counts in result.counts.items():
+            for outcome, rows in counts.as_dict().items():
+                metrics.import_rows_counted(kind=kind, outcome=outcome, rows=rows)
     return result
 
 

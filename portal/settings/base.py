@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 from audit.conf import AuditSettings
 from core.conf import SettingsModel
 from core.rates import rate_parse
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestIdMiddleware",  # first: every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -203,6 +206,7 @@ SECURE_REDIRECT_EXEMPT = [
     r"^ocsp/",
     r"^healthz$",
     r"^readyz$",
+    r"^metrics$",  # scraped over the internal network (README, "Monitoring")
     *env.list("DJANGO_SECURE_REDIRECT_EXEMPT", default=[]),
 ]
 
@@ -419,6 +423,10 @@ globals().update(
         "CERTPORTAL_TLS_RENEWAL_THRESHOLD",
         "CERTPORTAL_CA_HEARTBEAT_INTERVAL",
         "CERTPORTAL_RATE_LIMIT_WHEN_STORE_DOWN",
+        "CERTPORTAL_METRICS_TOKEN",
+        "CERTPORTAL_METRICS_ALLOWED_NETWORKS",
+        "CERTPORTAL_METRICS_PORT",
+        "CERTPORTAL_EVENT_SYSLOG",
     )
 )
 if not env.str("CERTPORTAL_BASE_URL", default=""):
@@ -487,11 +495,35 @@ CERTPORTAL_CHALLENGE_VERIFIERS = [
     "enrollment.verifiers.static.StaticChallengeVerifier",
 ]
 
+#: Log lines as text (the embedded default) or as one JSON object a line (compose, for a log shipper): time,
+#: level, logger, message, the request id that follows a request into the Celery workers (core.request_ids)
+#: and, on an exception, its traceback.
+CERTPORTAL_LOG_FORMAT = env.str("CERTPORTAL_LOG_FORMAT", default="text").strip().lower()
+if CERTPORTAL_LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"CERTPORTAL_LOG_FORMAT must be text or json, not {CERTPORTAL_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "core.request_ids.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(process)d",
+            "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
+            "timestamp": "time",  # ISO 8601, UTC
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": CERTPORTAL_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+#: The Celery workers log through LOGGING too (the format above, with the task's request id), not through
+#: Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

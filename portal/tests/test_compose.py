@@ -114,3 +114,45 @@ def test_nginx_renders_the_repository_template_and_serves_the_workers_certificat
         )
     # It reloads when the renewal switches the files (a new release behind "current").
     assert "nginx -s reload" in nginx["command"][-1]
+
+
+def _healthcheck(compose: dict[str, Any], service: str) -> str:
+    return " ".join(str(part) for part in compose["services"][service]["healthcheck"]["test"])
+
+
+def test_the_web_tier_is_healthy_when_it_is_ready_itself(compose):
+    """The web container's health is /readyz?scope=web (database, cache, broker), not the whole /readyz: a CA
+    worker that is down must not make the web tier unhealthy too (it answers PENDING meanwhile, and serves
+    CRLs and OCSP); nginx waits for it.
+    """
+    test = _healthcheck(compose, "web")
+
+    assert "http://127.0.0.1:8000/readyz?scope=web" in test
+    assert "/healthz" not in test
+    assert compose["services"]["nginx"]["depends_on"]["web"] == {"condition": "service_healthy"}
+
+
+def test_the_ca_worker_is_healthy_when_it_can_sign(compose):
+    test = compose["services"]["ca-worker"]["healthcheck"]["test"]
+
+    assert test[1:] == [
+        "python",
+        "manage.py",
+        "check",
+        "--deploy",
+        "--tag",
+        "ca_worker",
+        "--database",
+        "default",
+    ]
+
+
+def test_logs_are_json_and_metrics_are_on_the_internal_network(compose):
+    common = compose["x-common"]["environment"]
+    assert common["CERTPORTAL_LOG_FORMAT"] == "${CERTPORTAL_LOG_FORMAT:-json}"
+    assert common["CERTPORTAL_METRICS_TOKEN"] == "${CERTPORTAL_METRICS_TOKEN:-}"
+    for worker in ("ca-worker", "worker"):
+        service = compose["services"][worker]
+        assert service["environment"]["CERTPORTAL_METRICS_PORT"] == "9808"
+        assert service["expose"] == ["9808"]
+        assert not service.get("ports")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from ca.crypto.names import general_name_to_json, name_to_json
+from core import metrics
 from directory.models import Device
 from eventlog.choices import EventId, EventLevel
 from eventlog.services import EventLinks, event_record
@@ -173,6 +174,7 @@ def challenge_issue(*, device: Device, profile: ScepProfile, rendered: RenderedR
         sid=sid,
         expires_at=now + ttl,
     )
+    metrics.challenge_issued()
     return IssuedChallenge(text=_challenge_text(record), record=record, reused=False)
 
 

@@ -34,6 +34,11 @@ class ScepReply:
     content_type: str
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    #: For the metrics (``core.metrics``): the CertRep's pkiStatus and failInfo (RFC 8894 names) and the
+    #: request's messageType; empty for a plain-text HTTP answer.
+    pki_status: str = ""
+    fail_info: str = ""
+    message_type: int | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,15 @@ class Exchange:
             extra_certificates=self.ra.ca_chain,
             **kwargs,  # type: ignore[arg-type]
         )
-        return ScepReply(200, scep.CONTENT_TYPE_PKI_MESSAGE, body)
+        fail_info = kwargs.get("fail_info")
+        return ScepReply(
+            200,
+            scep.CONTENT_TYPE_PKI_MESSAGE,
+            body,
+            pki_status=status.name.lower(),
+            fail_info=fail_info.rfc_name if isinstance(fail_info, scep.FailInfo) else "",
+            message_type=self.message_type,
+        )
 
     def failure(self, fail_info: scep.FailInfo, text: str) -> ScepReply:
         return self._cert_rep(scep.PkiStatus.FAILURE, fail_info=fail_info, fail_info_text=text[:500])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -10,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.utils import timezone
 
 from ca.selectors import certificate_get_by_fingerprint
+from core import metrics
 from enrollment import scep
 from enrollment.conf import enrollment_settings
 from enrollment.exceptions import EnrollmentRefused
@@ -26,6 +28,7 @@ from enrollment.services.pki_operation.transaction import (
     transaction_submit,
 )
 from eventlog.choices import EventId, EventLevel
+from eventlog.display import MESSAGE_TYPE_NAMES
 
 __all__ = ["pki_operation_handle", "scep_text_reply"]
 
@@ -39,7 +42,35 @@ def scep_text_reply(status_code: int, text: str, *, retry_after: int | None = No
 
 
 def pki_operation_handle(*, service: ScepService, der: bytes, client_address: str | None) -> ScepReply:
-    """Answer one PKIOperation. Never raises for bad input: the reply is a CertRep or an HTTP 4xx."""
+    """Answer one PKIOperation. Never raises for bad input: the reply is a CertRep or an HTTP 4xx.
+
+    Counted (``core.metrics``) with its messageType, pkiStatus and failInfo, and timed; an answer that is
+    no CertRep is counted by its HTTP status (``http_400``), one that raised as ``error``.
+    """
+    started = time.perf_counter()
+    try:
+        reply = _answer(service=service, der=der, client_address=client_address)
+    except Exception:
+        _count(service, ScepReply(503, "", b"", pki_status="error"), started)
+        raise
+    _count(service, reply, started)
+    return reply
+
+
+def _count(service: ScepService, reply: ScepReply, started: float) -> None:
+    message_type = reply.message_type
+    metrics.scep_operation_counted(
+        service=service.slug,
+        operation="PKIOperation",
+        # Only the names RFC 8894 gives: a client's made-up messageType must not create a series.
+        message_type=MESSAGE_TYPE_NAMES.get(message_type, "other") if message_type is not None else "",
+        status=reply.pki_status or f"http_{reply.status_code}",
+        fail_info=reply.fail_info,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _answer(*, service: ScepService, der: bytes, client_address: str | None) -> ScepReply:
     try:
         ra = ra_identity(service.registration_authority, service_slug=service.slug)
     except RaUnavailable as exc:
