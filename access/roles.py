@@ -30,13 +30,16 @@ ROLES: tuple[Role, ...] = (
     ),
     Role(
         "Profile manager",
-        "Trusted-root and SCEP certificate profiles and their assignments; reads the templates and CAs a "
+        "Trusted-root, SCEP and PKCS certificate profiles, Wi-Fi, VPN and email resource profiles and their "
+        "assignments; reads the templates and CAs a "
         "profile names (as the reference requires for browsing templates), the groups it is assigned to, and "
         "the devices' certificate states. A change that would revoke certificates needs the certificate "
         "manager's revoke right; a profile that names a fixed identity needs the certificate manager.",
         include=(
             "profiles.*_trustedrootprofile",
             "profiles.*_scepprofile",
+            "profiles.*_pkcsprofile",
+            "profiles.*_resourceprofile",
             "profiles.*_profileassignment",
             "profiles.view_devicecertificatestate",
             "profiles.view_devicecertificate",
@@ -86,6 +89,8 @@ ROLES: tuple[Role, ...] = (
             "profiles.view_manageddevice",
             "profiles.view_devicecertificatestate",
             "profiles.view_scepprofile",
+            "profiles.view_pkcsprofile",
+            "profiles.view_resourceprofile",
             "profiles.view_trustedrootprofile",
         ),
     ),

@@ -87,6 +87,8 @@ AUDITED: tuple[Audited, ...] = (
     Audited("profiles.ProfileAssignment"),
     Audited("profiles.DeviceCertificateState"),
     Audited("profiles.DeviceCertificate"),
+    Audited("profiles.ResourceProfile"),
+    Audited("profiles.DevicePkcsRequest"),
     # the SCEP services and their RAs
     Audited("enrollment.RegistrationAuthority", secrets=("encrypted_key_pem",)),
     Audited("enrollment.ScepService", secrets=("static_challenge_digest",)),

@@ -25,6 +25,7 @@ from directory.models import Platform
 from profiles import admin_devices  # noqa: F401 - registers the managed devices page
 from profiles.admin_selectors import preview_devices, preview_users
 from profiles.admin_status import STATUS_PERMISSION, device_status_view
+from profiles.choices import CertificateDelivery
 from profiles.forms import (
     SCEP_APPLICABILITY,
     TRUSTED_ROOT_APPLICABILITY,
@@ -291,6 +292,10 @@ class ScepProfileAdmin(_ProfileEditorMixin, ServiceErrorsAdminMixin, admin.Model
     inlines = (ScepAssignmentInline,)
     fieldsets = _SCEP_FIELDSETS
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ScepProfile]:
+        """SCEP profiles only: the PKCS profiles (same table) have their own page."""
+        return super().get_queryset(request).filter(certificate_delivery=CertificateDelivery.SCEP)
+
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         """Read only: the list settings as text, and only the settings that apply to the saved profile."""
         if obj is None or self.has_change_permission(request, obj):
@@ -471,3 +476,6 @@ class DeviceCertificateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+from profiles import admin_resources  # noqa: E402, F401 - registers the PKCS and resource profile pages

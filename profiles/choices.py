@@ -13,9 +13,14 @@ from django.db import models
 __all__ = [
     "AssignmentIntent",
     "AssignmentTarget",
+    "CertificateDelivery",
     "CertificateState",
     "DeviceCertificateStatus",
+    "EmailAddressAttribute",
+    "KeyAlgorithm",
+    "ResourceKind",
     "RevokeStatus",
+    "WifiSecurity",
 ]
 
 
@@ -78,3 +83,40 @@ class RevokeStatus(models.TextChoices):
     PENDING = "pending", "Revocation pending"
     REVOKED = "revoked", "Revoked"
     FAILED = "failed", "Revocation failed"
+
+
+class CertificateDelivery(models.TextChoices):
+    """How a certificate profile's certificate reaches the device: the device enrolls over SCEP with its own
+    key, or the CA generates the key and delivers a PKCS#12 (Intune's PKCS certificate profiles).
+    """
+
+    SCEP = "scep", "SCEP (the device generates its key)"
+    PKCS = "pkcs", "PKCS (the CA generates the key, delivered as PKCS#12)"
+
+
+class KeyAlgorithm(models.TextChoices):
+    """The key a PKCS certificate profile has the CA generate (SCEP keys are RSA: the device's)."""
+
+    RSA = "rsa", "RSA (the profile's key size)"
+    EC_P256 = "ec_p256", "ECDSA P-256"
+    EC_P384 = "ec_p384", "ECDSA P-384"
+
+
+class ResourceKind(models.TextChoices):
+    """What a resource profile configures with the certificate of its identity profile."""
+
+    WIFI = "wifi", "Wi-Fi (EAP-TLS)"
+    VPN = "vpn", "VPN (IKEv2, certificate)"
+    EMAIL = "email", "Email (Exchange ActiveSync, certificate)"
+
+
+class WifiSecurity(models.TextChoices):
+    WPA2_ENTERPRISE = "wpa2_enterprise", "WPA2-Enterprise"
+    WPA3_ENTERPRISE = "wpa3_enterprise", "WPA3-Enterprise"
+
+
+class EmailAddressAttribute(models.TextChoices):
+    """Which directory attribute gives the account's email address and user name (Intune's setting)."""
+
+    EMAIL = "email", "Primary SMTP address"
+    UPN = "upn", "User principal name"

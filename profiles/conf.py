@@ -18,6 +18,9 @@ class ProfilesSettings(SettingsModel):
     PROFILE_ANY_SAN_TYPE: bool = False
     #: How often beat runs the device certificate sweep (renewal due, expired, revoked in the CA), seconds.
     CERTIFICATE_SWEEP_INTERVAL: float = Field(default=600.0, ge=10, le=24 * 3600)
+    #: How long a check-in that asked the CA for a PKCS certificate waits for it (seconds); a device whose
+    #: certificate is not ready by then gets it at its next check-in.
+    PKCS_DELIVERY_WAIT: float = Field(default=5.0, ge=0, le=60)
 
 
 profiles_settings = AppSettings(ProfilesSettings)

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography import x509
 
@@ -20,8 +20,10 @@ from directory.models import Device, DirectoryUser, Group, Platform
 from profiles.choices import (
     AssignmentIntent,
     AssignmentTarget,
+    CertificateDelivery,
     CertificateState,
     DeviceCertificateStatus,
+    KeyAlgorithm,
     RevokeStatus,
 )
 from profiles.constants import DEVICE_CERTIFICATE_PLATFORM_NAMES
@@ -34,7 +36,10 @@ __all__ = [
     "DeviceCertificate",
     "DeviceCertificateState",
     "DeviceChallenge",
+    "DevicePkcsRequest",
+    "PkcsProfile",
     "ProfileAssignment",
+    "ResourceProfile",
     "ScepProfile",
     "TrustedRootProfile",
 ]
@@ -129,6 +134,21 @@ class ScepProfile(TimestampedModel):
     name = models.CharField(max_length=255, unique=True)
     description = models.TextField(blank=True)
     platform = models.CharField(max_length=32, choices=Platform.choices, db_index=True)
+    certificate_delivery = models.CharField(
+        max_length=8,
+        choices=CertificateDelivery.choices,
+        default=CertificateDelivery.SCEP,
+        db_index=True,
+        editable=False,
+        help_text="SCEP: the device enrolls with its own key; PKCS: the CA generates the key and delivers a "
+        "PKCS#12 (a PKCS certificate profile, set when it is created)",
+    )
+    key_algorithm = models.CharField(
+        max_length=8,
+        choices=KeyAlgorithm.choices,
+        default=KeyAlgorithm.RSA,
+        help_text="PKCS profiles: the key the CA generates (SCEP keys are the device's RSA keys)",
+    )
     certificate_type = models.CharField(
         max_length=8,
         choices=_choices(CertificateType),
@@ -175,7 +195,9 @@ class ScepProfile(TimestampedModel):
     renewal_threshold_percentage = models.PositiveSmallIntegerField(
         default=20, validators=[MinValueValidator(1), MaxValueValidator(99)]
     )
-    scep_server_urls = models.JSONField(default=list, help_text="One or more SCEP (NDES) URLs")
+    scep_server_urls = models.JSONField(
+        default=list, blank=True, help_text="One or more SCEP (NDES) URLs (none for a PKCS profile)"
+    )
     authority = models.ForeignKey(
         CertificateAuthority, on_delete=models.PROTECT, related_name="scep_profiles"
     )
@@ -226,6 +248,19 @@ class ScepProfile(TimestampedModel):
             return None  # not set, or an unknown unit that field validation reports
         return self.validity_value * days_per_unit
 
+    @property
+    def is_pkcs(self) -> bool:
+        return self.certificate_delivery == CertificateDelivery.PKCS
+
+    @property
+    def key_spec(self) -> str:
+        """The CA's name of the key a PKCS profile has it generate: RSA-2048, EC-P256, ..."""
+        if self.key_algorithm == KeyAlgorithm.EC_P256:
+            return "EC-P256"
+        if self.key_algorithm == KeyAlgorithm.EC_P384:
+            return "EC-P384"
+        return f"RSA-{self.key_size}"
+
     def clean(self) -> None:
         """The rules on this row's own values; the rules that read other rows (template, CA, trusted
         certificate profile) are checked by the services (``profiles.services.profiles``).
@@ -233,6 +268,28 @@ class ScepProfile(TimestampedModel):
         errors = scep_profile_errors(self)
         if errors:
             raise ValidationError(errors)
+
+
+class PkcsProfileManager(models.Manager["PkcsProfile"]):
+    def get_queryset(self) -> models.QuerySet[PkcsProfile]:
+        return super().get_queryset().filter(certificate_delivery=CertificateDelivery.PKCS)
+
+
+class PkcsProfile(ScepProfile):
+    """A PKCS certificate profile: the settings of a SCEP profile, but the CA generates the key and
+    delivers it with the certificate as a PKCS#12 at check-in. The same table as the SCEP profiles, so that
+    assignments, device states and the certificate lifecycle (renewal, revocation) are the same.
+    """
+
+    objects = PkcsProfileManager()  # type: ignore[misc]  # the proxy's manager narrows the rows
+
+    class Meta:
+        proxy = True
+        verbose_name = "PKCS certificate profile"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.certificate_delivery = CertificateDelivery.PKCS
+        super().save(*args, **kwargs)
 
 
 class ProfileAssignment(TimestampedModel):
@@ -243,6 +300,13 @@ class ProfileAssignment(TimestampedModel):
     )
     trusted_root_profile = models.ForeignKey(
         TrustedRootProfile, on_delete=models.CASCADE, null=True, blank=True, related_name="assignments"
+    )
+    resource_profile = models.ForeignKey(
+        "profiles.ResourceProfile",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="assignments",
     )
     target = models.CharField(max_length=16, choices=AssignmentTarget.choices, default=AssignmentTarget.GROUP)
     group = models.ForeignKey(
@@ -257,7 +321,11 @@ class ProfileAssignment(TimestampedModel):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(scep_profile__isnull=False, trusted_root_profile__isnull=True)
-                | models.Q(scep_profile__isnull=True, trusted_root_profile__isnull=False),
+                & models.Q(resource_profile__isnull=True)
+                | models.Q(scep_profile__isnull=True, trusted_root_profile__isnull=False)
+                & models.Q(resource_profile__isnull=True)
+                | models.Q(scep_profile__isnull=True, trusted_root_profile__isnull=True)
+                & models.Q(resource_profile__isnull=False),
                 name="profiles_assignment_one_profile",
             ),
             models.UniqueConstraint(
@@ -272,6 +340,12 @@ class ProfileAssignment(TimestampedModel):
                 condition=models.Q(trusted_root_profile__isnull=False),
                 violation_error_message="this target is already assigned to the profile (include or exclude)",
             ),
+            models.UniqueConstraint(
+                fields=["resource_profile", "target", "group"],
+                name="profiles_assignment_unique_resource",
+                condition=models.Q(resource_profile__isnull=False),
+                violation_error_message="this target is already assigned to the profile (include or exclude)",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -279,17 +353,19 @@ class ProfileAssignment(TimestampedModel):
         return f"{self.get_intent_display()} {what} -> {self.profile}"
 
     @property
-    def profile(self) -> ScepProfile | TrustedRootProfile | None:
-        return self.scep_profile or self.trusted_root_profile
+    def profile(self) -> ScepProfile | TrustedRootProfile | ResourceProfile | None:
+        return self.scep_profile or self.trusted_root_profile or self.resource_profile
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
         # An admin inline sets the parent object before it has a primary key: count it as set.
         has_scep = self.scep_profile_id is not None or _related_is_set(self, "scep_profile")
         has_root = self.trusted_root_profile_id is not None or _related_is_set(self, "trusted_root_profile")
-        if has_scep == has_root:
+        has_resource = self.resource_profile_id is not None or _related_is_set(self, "resource_profile")
+        if [has_scep, has_root, has_resource].count(True) != 1:
             errors["scep_profile"] = (
-                "assign exactly one profile: a SCEP profile or a trusted certificate profile"
+                "assign exactly one profile: a SCEP or PKCS profile, a trusted certificate profile or a "
+                "resource profile"
             )
         if self.target == AssignmentTarget.GROUP and self.group_id is None:
             errors["group"] = "choose the group to include or exclude"
@@ -427,3 +503,6 @@ class ManagedDevice(Device):
     class Meta:
         proxy = True
         verbose_name = "managed device"
+
+
+from profiles.models_resources import DevicePkcsRequest, ResourceProfile  # noqa: E402 - after the models it uses

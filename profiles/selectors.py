@@ -9,10 +9,17 @@ from django.db.models import Q, QuerySet
 
 from directory.models import Device, DeviceState
 from profiles.choices import AssignmentIntent, AssignmentTarget
-from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfile, TrustedRootProfile
+from profiles.models import (
+    DeviceCertificateState,
+    ProfileAssignment,
+    ResourceProfile,
+    ScepProfile,
+    TrustedRootProfile,
+)
 from profiles.naming.variables import CertificateType, RenderContext
 
 __all__ = [
+    "AppliedResourceProfile",
     "AppliedScepProfile",
     "Resolution",
     "device_certificate_state_list",
@@ -29,11 +36,21 @@ class AppliedScepProfile:
 
 
 @dataclass(frozen=True)
+class AppliedResourceProfile:
+    profile: ResourceProfile
+    #: Empty when the profile can be delivered; else why it fails (the reference's dependency rule).
+    problem: str = ""
+
+
+@dataclass(frozen=True)
 class Resolution:
     trusted_roots: tuple[TrustedRootProfile, ...] = ()
     scep_profiles: tuple[AppliedScepProfile, ...] = ()
-    #: SCEP profiles assigned to the device's groups but for another platform (Intune: "not applicable").
+    #: SCEP and PKCS profiles assigned to the device's groups but for another platform ("not applicable").
     not_applicable: tuple[ScepProfile, ...] = field(default_factory=tuple)
+    #: PKCS certificate profiles (the CA generates the key), with the same rules as the SCEP ones.
+    pkcs_profiles: tuple[AppliedScepProfile, ...] = ()
+    resource_profiles: tuple[AppliedResourceProfile, ...] = ()
 
 
 def _targets(device: Device) -> Q:
@@ -71,6 +88,7 @@ def profile_resolve_for_device(*, device: Device) -> Resolution:
     )
     root_pks = {root.pk for root in roots}
     applied: list[AppliedScepProfile] = []
+    pkcs: list[AppliedScepProfile] = []
     not_applicable: list[ScepProfile] = []
     profiles = (
         ScepProfile.objects.filter(pk__in=scep_ids)
@@ -89,8 +107,53 @@ def profile_resolve_for_device(*, device: Device) -> Resolution:
             )
         elif profile.certificate_type == CertificateType.USER and device.primary_user_id is None:
             problem = "a user certificate needs a device with a primary user"
-        applied.append(AppliedScepProfile(profile=profile, problem=problem))
-    return Resolution(trusted_roots=roots, scep_profiles=tuple(applied), not_applicable=tuple(not_applicable))
+        (pkcs if profile.is_pkcs else applied).append(AppliedScepProfile(profile=profile, problem=problem))
+    return Resolution(
+        trusted_roots=roots,
+        scep_profiles=tuple(applied),
+        not_applicable=tuple(not_applicable),
+        pkcs_profiles=tuple(pkcs),
+        resource_profiles=_resource_profiles(device, roots, [*applied, *pkcs]),
+    )
+
+
+def _resource_profiles(
+    device: Device, roots: tuple[TrustedRootProfile, ...], certificates: list[AppliedScepProfile]
+) -> tuple[AppliedResourceProfile, ...]:
+    """The resource profiles that reach ``device``, each failing unless its identity profile (and the
+    trusted root of its server) are assigned to the device too and can be delivered (the reference:
+    "you also need to assign the Trusted Root CA and the SCEP or PKCS profile").
+    """
+    ids = _assigned(
+        ProfileAssignment.objects.filter(resource_profile__isnull=False), device, "resource_profile"
+    )
+    deliverable = {applied.profile.pk: applied.problem for applied in certificates}
+    root_pks = {root.pk for root in roots}
+    resolved: list[AppliedResourceProfile] = []
+    queryset = (
+        ResourceProfile.objects.filter(pk__in=ids, platform=device.platform)
+        .select_related("identity_profile", "server_root_profile")
+        .order_by("name")
+    )
+    for profile in queryset:
+        identity = profile.identity_profile
+        kind = "PKCS" if identity.is_pkcs else "SCEP"
+        problem = ""
+        if identity.pk not in deliverable:
+            problem = (
+                f"its {kind} certificate profile {identity.name!r} is not assigned to this device; assign it "
+                "with the resource profile"
+            )
+        elif deliverable[identity.pk]:
+            problem = f"its {kind} certificate profile {identity.name!r} fails: {deliverable[identity.pk]}"
+        elif profile.server_root_profile_id is not None and profile.server_root_profile_id not in root_pks:
+            root = profile.server_root_profile
+            problem = (
+                f"the trusted certificate profile of its server, {root.name if root else '?'!r}, is not "
+                "assigned to this device; assign it with the resource profile"
+            )
+        resolved.append(AppliedResourceProfile(profile=profile, problem=problem))
+    return tuple(resolved)
 
 
 def device_render_context(*, device: Device, certificate_type: str = CertificateType.USER) -> RenderContext:

@@ -186,9 +186,17 @@ def scep_profile_errors(profile: ScepProfile) -> dict[str, list[str]]:
 
     urls = profile.scep_server_urls
     validate_url = URLValidator(schemes=["http", "https"])
-    if not isinstance(urls, list) or not urls:
+    pkcs = profile.certificate_delivery == "pkcs"
+    if pkcs:
+        if urls:
+            add("scep_server_urls", "a PKCS profile has no SCEP servers: the CA delivers the key")
+        if profile.key_algorithm == "rsa" and profile.key_size < 2048:
+            add("key_size", "the CA generates RSA keys of 2048 bits or more")
+    elif profile.key_algorithm != "rsa":
+        add("key_algorithm", "a SCEP device generates an RSA key: EC keys are for PKCS profiles")
+    if not pkcs and (not isinstance(urls, list) or not urls):
         add("scep_server_urls", "enter one or more SCEP server URLs")
-    else:
+    elif not pkcs:
         for url in urls:
             try:
                 validate_url(str(url))
@@ -232,7 +240,13 @@ def scep_profile_relation_errors(profile: ScepProfile) -> dict[str, list[str]]:
                 )
             elif authority is not None and days > authority.remaining_validity().days:
                 add("validity_value", "above the remaining validity of the issuing CA's certificate")
-        if profile.key_size < template.min_rsa_key_size:
+        ec_bits = {"ec_p256": 256, "ec_p384": 384}.get(profile.key_algorithm)
+        if ec_bits is not None and ec_bits < template.min_ec_key_size:
+            add(
+                "key_algorithm",
+                f"template {template.name} requires EC keys of at least {template.min_ec_key_size} bits",
+            )
+        elif ec_bits is None and profile.key_size < template.min_rsa_key_size:
             add(
                 "key_size",
                 f"template {template.name} requires RSA keys of at least {template.min_rsa_key_size} bits",

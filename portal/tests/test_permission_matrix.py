@@ -26,7 +26,9 @@ from directory.models import ImportJob
 from eventlog.choices import EventId
 from eventlog.services import event_record
 from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfile
+from profiles.services.resources import pkcs_profile_create, resource_profile_create
 from profiles.services.states import device_enrollment_succeeded
+from profiles.tests.fixtures import profile_fields
 
 LETTERS = {
     "R": "Read-only",
@@ -118,6 +120,18 @@ MATRIX: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/scep-profiles/{pk}/"): "PA",
     ("DELETE", "/api/v1/scep-profiles/{pk}/"): "PA",
     ("GET", "/api/v1/scep-profiles/{pk}/preview/"): "RPCEA",
+    ("GET", "/api/v1/pkcs-profiles/"): "RPCEA",
+    ("POST", "/api/v1/pkcs-profiles/"): "PA",
+    ("GET", "/api/v1/pkcs-profiles/{pk}/"): "RPCEA",
+    ("PATCH", "/api/v1/pkcs-profiles/{pk}/"): "PA",
+    ("PUT", "/api/v1/pkcs-profiles/{pk}/"): "PA",
+    ("DELETE", "/api/v1/pkcs-profiles/{pk}/"): "PA",
+    ("GET", "/api/v1/resource-profiles/"): "RPCEA",
+    ("POST", "/api/v1/resource-profiles/"): "PA",
+    ("GET", "/api/v1/resource-profiles/{pk}/"): "RPCEA",
+    ("PATCH", "/api/v1/resource-profiles/{pk}/"): "PA",
+    ("PUT", "/api/v1/resource-profiles/{pk}/"): "PA",
+    ("DELETE", "/api/v1/resource-profiles/{pk}/"): "PA",
     ("GET", "/api/v1/profile-assignments/"): "RPCA",
     ("POST", "/api/v1/profile-assignments/"): "PA",
     ("GET", "/api/v1/profile-assignments/{pk}/"): "RPCA",
@@ -170,6 +184,19 @@ def world(pki, issue, assigned, device, django_user_model) -> dict[str, Any]:
     owner = django_user_model.objects.create_user("token-owner")
     token = api_token_create(user=owner, name="matrix", created_by=None).token
     import_job = ImportJob.objects.create(file_name="users.csv")
+    pkcs_fields = profile_fields(pki, assigned.root_profile, name="matrix PKCS", revoke_on_removal=False)
+    pkcs_fields.pop("scep_server_urls")
+    pkcs = pkcs_profile_create(**pkcs_fields)
+    resource = resource_profile_create(
+        name="matrix Wi-Fi",
+        kind="wifi",
+        platform=assigned.platform,
+        identity_profile=pkcs,
+        server_root_profile=assigned.root_profile,
+        ssid="MATRIX",
+        wifi_security="wpa2_enterprise",
+        server_certificate_names=["radius.example"],
+    )
     return {
         "slug": pki.issuing.slug,
         "name": pki.template.name,
@@ -187,6 +214,8 @@ def world(pki, issue, assigned, device, django_user_model) -> dict[str, Any]:
         "token_key": token.token_key,
         "device_external_id": device.external_id,
         "import_job": import_job.pk,
+        "pkcs_profile": pkcs.pk,
+        "resource_profile": resource.pk,
         "audit_entry": AuditEntry.objects.order_by("pk").values_list("pk", flat=True).first(),
     }
 
@@ -203,6 +232,8 @@ def _url(path: str, world: dict[str, Any]) -> str:
         "groups": world["group"],
         "trusted-root-profiles": world["root"],
         "scep-profiles": world["profile"],
+        "pkcs-profiles": world["pkcs_profile"],
+        "resource-profiles": world["resource_profile"],
         "profile-assignments": world["assignment"],
         "device-certificate-states": world["state"],
         "directory-import": world["import_job"],

@@ -157,7 +157,16 @@ class ProfileAssignmentSerializer(FullCleanMixin):
 
     class Meta:
         model = ProfileAssignment
-        fields = ["id", "scep_profile", "trusted_root_profile", "target", "group", "intent", "created_at"]
+        fields = [
+            "id",
+            "scep_profile",
+            "trusted_root_profile",
+            "resource_profile",
+            "target",
+            "group",
+            "intent",
+            "created_at",
+        ]
         read_only_fields = ["created_at"]
 
 

@@ -30,9 +30,11 @@ from profiles.api.serializers import (
     ScepProfileSerializer,
     TrustedRootProfileSerializer,
 )
+from profiles.choices import CertificateDelivery
 from profiles.models import DeviceCertificateState, ProfileAssignment, ScepProfile, TrustedRootProfile
 from profiles.naming.variables import RenderError
-from profiles.services.checkin import CheckinResult, device_checkin, scep_profile_render
+from profiles.services.checkin import scep_profile_render
+from profiles.services.checkin_resources import DeviceCheckin, device_checkin_all
 from profiles.services.devices import DeviceDeparture, device_retire, device_wipe
 from profiles.services.payloads import (
     checkin_as_json,
@@ -88,7 +90,7 @@ def _no_store(response: HttpResponse | Response) -> HttpResponse | Response:
     return response
 
 
-def _payload_response(result: CheckinResult, kind: str) -> HttpResponse | Response:
+def _payload_response(result: DeviceCheckin, kind: str) -> HttpResponse | Response:
     if kind == "mobileconfig":
         response = HttpResponse(
             checkin_as_mobileconfig(result), content_type="application/x-apple-aspen-config"
@@ -116,7 +118,9 @@ class TrustedRootProfileViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg
 
 
 class ScepProfileViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
-    queryset = ScepProfile.objects.select_related("root_profile", "authority", "template")
+    queryset = ScepProfile.objects.filter(certificate_delivery=CertificateDelivery.SCEP).select_related(
+        "root_profile", "authority", "template"
+    )
     serializer_class = ScepProfileSerializer
     filterset_fields: ClassVar[list[str]] = ["platform", "certificate_type", "authority", "template"]
     ordering_fields: ClassVar[list[str]] = ["name", "created_at"]
@@ -245,7 +249,7 @@ class DeviceActionsViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         kind = request.query_params.get("kind", "json")
         if kind not in _PAYLOAD_FORMATS:
             return Response({"kind": [f"choose one of {', '.join(_PAYLOAD_FORMATS)}"]}, status=400)
-        return _no_store(_payload_response(device_checkin(device=self.get_object()), kind))
+        return _no_store(_payload_response(device_checkin_all(device=self.get_object()), kind))
 
 
 def _departure(departure: DeviceDeparture) -> dict[str, Any]:
@@ -292,4 +296,4 @@ class CheckinView(APIView):
         device = request.auth
         if not isinstance(device, Device):  # pragma: no cover - _IsDevice guarantees it
             raise NotAuthenticated("check in as a device")
-        return _no_store(_payload_response(device_checkin(device=device), self.kind))
+        return _no_store(_payload_response(device_checkin_all(device=device), self.kind))

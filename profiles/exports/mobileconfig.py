@@ -20,7 +20,7 @@ import plistlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -42,12 +42,14 @@ __all__ = [
     "KEY_USAGE_KEY_ENCIPHERMENT",
     "PAYLOAD_UUID_NAMESPACE",
     "ExportError",
+    "ExtraPayload",
     "ProfileInfo",
     "RootCertificatePayload",
     "ScepPayload",
     "apple_subject",
     "apple_subject_alt_names",
     "build_mobileconfig",
+    "payload_header",
     "payload_uuid",
 ]
 
@@ -237,9 +239,31 @@ def _check_strings(value: object, path: str) -> None:
             _check_strings(item, f"{path}[{index}]")
 
 
+class ExtraPayload(Protocol):
+    """A payload of another module (Wi-Fi, VPN, Exchange, PKCS#12): its identifier and its dictionary."""
+
+    @property
+    def identifier(self) -> str: ...
+
+    def as_payload(self) -> dict[str, Any]: ...
+
+
+def payload_header(payload_type: str, identifier: str, display_name: str) -> dict[str, Any]:
+    """The keys every payload has (``PayloadType``, ``PayloadUUID`` from the identifier, ...)."""
+    return _header(payload_type, identifier, display_name)
+
+
+def _payload(payload: RootCertificatePayload | ScepPayload | ExtraPayload) -> dict[str, Any]:
+    if isinstance(payload, RootCertificatePayload):
+        return _root_payload(payload)
+    if isinstance(payload, ScepPayload):
+        return _scep_payload(payload)
+    return payload.as_payload()
+
+
 def build_mobileconfig(
     profile: ProfileInfo,
-    payloads: Sequence[RootCertificatePayload | ScepPayload],
+    payloads: Sequence[RootCertificatePayload | ScepPayload | ExtraPayload],
 ) -> bytes:
     """An unsigned XML ``.mobileconfig`` with ``payloads`` in the given order.
 
@@ -252,10 +276,7 @@ def build_mobileconfig(
         check_identifier(identifier, "a PayloadIdentifier")
     check_unique(identifiers, "PayloadIdentifier")
 
-    content = [
-        _root_payload(payload) if isinstance(payload, RootCertificatePayload) else _scep_payload(payload)
-        for payload in payloads
-    ]
+    content = [_payload(payload) for payload in payloads]
     document = _header("Configuration", profile.identifier, profile.display_name)
     document["PayloadContent"] = content
     if profile.organization:

@@ -26,6 +26,8 @@ from profiles.exports.x500 import x500_subject_string
 from profiles.naming.variables import CertificateType
 from profiles.options import HashAlgorithm, KeyStorageProvider, ValidityScale
 from profiles.services.checkin import CheckinResult, ScepDelivery
+from profiles.services.checkin_resources import DeviceCheckin
+from profiles.services.payloads_resources import extras_json, extras_mobileconfig, extras_windows_csp
 
 __all__ = [
     "PayloadNotRepresentable",
@@ -73,8 +75,17 @@ def mobileconfig_content_disposition(device: Device) -> str:
     return header or "attachment"
 
 
-def checkin_as_json(result: CheckinResult) -> dict[str, Any]:
+def _split(result: CheckinResult | DeviceCheckin) -> tuple[CheckinResult, DeviceCheckin | None]:
+    """The trusted-root and SCEP part of a check-in, and the whole check-in when it has PKCS and resources."""
+    if isinstance(result, DeviceCheckin):
+        return result.base, result
+    return result, None
+
+
+def checkin_as_json(whole: CheckinResult | DeviceCheckin) -> dict[str, Any]:
+    result, checkin = _split(whole)
     device = result.device
+    extras = extras_json(checkin) if checkin is not None else {}
     return {
         "device": {"id": device.external_id, "name": device.name, "platform": device.platform},
         "trusted_roots": [
@@ -88,6 +99,7 @@ def checkin_as_json(result: CheckinResult) -> dict[str, Any]:
             for root in result.trusted_roots
         ],
         "scep": [_scep_json(delivery) for delivery in result.scep],
+        **extras,
     }
 
 
@@ -123,7 +135,9 @@ def _scep_json(delivery: ScepDelivery) -> dict[str, Any]:
     return body
 
 
-def checkin_as_mobileconfig(result: CheckinResult, *, organization: str = "certportal") -> bytes:
+def checkin_as_mobileconfig(
+    result: CheckinResult | DeviceCheckin, *, organization: str = "certportal"
+) -> bytes:
     """Apple configuration profile: the trusted roots, then one SCEP payload per deliverable profile.
 
     Raises:
@@ -135,10 +149,13 @@ def checkin_as_mobileconfig(result: CheckinResult, *, organization: str = "certp
         raise _refused(result.device, "mobileconfig", exc) from exc
 
 
-def _mobileconfig(result: CheckinResult, organization: str) -> bytes:
+def _mobileconfig(whole: CheckinResult | DeviceCheckin, organization: str) -> bytes:
+    result, checkin = _split(whole)
     device = result.device
     base = f"org.certportal.device.{device.external_id}"
-    payloads: list[mobileconfig.RootCertificatePayload | mobileconfig.ScepPayload] = [
+    payloads: list[
+        mobileconfig.RootCertificatePayload | mobileconfig.ScepPayload | mobileconfig.ExtraPayload
+    ] = [
         mobileconfig.RootCertificatePayload(
             identifier=f"{base}.root.{root.pk}",
             display_name=root.name,
@@ -167,13 +184,15 @@ def _mobileconfig(result: CheckinResult, organization: str) -> bytes:
                 allow_all_apps_access=profile.allow_all_apps_access if macos else None,
             )
         )
+    if checkin is not None:
+        payloads.extend(extras_mobileconfig(checkin, base))
     info = mobileconfig.ProfileInfo(
         identifier=base, display_name=f"certportal certificates for {device.name}", organization=organization
     )
     return mobileconfig.build_mobileconfig(info, payloads)
 
 
-def checkin_as_windows_csp(result: CheckinResult) -> str:
+def checkin_as_windows_csp(result: CheckinResult | DeviceCheckin) -> str:
     """SyncML for the RootCATrustedCertificates and ClientCertificateInstall CSPs, in one <SyncBody>.
 
     Raises:
@@ -185,7 +204,8 @@ def checkin_as_windows_csp(result: CheckinResult) -> str:
         raise _refused(result.device, "windows-csp", exc) from exc
 
 
-def _windows_csp(result: CheckinResult) -> str:
+def _windows_csp(whole: CheckinResult | DeviceCheckin) -> str:
+    result, checkin = _split(whole)
     fragments: list[str] = []
     command_id = 1
     for root in result.trusted_roots:
@@ -225,6 +245,8 @@ def _windows_csp(result: CheckinResult) -> str:
         fragment = windows_csp.build_scep_syncml(payload, first_cmd_id=command_id)
         command_id += fragment.count("<CmdID>")
         fragments.append(fragment)
+    if checkin is not None:
+        fragments.extend(extras_windows_csp(checkin, command_id)[0])
     return (
         '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncBody>' + "".join(fragments) + "<Final /></SyncBody></SyncML>"
     )

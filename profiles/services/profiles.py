@@ -54,7 +54,14 @@ _SCEP_PROFILE_FIELDS: Final = tuple(
     for field in ScepProfile._meta.concrete_fields
     if field.editable and not field.primary_key and field.name not in {"created_at", "updated_at"}
 )
-_ASSIGNMENT_FIELDS: Final = ("scep_profile", "trusted_root_profile", "target", "group", "intent")
+_ASSIGNMENT_FIELDS: Final = (
+    "scep_profile",
+    "trusted_root_profile",
+    "resource_profile",
+    "target",
+    "group",
+    "intent",
+)
 #: The settings of a SCEP profile whose change alters what its certificates say (revoke_on_change).
 CERTIFICATE_CONTENT_FIELDS: Final = frozenset(
     {

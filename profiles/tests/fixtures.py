@@ -34,7 +34,7 @@ from enrollment import scep
 from enrollment.models import RegistrationAuthority, ScepService
 from enrollment.services.registration import registration_authority_create, scep_service_create
 from profiles.choices import AssignmentIntent, AssignmentTarget
-from profiles.models import ProfileAssignment, ScepProfile, TrustedRootProfile
+from profiles.models import ProfileAssignment, ResourceProfile, ScepProfile, TrustedRootProfile
 from profiles.naming.subject import SubjectNameFormat
 from profiles.naming.variables import CertificateType
 from profiles.services.checkin import ScepDelivery, device_checkin
@@ -246,13 +246,19 @@ def assigned(scep_profile: ScepProfile, root_profile: TrustedRootProfile, user_g
 
 
 def assign(
-    profile: ScepProfile | TrustedRootProfile,
+    profile: ScepProfile | TrustedRootProfile | ResourceProfile,
     group: Group | None = None,
     *,
     target: str = AssignmentTarget.GROUP,
     intent: str = AssignmentIntent.INCLUDE,
 ) -> ProfileAssignment:
-    which = "scep_profile" if isinstance(profile, ScepProfile) else "trusted_root_profile"
+    which = (
+        "scep_profile"
+        if isinstance(profile, ScepProfile)
+        else "resource_profile"
+        if isinstance(profile, ResourceProfile)
+        else "trusted_root_profile"
+    )
     return assignment_create(**{which: profile}, group=group, target=target, intent=intent)
 
 

@@ -98,12 +98,22 @@ def post_assignment(api, scep_profile, root_profile, user_group):
         ),
         pytest.param(
             {"scep_profile": None},
-            {"scep_profile": ["assign exactly one profile: a SCEP profile or a trusted certificate profile"]},
+            {
+                "scep_profile": [
+                    "assign exactly one profile: a SCEP or PKCS profile, a trusted certificate profile or a "
+                    "resource profile"
+                ]
+            },
             id="no profile",
         ),
         pytest.param(
             {"trusted_root_profile": "ROOT"},
-            {"scep_profile": ["assign exactly one profile: a SCEP profile or a trusted certificate profile"]},
+            {
+                "scep_profile": [
+                    "assign exactly one profile: a SCEP or PKCS profile, a trusted certificate profile or a "
+                    "resource profile"
+                ]
+            },
             id="two profiles",
         ),
         pytest.param(
