@@ -12,6 +12,7 @@ from celery import shared_task
 
 from ca.conf import ca_settings
 from ca.services.ocsp import ocsp_responder_refresh
+from ca.services.pkcs_requests import pkcs_request_redispatch_stale
 from ca.services.revocation_requests import revocation_request_redispatch_stale
 from ca.services.server_certificates import server_certificate_renew_due
 from ca.services.submission import certificate_request_redispatch_stale
@@ -21,12 +22,14 @@ __all__ = ["certificate_request_sweep_task", "ocsp_responder_refresh_task", "ser
 
 @shared_task(name="ca.jobs.certificate_request_sweep_task", acks_late=True)
 def certificate_request_sweep_task() -> int:
-    """Beat: dispatch again the certificate and revocation requests queued for longer than
+    """Beat: dispatch again the certificate, PKCS and revocation requests queued for longer than
     ``CERTPORTAL_REQUEST_REDISPATCH_AFTER`` (a lost task, a broker outage at submission).
     """
     after = dt.timedelta(seconds=ca_settings().REQUEST_REDISPATCH_AFTER)
-    return certificate_request_redispatch_stale(older_than=after) + revocation_request_redispatch_stale(
-        older_than=after
+    return (
+        certificate_request_redispatch_stale(older_than=after)
+        + pkcs_request_redispatch_stale(older_than=after)
+        + revocation_request_redispatch_stale(older_than=after)
     )
 
 

@@ -27,7 +27,7 @@ from core.exceptions import ApplicationError
 from directory.services.checkin_tokens import device_checkin_token_rotate
 from profiles.admin_device_pages import device_certificates_to_revoke
 from profiles.models import ManagedDevice
-from profiles.services.checkin import device_checkin
+from profiles.services.checkin_resources import device_checkin_all
 from profiles.services.devices import DeviceDeparture, device_retire, device_wipe
 from profiles.services.payloads import (
     checkin_as_mobileconfig,
@@ -46,7 +46,7 @@ _LEAVE: Final[dict[str, Callable[..., DeviceDeparture]]] = {"retire": device_ret
 
 def payload_response(device: ManagedDevice, kind: str) -> HttpResponse:
     """Check ``device`` in on its behalf (issues fresh one-time challenges) and answer its payload."""
-    result = device_checkin(device=device)
+    result = device_checkin_all(device=device)
     if kind == "mobileconfig":
         response = HttpResponse(
             checkin_as_mobileconfig(result), content_type="application/x-apple-aspen-config"

@@ -23,6 +23,7 @@ and a copy of the database alone does not open the PKCS#12.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import logging
 import secrets
 import uuid
@@ -50,6 +51,7 @@ __all__ = [
     "pkcs_bundle_deliver",
     "pkcs_delivery_password",
     "pkcs_request_dispatch",
+    "pkcs_request_redispatch_stale",
     "pkcs_request_submit",
 ]
 
@@ -135,6 +137,19 @@ def pkcs_request_dispatch(request: PkcsRequest) -> None:
         ca_task_send(PkcsCertificateIssueMessage(request_id=request.pk), task_id=request.task_id or None)
     except Exception:
         logger.exception("could not dispatch PKCS request %s; it stays queued", request.pk)
+
+
+def pkcs_request_redispatch_stale(*, older_than: dt.timedelta) -> int:
+    """Send again the PKCS requests queued for ``older_than`` (a lost task, a broker outage): issuance is
+    idempotent per request (a request no longer queued is left as it is).
+    """
+    cutoff = timezone.now() - older_than
+    stale = list(PkcsRequest.objects.filter(status=PkcsRequestStatus.QUEUED, updated_at__lt=cutoff))
+    for request in stale:
+        PkcsRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now())
+        logger.warning("PKCS request %s still queued since %s; sent again", request.pk, request.updated_at)
+        pkcs_request_dispatch(request)
+    return len(stale)
 
 
 def pkcs_bundle_deliver(*, request: PkcsRequest) -> PkcsBundle | None:

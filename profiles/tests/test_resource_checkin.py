@@ -8,6 +8,7 @@ and whose key matches.
 
 from __future__ import annotations
 
+import base64
 import plistlib
 import subprocess
 import xml.etree.ElementTree as ET
@@ -18,10 +19,12 @@ import pytest
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from rest_framework.test import APIClient
 
 from ca.choices import PkcsRequestStatus, RevocationCause
+from ca.crypto.pkcs12 import pkcs12_open
 from ca.models import PkcsRequest, RevocationRequest
 from ca.tests.pki import openssl, openssl_verify, require_executable
 from directory.models import Device
@@ -418,3 +421,37 @@ def test_a_wifi_profile_with_a_pkcs_identity_references_the_pkcs12_payload(
     (pkcs12,) = payloads["com.apple.security.pkcs12"]
     (wifi_payload,) = payloads["com.apple.wifi.managed"]
     assert wifi_payload["PayloadCertificateUUID"] == pkcs12["PayloadUUID"]
+
+
+def test_windows_gets_the_pkcs12_as_a_pfx_install(
+    pki, db, user, user_group, django_capture_on_commit_callbacks
+):
+    windows = DeviceFactory.create(name="PC-2", platform="windows_10", primary_user=user)
+    root = trusted_root_profile_create(authority=pki.root, name="Root (Windows)", platform="windows_10")
+    fields = profile_fields(pki, root, name="Windows PKCS", platform="windows_10", key_algorithm="ec_p256")
+    fields.pop("scep_server_urls")
+    profile = pkcs_profile_create(**fields)
+    assign(profile, user_group)
+    assign(root, user_group)
+    client = device_client(windows)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(f"{URL}windows-csp/")
+
+    syncml = ET.fromstring(client.get(f"{URL}windows-csp/").content)  # noqa: S314 - our own output
+
+    base = f"./User/Vendor/MSFT/ClientCertificateInstall/PFXCertInstall/certportal_pkcs_{profile.pk}"
+    data = {
+        item.findtext("{SYNCML:SYNCML1.2}Target/{SYNCML:SYNCML1.2}LocURI"): item.findtext(
+            "{SYNCML:SYNCML1.2}Data"
+        )
+        for item in syncml.iter("{SYNCML:SYNCML1.2}Item")
+    }
+    assert data[f"{base}/PFXCertPasswordEncryptionType"] == "0"
+    bundle = pkcs12_open(
+        base64.b64decode(data[f"{base}/PFXCertBlob"] or ""), data[f"{base}/PFXCertPassword"] or ""
+    )
+    assert bundle.key is not None
+    assert bundle.cert is not None
+    assert bundle.cert.certificate.public_key() == bundle.key.public_key()
+    assert isinstance(bundle.key, ec.EllipticCurvePrivateKey)
+    assert list(data)[-1] == f"{base}/PFXCertBlob"  # the blob last: it installs the certificate

@@ -6,6 +6,7 @@ verifies against the CA chain and its key matches the certificate.
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from pathlib import Path
 
@@ -15,10 +16,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
+from django.utils import timezone
+
 from ca.choices import CertificateRequestStatus, PkcsRequestStatus
 from ca.exceptions import PolicyViolation
 from ca.models import CertificateRequest, IssuedCertificate, PkcsRequest
-from ca.services.pkcs_requests import pkcs_bundle_deliver, pkcs_delivery_password, pkcs_request_submit
+from ca.services.pkcs_requests import (
+    pkcs_bundle_deliver,
+    pkcs_delivery_password,
+    pkcs_request_redispatch_stale,
+    pkcs_request_submit,
+)
 from ca.tests.pki import openssl, openssl_verify, require_executable
 from eventlog.choices import DiagnosticCode, EventId
 from eventlog.models import ConnectorEvent
@@ -140,3 +148,14 @@ def test_a_key_below_the_template_minimum_is_refused_at_submission(pki):
         _submit(pki, "RSA-2048")
     assert refused.value.code == "key_too_small"
     assert not PkcsRequest.objects.exists()
+
+
+def test_a_lost_pkcs_task_is_sent_again_by_the_sweep(pki):
+    request = _submit(pki)  # on_commit never fires here: the task is "lost"
+    PkcsRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now() - dt.timedelta(hours=1))
+
+    assert pkcs_request_redispatch_stale(older_than=dt.timedelta(minutes=2)) == 1
+
+    request.refresh_from_db()
+    assert request.status == PkcsRequestStatus.ISSUED
+    assert pkcs_request_redispatch_stale(older_than=dt.timedelta(minutes=2)) == 0
