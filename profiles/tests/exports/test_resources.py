@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from profiles.exports.common import ExportError
-from profiles.exports.mobileconfig import ProfileInfo, build_mobileconfig
+from profiles.exports.mobileconfig import ExtraPayload, ProfileInfo, build_mobileconfig
 from profiles.exports.mobileconfig_resources import (
     ExchangePayload,
     Pkcs12Payload,
@@ -62,7 +62,7 @@ def test_wifi_refuses_what_eap_tls_cannot_use(changes):
 
 
 def test_the_payloads_go_into_one_property_list_with_unique_uuids():
-    payloads = [
+    payloads: list[ExtraPayload] = [
         wifi(),
         VpnIkev2Payload(
             identifier="org.example.vpn",
