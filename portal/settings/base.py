@@ -458,6 +458,17 @@ CERTPORTAL_KEY_BACKENDS = {
         "OPTIONS": {"directory": env.str("CERTPORTAL_KEY_DIR", default=str(DATA_DIR / "keys"))},
     },
 }
+#: CA keys in an HSM: the "pkcs11" backend (``init_ca --key-backend pkcs11``), with its PKCS#11 library and
+#: default token; the PIN only in the CA worker's environment, as the CA key passphrase.
+if env.str("CERTPORTAL_PKCS11_MODULE", default=""):
+    CERTPORTAL_KEY_BACKENDS["pkcs11"] = {
+        "BACKEND": "ca.key_backends.pkcs11.Pkcs11KeyBackend",
+        "OPTIONS": {
+            "module": env.str("CERTPORTAL_PKCS11_MODULE"),
+            "token": env.str("CERTPORTAL_PKCS11_TOKEN", default=""),
+        },
+    }
+CERTPORTAL_PKCS11_PIN = env.str("CERTPORTAL_PKCS11_PIN", default="")
 
 #: The portal's own TLS server certificate (``manage.py tls_certificate``, renewed by beat), as PEM files
 #: that the TLS front reads (deploy/nginx/).
