@@ -508,7 +508,7 @@ def test_the_web_tier_cannot_use_a_ca_key(topology: Topology, pki, tmp_path):
     code = (
         "from ca.models import CertificateAuthority; from ca.key_backends import key_backends\n"
         f"ca = CertificateAuthority.objects.get(slug={pki.issuing.slug!r})\n"
-        "try:\n    key_backends[ca.key_backend].load_private_key(ca.key_reference)\n"
+        "try:\n    key_backends[ca.key_backend].sign_data(ca.key_reference, b'x')\n"
         "except Exception as exc:\n    print('REFUSED', type(exc).__name__, exc)\n"
         "else:\n    print('LOADED')\n"
     )
