@@ -455,3 +455,29 @@ def test_windows_gets_the_pkcs12_as_a_pfx_install(
     assert bundle.cert.certificate.public_key() == bundle.key.public_key()
     assert isinstance(bundle.key, ec.EllipticCurvePrivateKey)
     assert list(data)[-1] == f"{base}/PFXCertBlob"  # the blob last: it installs the certificate
+
+
+def test_a_pkcs_certificate_due_for_renewal_gets_a_new_key_and_the_old_one_is_superseded(
+    pkcs_assigned, device, django_capture_on_commit_callbacks
+):
+    client = device_client(device)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(URL)
+    client.get(URL)
+    first = DeviceCertificate.objects.get(device=device, profile=pkcs_assigned)
+    DeviceCertificateState.objects.filter(device=device, profile=pkcs_assigned).update(
+        state=CertificateState.RENEWAL_DUE
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(URL)  # a new request: a new key
+    renewed = client.get(URL).json()
+
+    assert [(item["state"], "pkcs12" in item) for item in renewed["pkcs"]] == [("delivered", True)]
+    first.refresh_from_db()
+    assert first.status == DeviceCertificateStatus.SUPERSEDED
+    second = DeviceCertificate.objects.exclude(pk=first.pk).get(device=device, profile=pkcs_assigned)
+    assert second.certificate.public_key_sha256 != first.certificate.public_key_sha256
+    (revocation,) = RevocationRequest.objects.all()
+    assert revocation.cause == RevocationCause.SUPERSEDED
+    assert list(revocation.items.values_list("certificate_id", flat=True)) == [first.certificate_id]
