@@ -39,8 +39,10 @@ __all__ = ["CaWorkerMonitor"]
 logger = logging.getLogger(__name__)
 
 
-def _problems() -> list[str]:
-    """One line per CA whose key cannot sign; or why the keys could not be checked at all."""
+def _problems(*, in_thread: bool) -> list[str]:
+    """One line per CA whose key cannot sign; or why the keys could not be checked at all. In the heartbeat
+    thread its database connections are closed afterwards (the worker's main thread keeps its own).
+    """
     try:
         return [f"{problem.slug}: {problem.reason}" for problem in authority_keys_check()]
     except Exception as exc:
@@ -49,7 +51,8 @@ def _problems() -> list[str]:
             logger.exception("the CA key check failed")
         return [f"the CA keys cannot be checked: {outage or type(exc).__name__}: {exc}"]
     finally:
-        connections.close_all()  # this thread's connections; the next check opens fresh ones
+        if in_thread:
+            connections.close_all()  # this thread's connections; the next check opens fresh ones
 
 
 class CaWorkerMonitor:
@@ -69,7 +72,7 @@ class CaWorkerMonitor:
 
     def start(self) -> None:
         """Check the keys (in the worker's main thread, before it takes a task), then beat in a thread."""
-        self.problems = _problems()
+        self.problems = _problems(in_thread=False)
         if self.problems:
             self.consumer.cancel_task_queue(self.queue)
             self._record_not_ready()
@@ -90,7 +93,7 @@ class CaWorkerMonitor:
             self._beat()
 
     def _check_again(self) -> None:
-        problems = _problems()
+        problems = _problems(in_thread=True)
         if problems:
             self.problems = problems
             return
@@ -147,4 +150,5 @@ class CaWorkerMonitor:
         except Exception as exc:  # the database is what is down: the log has it
             logger.error("event not recorded (%s): %s", exc, message)
         finally:
-            connections.close_all()
+            if threading.current_thread() is self._thread:
+                connections.close_all()
