@@ -11,6 +11,7 @@ from enrollment.models import ScepService, ScepTransaction
 
 __all__ = [
     "scep_renewal_origin",
+    "scep_renewal_successor",
     "scep_transaction_find",
     "scep_transaction_latest",
     "scep_transaction_pending_approval",
@@ -75,6 +76,25 @@ def scep_renewal_origin(*, certificate: IssuedCertificate) -> ScepTransaction | 
             return issued_by
         current = issued_by.renewed_certificate_id
     return None
+
+
+def scep_renewal_successor(*, certificate: IssuedCertificate) -> IssuedCertificate | None:
+    """The certificate that a RenewalReq signed by ``certificate`` was issued (the first), or None.
+
+    A renewed certificate is superseded: renewing it again would give its key a second live certificate.
+    """
+    renewal = (
+        ScepTransaction.objects.filter(
+            renewed_certificate=certificate, certificate_request__certificate__isnull=False
+        )
+        .select_related("certificate_request__certificate")
+        .order_by("created_at")
+        .first()
+    )
+    if renewal is None or renewal.certificate_request is None:
+        return None
+    successor: IssuedCertificate = renewal.certificate_request.certificate
+    return successor
 
 
 def scep_transaction_pending_approval(*, service: ScepService) -> QuerySet[ScepTransaction]:

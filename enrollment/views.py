@@ -37,7 +37,7 @@ from rest_framework.views import APIView
 from core.addresses import client_address
 from core.outages import RETRY_AFTER_SECONDS, dependency_outage
 from enrollment import scep
-from enrollment.api.parsers import PkiMessageParser
+from enrollment.api.parsers import PkiMessageParser, RequestTooLarge
 from enrollment.api.renderers import ScepRenderer
 from enrollment.api.throttling import ScepClientThrottle, ScepGlobalThrottle
 from enrollment.conf import enrollment_settings
@@ -127,7 +127,9 @@ class ScepView(APIView):
         message = request.query_params.get("message", "")
         limit = enrollment_settings().SCEP_MAX_MESSAGE_SIZE
         if len(message) > limit * 4 // 3 + 4:
-            return _text(414, f"message parameter longer than the limit of {limit} bytes (decoded); use POST")
+            text = f"message parameter longer than the limit of {limit} bytes (decoded); use POST"
+            _record_http_refusal(service, request, text)
+            return _text(414, text)
         try:
             der = _decode_message_parameter(message)
         except ValueError as exc:
@@ -147,7 +149,11 @@ class ScepView(APIView):
             # The body cannot be sized before reading it (and Django reads nothing without a length).
             _record_http_refusal(service, request, "PKIOperation POST without Content-Length")
             return _text(411, "Content-Length required: send the PKIOperation body with its length")
-        der: object = request.data
+        try:
+            der: object = request.data
+        except RequestTooLarge as exc:
+            _record_http_refusal(service, request, str(exc.detail))
+            raise
         if not isinstance(der, bytes) or not der:
             _record_http_refusal(service, request, "empty PKIOperation body")
             return _text(400, "empty PKIOperation body")

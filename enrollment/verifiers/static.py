@@ -68,7 +68,19 @@ def _check_extensions(csr: x509.CertificateSigningRequest) -> tuple[x509.General
     return tuple(sans) if sans is not None else ()
 
 
+def _has_control_characters(text: str) -> bool:
+    """C0 controls (NUL, ESC, line breaks...) and DEL: no name a device may ask for holds them.
+
+    A NUL hides the rest of a name from C code that reads it; an escape sequence rewrites a terminal.
+    """
+    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+
+
 def _check_san(service: ScepService, name: x509.GeneralName) -> None:
+    if isinstance(name.value, str) and _has_control_characters(name.value):
+        raise _refused(
+            "a requested subject alternative name contains control characters", "control_characters"
+        )
     if isinstance(name, x509.OtherName):
         if name.type_id == OID_UPN:
             raise _refused(
@@ -112,6 +124,10 @@ def _check_subject(service: ScepService, subject: x509.Name) -> None:
             "enroll with a one-time challenge from a SCEP profile",
             "subject_not_from_request",
         )
+    if any(
+        isinstance(attribute.value, str) and _has_control_characters(attribute.value) for attribute in subject
+    ):
+        raise _refused("the requested subject contains control characters", "control_characters")
     text = subject.rfc4514_string()
     if len(text) > STATIC_SUBJECT_MAX_LENGTH:
         raise _refused(

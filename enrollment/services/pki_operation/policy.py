@@ -31,7 +31,7 @@ from enrollment import scep
 from enrollment.choices import Authorization
 from enrollment.exceptions import EnrollmentRefused
 from enrollment.models import ScepService
-from enrollment.selectors import scep_renewal_origin
+from enrollment.selectors import scep_renewal_origin, scep_renewal_successor
 from enrollment.services.pki_operation.exchange import Exchange
 from enrollment.verifiers.base import ChallengeGrant, ChallengeVerifier, challenge_verifiers
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
@@ -159,8 +159,9 @@ def ndes_template(service: ScepService, csr: x509.CertificateSigningRequest) -> 
 
 def renewal_grant(exchange: Exchange, csr: x509.CertificateSigningRequest) -> ChallengeGrant:
     """The renewal rules: the request is signed by a current certificate that this service's CA issued,
-    within the renewal window, and asks for that certificate's subject; the new certificate keeps the
-    old one's identity (subject, SANs, template, CA, SID).
+    not renewed already (a renewed certificate is superseded), within the renewal window, and asks for
+    that certificate's subject; the new certificate keeps the old one's identity (subject, SANs,
+    template, CA, SID).
     """
     service = exchange.service
     if not service.allow_renewal:
@@ -175,6 +176,13 @@ def renewal_grant(exchange: Exchange, csr: x509.CertificateSigningRequest) -> Ch
         raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, f"certificate {current.serial} is revoked")
     if current.not_after <= now:
         raise EnrollmentRefused(scep.FailInfo.BAD_REQUEST, f"certificate {current.serial} has expired")
+    successor = scep_renewal_successor(certificate=current)
+    if successor is not None:
+        raise EnrollmentRefused(
+            scep.FailInfo.BAD_REQUEST,
+            f"certificate {current.serial} was renewed already (certificate {successor.serial}); "
+            "renew with that one",
+        )
     window = service.renewal_window_days
     if window and current.not_after - now > dt.timedelta(days=window):
         raise EnrollmentRefused(
