@@ -23,6 +23,7 @@ from ca.constants import WELL_KNOWN_EKUS
 from ca.dispatch import ca_task_send
 from ca.messages import CrlGenerateMessage
 from ca.models import (
+    AuthorityRollover,
     CertificateAuthority,
     CertificateRevocationList,
     CertificateTemplate,
@@ -33,6 +34,7 @@ from ca.models import (
 from ca.selectors import crl_get_latest, ocsp_responder_get_current
 
 __all__ = [
+    "AuthorityRolloverAdmin",
     "CertificateAuthorityAdmin",
     "CertificateRequestAdmin",
     "CertificateTemplateAdmin",
@@ -382,6 +384,32 @@ class OcspResponderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="Certificate serial", ordering="certificate__serial")
     def certificate_serial(self, obj: OcspResponder) -> str:
         return obj.certificate.serial
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AuthorityRollover)
+class AuthorityRolloverAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """CA rollovers are records: ``manage.py ca_rollover`` and the CA worker write them (docs/ca-rollover)."""
+
+    list_display = ("authority", "successor", "status_short", "switch_at", "created_at")
+    list_filter = ("status", "authority")
+    list_select_related = ("authority", "successor")
+    search_fields = ("authority__name", "authority__slug", "successor_slug", "successor_name")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in AuthorityRollover._meta.fields]
+
+    @admin.display(description="Status", ordering="status")
+    def status_short(self, obj: AuthorityRollover) -> str:
+        """The status's first word; its page gives the whole label ("Prepared: the next CA exists, ...")."""
+        return obj.get_status_display().split(":", 1)[0]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

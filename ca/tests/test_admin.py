@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from ca.choices import CertificateRequestStatus, RevocationReason
 from ca.models import (
+    AuthorityRollover,
     CertificateAuthority,
     CertificateRequest,
     CertificateRevocationList,
@@ -52,12 +53,50 @@ def rows(pki, issue):
 
 
 def test_every_ca_model_is_registered():
-    """(A revocation request's items are shown on the request's page.)"""
-    assert set(apps.get_app_config("ca").get_models()) - {OcspResponder} == {*MODELS, RevocationRequestItem}
+    """(A revocation request's items are shown on the request's page; the read-only admins of OCSP responders
+    and rollovers have tests of their own.)"""
+    assert set(apps.get_app_config("ca").get_models()) - {OcspResponder, AuthorityRollover} == {
+        *MODELS,
+        RevocationRequestItem,
+    }
     for model in MODELS:
         assert admin.site.is_registered(model), model
     inlines = admin.site._registry[RevocationRequest].inlines
     assert [inline.model for inline in inlines] == [RevocationRequestItem]
+
+
+def test_rollovers_are_listed_read_only(admin_client, pki):
+    AuthorityRollover.objects.create(
+        authority=pki.issuing,
+        successor_slug="issuing-2",
+        successor_name="Issuing CA 2",
+        key_spec="RSA-2048",
+        validity_days=365,
+        parent=pki.root,
+        requested_by="command:ca_rollover",
+    )
+    rollover = AuthorityRollover.objects.get()
+
+    listed = admin_client.get(_url(AuthorityRollover, "changelist"))
+    shown = admin_client.get(_url(AuthorityRollover, "change", rollover.pk))
+
+    assert admin.site.is_registered(AuthorityRollover)
+    assert listed.status_code == 200
+    assert list(listed.context["cl"].list_display) == [
+        "authority",
+        "successor",
+        "status_short",
+        "switch_at",
+        "created_at",
+    ]
+    row = listed.content.decode()
+    assert pki.issuing.name in row
+    assert ">Requested<" in row
+    assert shown.status_code == 200
+    assert b'name="_save"' not in shown.content
+    assert b"Issuing CA 2" in shown.content
+    assert admin_client.get(_url(AuthorityRollover, "add")).status_code == 403
+    assert admin_client.post(_url(AuthorityRollover, "delete", rollover.pk)).status_code == 403
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

@@ -473,13 +473,17 @@ def test_the_web_process_imports_no_ca_side_module(topology: Topology, pki, tmp_
     )
     assert logged_in.status_code == 200
     assert "sessionid" in session.cookies, "the admin login failed"
+    # "/" sends staff to the dashboard, the admin's index: serving it loads no CA-side module either.
+    landing = session.get(f"{topology.url}/", timeout=30, allow_redirects=False)
+    assert (landing.status_code, landing.headers["Location"]) == (302, "/admin/")
+    dashboard = session.get(f"{topology.url}/admin/", timeout=30, allow_redirects=False)
+    assert dashboard.status_code == 200
+    assert 'class="cp-dash"' in dashboard.text
     for path in (
-        "/admin/",
         "/admin/ca/certificateauthority/",
         "/admin/ca/issuedcertificate/",
         f"/admin/ca/issuedcertificate/{issued.pk}/change/",
         "/admin/enrollment/sceptransaction/",
-        "/",
         f"/crl/{pki.issuing.slug}.crl",
         f"/ca/{pki.issuing.slug}.crt",
         "/api/v1/certificates/",
