@@ -163,7 +163,7 @@ class IssuedCertificateAdmin(CsvExportAdminMixin, admin.ModelAdmin):  # type: ig
 
     @admin.display(description="Expires", ordering="not_after")
     def expires(self, obj: IssuedCertificate) -> str:
-        return f"{obj.not_after:%Y-%m-%d}"
+        return format_html('<span class="nowrap">{}</span>', f"{obj.not_after:%Y-%m-%d}")
 
     @admin.display(description="Template", ordering="template__name")
     def template_name(self, obj: IssuedCertificate) -> str:

@@ -171,7 +171,12 @@ class ConnectorEventAdmin(CsvExportAdminMixin, admin.ModelAdmin):  # type: ignor
 
     @admin.display(description="time", ordering="created_at")
     def when(self, obj: ConnectorEvent) -> str:
-        return f"{obj.created_at:%Y-%m-%d %H:%M:%S}"
+        """Date and time, each kept whole: the list may put the time under the date to fit 1280 px."""
+        return format_html(
+            '<span class="nowrap">{}</span> <span class="nowrap">{}</span>',
+            f"{obj.created_at:%Y-%m-%d}",
+            f"{obj.created_at:%H:%M:%S}",
+        )
 
     @admin.display(description="event")
     def event_and_message(self, obj: ConnectorEvent) -> str:

@@ -46,8 +46,8 @@ NAVIGATION: tuple[tuple[str, tuple[NavEntry | NavPage, ...]], ...] = (
     (
         "Devices",
         (
-            NavEntry("directory.device", "Devices"),
-            NavEntry("profiles.manageddevice", "Device actions"),
+            NavEntry("profiles.manageddevice", "Devices"),  # the device page: profiles, certificates, actions
+            NavEntry("directory.device", "Device records"),  # the directory's attributes, edited
             NavEntry("profiles.devicecertificatestate", "Device certificate states"),
             NavEntry("profiles.devicechallenge", "Device challenges"),
             NavEntry("directory.importjob", "Imports"),
@@ -84,6 +84,7 @@ NAVIGATION: tuple[tuple[str, tuple[NavEntry | NavPage, ...]], ...] = (
             NavEntry("ca.certificateauthority", "Certificate authorities"),
             NavEntry("ca.certificatetemplate", "Certificate templates"),
             NavEntry("ca.certificaterevocationlist", "CRLs"),
+            NavEntry("ca.authorityrollover", "CA rollovers"),
             NavEntry("ca.ocspresponder", "OCSP responders"),
             NavEntry("enrollment.scepservice", "SCEP services (NDES)"),
             NavEntry("enrollment.registrationauthority", "Registration authorities"),

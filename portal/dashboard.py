@@ -53,7 +53,7 @@ class DashboardCount:
     label: str
     value: int
     url: str
-    tone: str = ""  # "", "warn", "bad"
+    tone: str = ""  # "" (green), "quiet" (grey: neither good nor bad), "warn", "bad"
 
 
 def _url(name: str, **query: str) -> str:
@@ -92,6 +92,7 @@ def _counts(now: dt.datetime) -> list[DashboardCount]:
             "revoked",
             IssuedCertificate.objects.revoked().count(),
             _url(certificates, status="revoked"),
+            "quiet",
         ),
         DashboardCount(
             "failed",

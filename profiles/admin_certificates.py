@@ -113,7 +113,13 @@ def certificate_related(certificate: IssuedCertificate) -> list[RelatedLink]:
         )
     state = binding.get_status_display()
     if binding.status_reason:
-        state = f"{state}: {binding.status_reason}"
+        # A reason that starts with the state ("revoked: ...") says it already: not "Revoked: revoked: ...".
+        said = binding.status_reason.lower().startswith(f"{state.lower()}:")
+        state = (
+            binding.status_reason[:1].upper() + binding.status_reason[1:]
+            if said
+            else f"{state}: {binding.status_reason}"
+        )
     links.append(RelatedLink("State on the device", state))
     return links
 

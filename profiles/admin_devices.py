@@ -134,6 +134,12 @@ class ManagedDeviceAdmin(DeviceActionViewsMixin, ServiceErrorsAdminMixin, admin.
     def get_urls(self) -> list[URLPattern]:
         return [*self.device_action_urls(), *super().get_urls()]
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Titled as the navigation names it ("Devices"), not "Select managed device to view"."""
+        return super().changelist_view(request, {"title": "Devices", **(extra_context or {})})
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

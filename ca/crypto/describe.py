@@ -23,6 +23,7 @@ from cryptography.x509.oid import (
 
 from ca.constants import OID_NTDS_CA_SECURITY_EXT, WELL_KNOWN_EKUS
 from ca.crypto.names import general_name_to_text
+from ca.crypto.serials import serial_to_hex
 
 __all__ = [
     "ATTRIBUTE_NAMES",
@@ -220,7 +221,7 @@ def certificate_describe(certificate: x509.Certificate) -> CertificateDescriptio
             for attribute in certificate.subject
         ),
         issuer=name_to_readable(certificate.issuer),
-        serial=f"{certificate.serial_number:X}",
+        serial=serial_to_hex(certificate.serial_number),  # as stored and listed: 05AA..., not 5AA...
         not_before=certificate.not_valid_before_utc,
         not_after=certificate.not_valid_after_utc,
         sha1=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - the thumbprint, not security

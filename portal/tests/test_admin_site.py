@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from ca.models import IssuedCertificate
 from portal.admin_site import ADMINISTRATION, NAVIGATION, CertportalAdminSite, NavEntry
+from profiles.choices import DeviceCertificateStatus
 from profiles.models import DeviceCertificate
 
 GROUPS = [
@@ -40,7 +41,7 @@ def test_the_navigation_follows_the_console(admin_client: Client):
     groups = _groups(admin_client)
 
     assert list(groups) == GROUPS
-    assert groups["Devices"][0] == "Devices"
+    assert groups["Devices"][:2] == ["Devices", "Device records"]  # the device page first, then the records
     assert groups["Users and groups"] == ["Users", "Groups"]
     assert "Pending requests" in groups["Certificates"]
     assert "Registration authorities" in groups["Certificate authorities and templates"]
@@ -94,3 +95,32 @@ def test_certificates_filter_by_profile_device_and_user(admin_client: Client, is
     assert "iPhone-1" in page
     assert "jdoe@corp.example.com" in page
     assert assigned.name in page
+
+
+def test_the_state_on_the_device_is_not_said_twice(admin_client: Client, issue, assigned, device):
+    """The device state's reason starts with the state ("revoked: ..."): the page says it once."""
+    bound = IssuedCertificate.objects.get(request=issue(common_name="said-once"))
+    DeviceCertificate.objects.create(
+        device=device,
+        profile=assigned,
+        certificate=bound,
+        status=DeviceCertificateStatus.REVOKED,
+        status_reason="revoked: revoked by an administrator (key compromise)",
+    )
+    other = IssuedCertificate.objects.get(request=issue(common_name="said-with-state"))
+    DeviceCertificate.objects.create(
+        device=device,
+        profile=assigned,
+        certificate=other,
+        status=DeviceCertificateStatus.SUPERSEDED,
+        status_reason="by certificate 0A1B",
+    )
+
+    page = admin_client.get(reverse("admin:ca_issuedcertificate_change", args=[bound.pk])).content.decode()
+    superseded = admin_client.get(
+        reverse("admin:ca_issuedcertificate_change", args=[other.pk])
+    ).content.decode()
+
+    assert "Revoked: revoked by an administrator (key compromise)" in page
+    assert "Revoked: revoked:" not in page
+    assert "Superseded by a newer certificate: by certificate 0A1B" in superseded

@@ -82,6 +82,28 @@ def test_the_device_page_shows_user_groups_profiles_certificates_and_timeline(
     assert 'id="device-actions"' in body
 
 
+def test_the_device_pages_name_subject_attributes_and_say_devices(admin_client, device, held):
+    """Subjects as the certificate pages show them (E=, not the OID), the full serial on hover, an event
+    without a diagnostic code says so, and the list and crumbs say "Devices" as the navigation does.
+    """
+    IssuedCertificate.objects.filter(pk=held.pk).update(
+        subject="1.2.840.113549.1.9.1=jdoe@corp.example.com,CN=jdoe-held"
+    )
+
+    page = admin_client.get(url(device)).content.decode()
+    confirmation = admin_client.get(url(device, "retire/")).content.decode()
+    listed = admin_client.get("/admin/profiles/manageddevice/")
+
+    for body in (page, confirmation):
+        assert "E=jdoe@corp.example.com, CN=jdoe-held" in body
+        assert "1.2.840.113549.1.9.1" not in body
+    assert f'title="{held.serial}"' in page
+    assert '<span class="dp-quiet-text">no code</span>' in page  # the check-in (30001) has none
+    assert '&rsaquo; <a href="/admin/profiles/manageddevice/">Devices</a>' in page
+    assert listed.context["title"] == "Devices"
+    assert "<h1>Devices</h1>" in listed.content.decode()
+
+
 def test_the_list_filters_by_platform_state_and_profile_state(admin_client, device, held, assigned):
     other = Device.objects.create(external_id="d-2", name="Laptop", platform="windows_10", state="retired")
     changelist = "/admin/profiles/manageddevice/"
