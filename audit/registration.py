@@ -172,7 +172,19 @@ def _installed(entry: Audited) -> bool:
 
 def _excluded(model: type[models.Model], entry: Audited) -> list[str]:
     binary = [field.name for field in model._meta.concrete_fields if isinstance(field, models.BinaryField)]
-    return [*entry.exclude, *binary]
+    return [*entry.exclude, *binary, *_reverse_one_to_one(model)]
+
+
+def _reverse_one_to_one(model: type[models.Model]) -> list[str]:
+    """The other side of one-to-one relations pointing at ``model`` (a certificate's OCSP responder): not
+    columns of this row, so never a change of it (the pointing row's own entry records the link). Left in,
+    django-auditlog would read each with a query on every create and update of ``model``.
+    """
+    return [
+        field.name
+        for field in model._meta.get_fields(include_hidden=True)
+        if field.auto_created and not field.concrete and field.one_to_one
+    ]
 
 
 def _keys_to_secret_models(model: type[models.Model]) -> list[str]:

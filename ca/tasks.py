@@ -30,7 +30,7 @@ from ca.messages import (
     PkcsCertificateIssueMessage,
     RevocationRequestExecuteMessage,
 )
-from ca.models import CertificateAuthority
+from ca.models import CertificateAuthority, IssuedCertificate
 from ca.services.issuance import certificate_issue
 from ca.services.key_checks import authority_keys_check
 from ca.services.pkcs_issuance import pkcs_certificate_issue
@@ -59,6 +59,23 @@ class _Download:
 
     result: str = ""
     links: EventLinks = field(default_factory=EventLinks)
+    #: The success event was written already (by ``record``, in the task's own transaction).
+    recorded: bool = False
+    what: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def record(self) -> None:
+        """Write the success event now: called inside the transaction that stores the result, so that
+        both commit together (one commit per certificate on the CA worker).
+        """
+        event_record(
+            event_id=EventId.DOWNLOAD_SUCCESS,
+            message=f"{self.what}: {self.result}",
+            diagnostic_code=DiagnosticCode.SUCCESS,
+            details=self.details,
+            **self.links,
+        )
+        self.recorded = True
 
 
 @contextmanager
@@ -67,7 +84,7 @@ def _downloaded(task_name: str, payload: dict[str, Any]) -> Iterator[_Download]:
     arguments = ", ".join(f"{name}={value}" for name, value in payload.items())
     what = f"{task_name.rsplit('.', 1)[-1]}({arguments})"
     details = {"task": task_name, **payload}
-    download = _Download()
+    download = _Download(what=what, details=details)
     try:
         yield download
     except Exception as exc:  # recorded and raised again: Celery marks the task failed
@@ -82,13 +99,8 @@ def _downloaded(task_name: str, payload: dict[str, Any]) -> Iterator[_Download]:
             details={**details, "error": type(exc).__name__},
         )
         raise
-    event_record(
-        event_id=EventId.DOWNLOAD_SUCCESS,
-        message=f"{what}: {download.result}",
-        diagnostic_code=DiagnosticCode.SUCCESS,
-        details=details,
-        **download.links,
-    )
+    if not download.recorded:
+        download.record()
 
 
 @shared_task(name=CertificateIssueMessage.task_name, base=CaTask, acks_late=True)
@@ -96,18 +108,22 @@ def certificate_issue_task(payload: dict[str, Any]) -> int | None:
     """Issue the certificate of a queued request; returns its id (None if the request failed)."""
     message = CertificateIssueMessage.model_validate(payload)  # a malformed message: refused, nothing done
     with _downloaded(CertificateIssueMessage.task_name, payload) as download:
-        issued = certificate_issue(request_id=message.request_id)
+
+        def issued_now(issued: IssuedCertificate) -> None:
+            download.result = f"issued certificate {issued.serial}"
+            download.links = EventLinks(
+                authority_slug=issued.authority.slug,
+                ca_name=issued.authority.name,
+                template_name=issued.template.name,
+                serial=issued.serial,
+                thumbprint=issued.fingerprint_sha1,
+            )
+            download.record()
+
+        issued = certificate_issue(request_id=message.request_id, on_issued=issued_now)
         if issued is None:
             download.result = "the request failed at signing time"
             return None
-        download.result = f"issued certificate {issued.serial}"
-        download.links = EventLinks(
-            authority_slug=issued.authority.slug,
-            ca_name=issued.authority.name,
-            template_name=issued.template.name,
-            serial=issued.serial,
-            thumbprint=issued.fingerprint_sha1,
-        )
         return issued.pk
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -20,6 +21,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from core.exceptions import ApplicationError
+from enrollment import scep
 from enrollment.conf import enrollment_settings
 from enrollment.models import RegistrationAuthority
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
@@ -50,6 +52,16 @@ class RaIdentity:
     key: rsa.RSAPrivateKey
     #: The issuing CA's certificate and its issuers up to the root.
     ca_chain: tuple[x509.Certificate, ...]
+    #: The RA's CA (the first of ``ca_chain``).
+    authority_id: int | None = None
+
+    @cached_property
+    def ca_ra_bundle(self) -> bytes:
+        """GetCACert's answer in RA mode: a degenerate PKCS#7 of the RA certificate, then the CA chain.
+        Built once per identity: the identity is cached by the RA's fingerprint, so a new RA certificate is
+        a new identity and a new bundle.
+        """
+        return scep.build_degenerate(certificates=[self.certificate, *self.ca_chain])
 
 
 _cache: dict[tuple[int, str], RaIdentity] = {}
@@ -111,7 +123,7 @@ def _load(ra: RegistrationAuthority) -> RaIdentity:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise RaUnavailable("the RA key must be an RSA key (SCEP key transport)")
     chain = tuple(authority.certificate for authority in ra.authority.chain())
-    return RaIdentity(certificate=certificate, key=key, ca_chain=chain)
+    return RaIdentity(certificate=certificate, key=key, ca_chain=chain, authority_id=ra.authority_id)
 
 
 def _record(ra: RegistrationAuthority, service_slug: str, code: DiagnosticCode, message: str) -> None:

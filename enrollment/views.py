@@ -271,8 +271,7 @@ def _get_ca_caps(service: ScepService) -> Response:
 def _get_ca_cert(service: ScepService) -> Response:
     """RA mode, as NDES answers: a degenerate certs-only PKCS#7 with the RA certificate, then the CA chain."""
     ra = ra_identity(service.registration_authority, service_slug=service.slug)
-    body = scep.build_degenerate(certificates=[ra.certificate, *ra.ca_chain])
-    return Response(body, content_type=scep.CONTENT_TYPE_CA_RA_CERT)
+    return Response(ra.ca_ra_bundle, content_type=scep.CONTENT_TYPE_CA_RA_CERT)
 
 
 def _get_next_ca_cert(service: ScepService) -> Response:

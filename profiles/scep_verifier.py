@@ -413,6 +413,9 @@ class OneTimeChallengeVerifier(ChallengeVerifier):
         if grant.challenge_id is not None:
             challenge_consume(challenge_id=grant.challenge_id)
 
+    def notifies(self, transaction: ScepTransaction) -> bool:
+        return transaction.challenge_id is not None or transaction.renewed_certificate_id is not None
+
     def notify(self, transaction: ScepTransaction) -> None:
         """The enrollment's outcome: the device's certificate binding and state, for a one-time challenge
         or for a renewal of a certificate a device holds.

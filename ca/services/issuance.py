@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -53,20 +54,30 @@ def certificate_validity(
     return not_before, not_after
 
 
-def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
+def certificate_issue(
+    *, request_id: int, on_issued: Callable[[IssuedCertificate], None] | None = None
+) -> IssuedCertificate | None:
     """Issue the certificate for a queued request; idempotent (a re-run returns the same certificate).
 
     Returns None when the request failed at signing time (CA expired or disabled since submission);
-    the request then carries the reason.
+    the request then carries the reason. ``on_issued`` is called with the certificate inside the
+    transaction that stores it, so that what it writes (the CA worker's event) commits with it.
+
+    Only the request's row is locked (``of=self``: not the CA's and the template's rows that are read with
+    it, which would make every issuance of a CA wait for the one before); serial numbers are random and
+    kept unique by the (CA, serial) constraint.
     """
     with transaction.atomic():
         request = (
-            CertificateRequest.objects.select_for_update()
+            CertificateRequest.objects.select_for_update(of=("self",))
             .select_related("authority", "template")
             .get(pk=request_id)
         )
         if request.status == CertificateRequestStatus.ISSUED:
-            return IssuedCertificate.objects.get(request=request)
+            existing = IssuedCertificate.objects.select_related("authority", "template").get(request=request)
+            if on_issued is not None:
+                on_issued(existing)
+            return existing
         if request.status != CertificateRequestStatus.QUEUED:
             raise RequestNotPending(f"request {request.pk} is {request.status}; nothing to issue")
         authority, template = request.authority, request.template
@@ -143,6 +154,8 @@ def certificate_issue(*, request_id: int) -> IssuedCertificate | None:
                 )
         request.status = CertificateRequestStatus.ISSUED
         request.save(update_fields=["status", "updated_at"])
+        if on_issued is not None:
+            on_issued(issued)
     logger.info("issued certificate %s (%s) for request %s", issued.serial, issued.subject, request.pk)
     return issued
 

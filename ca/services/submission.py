@@ -188,7 +188,8 @@ def certificate_request_submit(
         if template.requires_approval
         else CertificateRequestStatus.QUEUED
     )
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (the SCEP front end's): nothing here is caught and retried.
+    with transaction.atomic(savepoint=False):
         request = CertificateRequest(
             authority=authority,
             template=template,
@@ -205,7 +206,8 @@ def certificate_request_submit(
             status=status,
             task_id=str(uuid.uuid4()) if status == CertificateRequestStatus.QUEUED else "",
         )
-        request.full_clean()
+        # The CA and the template are rows the caller read (and the foreign keys hold): not read again.
+        request.full_clean(exclude=["authority", "template"])
         request.save()
         if status == CertificateRequestStatus.QUEUED:
             _dispatch_on_commit(request)

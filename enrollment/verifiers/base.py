@@ -108,6 +108,12 @@ class ChallengeVerifier(ABC):
         EnrollmentRefused if it was used meanwhile. Called only on the verifier that granted it.
         """
 
+    def notifies(self, transaction: ScepTransaction) -> bool:
+        """Whether ``notify`` has anything to do for ``transaction`` (else it is not called, and no database
+        transaction is opened for it). By default: whether the verifier has a ``notify`` of its own.
+        """
+        return type(self).notify is not ChallengeVerifier.notify
+
     def notify(self, transaction: ScepTransaction) -> None:  # noqa: B027 - optional for verifiers
         """The outcome of a transaction (SUCCESS with its certificate, or FAILURE with its text). Called on
         every verifier, once; each acts on the transactions whose origin is its own.

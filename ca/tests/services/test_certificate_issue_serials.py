@@ -80,14 +80,21 @@ def test_concurrent_serial_collisions_are_retried(transactional_db, pki, rsa2048
     require_postgresql()
     requests = _queued_requests(pki, rsa2048_key, 40, monkeypatch)
     # Every serial is drawn twice: whichever transaction inserts it second collides with the first (waiting
-    # for it to commit on the unique index) and must draw again.
+    # for it to commit on the unique index) and must draw again. Issuances of one CA run side by side (only
+    # the request's row is locked), so a thread that drew a second copy gets a fresh serial next: else it
+    # could draw second copies MAX_SERIAL_ATTEMPTS times in a row, which only this test's draws can do.
     lock = threading.Lock()
     pairs = itertools.chain.from_iterable((s, s) for s in iter(random_serial, None))
     drawn: list[int] = []
+    local = threading.local()
 
     def twice_each() -> int:
         with lock:
-            serial = next(pairs)
+            if getattr(local, "drew_a_copy", False):
+                serial, local.drew_a_copy = random_serial(), False
+            else:
+                serial = next(pairs)
+                local.drew_a_copy = serial in drawn
             drawn.append(serial)
             return serial
 

@@ -67,6 +67,37 @@ class Exchange:
     request: EnrollmentRequest | None = None
     #: What the exchange's events are about, once known (the grant's device, user, CA and template).
     links: EventLinks = field(default_factory=EventLinks)
+    #: Events recorded with ``record_later``, not written yet.
+    deferred: list[dict[str, Any]] = field(default_factory=list)
+
+    def _event(
+        self,
+        *,
+        event_id: EventId,
+        message: str,
+        level: EventLevel = EventLevel.INFORMATION,
+        transaction: ScepTransaction | None = None,
+        diagnostic_code: DiagnosticCode | int | None = None,
+        details: Mapping[str, Any] | None = None,
+        **links: Unpack[EventLinks],
+    ) -> dict[str, Any]:
+        merged = EventLinks(
+            transaction_id=self.message.transaction_id,
+            message_type=self.message_type,
+            client_address=self.client_address,
+        )
+        merged.update(self.links)
+        merged.update(links)
+        return {
+            "event_id": event_id,
+            "message": message,
+            "service": self.service,
+            "level": level,
+            "transaction": transaction,
+            "diagnostic_code": diagnostic_code,
+            "details": details,
+            **merged,
+        }
 
     def record(
         self,
@@ -80,23 +111,55 @@ class Exchange:
         **links: Unpack[EventLinks],
     ) -> None:
         """Record an event of this exchange: its service, transactionID, message type, client and links."""
-        merged = EventLinks(
-            transaction_id=self.message.transaction_id,
-            message_type=self.message_type,
-            client_address=self.client_address,
-        )
-        merged.update(self.links)
-        merged.update(links)
         scep_event_record(
-            event_id=event_id,
-            message=message,
-            service=self.service,
-            level=level,
-            transaction=transaction,
-            diagnostic_code=diagnostic_code,
-            details=details,
-            **merged,
+            **self._event(
+                event_id=event_id,
+                message=message,
+                level=level,
+                transaction=transaction,
+                diagnostic_code=diagnostic_code,
+                details=details,
+                **links,
+            )
         )
+
+    def record_later(
+        self,
+        *,
+        event_id: EventId,
+        message: str,
+        level: EventLevel = EventLevel.INFORMATION,
+        diagnostic_code: DiagnosticCode | int | None = None,
+        details: Mapping[str, Any] | None = None,
+        **links: Unpack[EventLinks],
+    ) -> None:
+        """``record``, as of now, but written with the request's own database transaction
+        (``events_write``) instead of in a commit of its own; or by ``events_flush`` when the exchange ends
+        another way. Nothing deferred is lost: ``pki_operation_handle`` flushes on every way out.
+        """
+        self.deferred.append(
+            self._event(
+                event_id=event_id,
+                message=message,
+                level=level,
+                diagnostic_code=diagnostic_code,
+                details=details,
+                **links,
+            )
+        )
+
+    def events_write(self) -> None:
+        """Write the deferred events (inside the caller's transaction); ``events_written`` once it commits."""
+        for event in self.deferred:
+            scep_event_record(**event)
+
+    def events_written(self) -> None:
+        self.deferred.clear()
+
+    def events_flush(self) -> None:
+        """Write what is still deferred, each event in its own commit (a refusal, a rolled-back request)."""
+        self.events_write()
+        self.events_written()
 
     @property
     def digest(self) -> scep.DigestAlgorithm:

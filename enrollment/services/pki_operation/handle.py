@@ -113,7 +113,10 @@ def _answer(*, service: ScepService, der: bytes, client_address: str | None) -> 
         )
         exchange.cipher = reply_cipher(request_cipher)
         handler = _HANDLERS[scep.MessageType(exchange.message_type)]
-        return handler(exchange, DecryptedContent(plaintext))
+        try:
+            return handler(exchange, DecryptedContent(plaintext))
+        finally:
+            exchange.events_flush()  # anything deferred that no transaction wrote (an error on the way)
     except scep.ScepFailure as failure:
         refused = failure if isinstance(failure, EnrollmentRefused) else None
         exchange.record(
@@ -166,6 +169,11 @@ def _enroll(exchange: Exchange, plaintext: DecryptedContent) -> ScepReply:
 
 
 def _signed_by_an_issued_certificate(exchange: Exchange) -> bool:
+    """Only a signer whose issuer is the service's CA can be one: every other (the self-signed signers of
+    first enrollments) is told apart without a query.
+    """
+    if exchange.message.signer_certificate.issuer != exchange.service.authority.certificate.subject:
+        return False
     current = certificate_get_by_fingerprint(fingerprint_sha256=exchange.signer_fingerprint_sha256)
     return current is not None and current.authority_id == exchange.service.authority_id
 

@@ -76,7 +76,7 @@ def enrollment_grant(
             template_name=template.name,
         )
     )
-    exchange.record(
+    exchange.record_later(  # written with the transaction the grant is used in
         event_id=EventId.CRP_VERIFY_SUCCESS,
         message=f"challenge verified ({Authorization(grant.authorization).label.lower()}) "
         f"by {type(verifier).__name__}",

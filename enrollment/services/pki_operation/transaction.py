@@ -19,9 +19,12 @@ writes one at a time); one more is a transient refusal, recorded as an event but
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from cryptography import x509
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
@@ -104,6 +107,7 @@ def transaction_refusals_recorded(exchange: Exchange) -> Iterator[None]:
     try:
         yield
     except scep.ScepFailure as failure:
+        exchange.events_flush()  # the challenge's 20500 before the refusal's events
         if isinstance(failure, EnrollmentRefused) and failure.transient:
             raise
         try:
@@ -145,20 +149,6 @@ def transaction_submit(
         with transaction.atomic():
             if template.requires_approval:
                 _pending_cap_check(exchange.service, exchange.client_address, subject)
-            record = ScepTransaction.objects.create(
-                service=exchange.service,
-                transaction_id=message.transaction_id,
-                message_type=exchange.message_type or 0,
-                signer_public_key_sha256=exchange.signer_key_sha256,
-                csr_sha256=request.sha256,
-                request_key=request.key,
-                subject=subject,
-                status=TransactionStatus.PENDING,
-                authorization=grant.authorization,
-                challenge_id=grant.challenge_id,
-                renewed_certificate_id=grant.renewed_certificate_id,
-                client_address=exchange.client_address,
-            )
             if verifier is not None:
                 verifier.consume(grant)
             certificate_request = certificate_request_submit(
@@ -174,8 +164,25 @@ def transaction_submit(
                 extended_key_usages=grant.extended_key_usages,
                 requester=f"scep:{exchange.service.slug}",
             )
-            record.certificate_request = certificate_request
-            record.save(update_fields=["certificate_request", "updated_at"])
+            # Inserted with its CA request (one statement): a second copy of the same request fails here
+            # on the transaction's unique key and takes everything above back with it.
+            record = ScepTransaction.objects.create(
+                service=exchange.service,
+                transaction_id=message.transaction_id,
+                message_type=exchange.message_type or 0,
+                signer_public_key_sha256=exchange.signer_key_sha256,
+                csr_sha256=request.sha256,
+                request_key=request.key,
+                subject=subject,
+                status=TransactionStatus.PENDING,
+                authorization=grant.authorization,
+                challenge_id=grant.challenge_id,
+                renewed_certificate_id=grant.renewed_certificate_id,
+                client_address=exchange.client_address,
+                certificate_request=certificate_request,
+            )
+            exchange.events_write()  # the challenge's 20500, committed with what it granted
+        exchange.events_written()
     except IntegrityError:
         # The same request arrived twice at once: answer with the one that won.
         existing = transaction_find(exchange)
@@ -192,7 +199,7 @@ def transaction_submit(
         ) from exc
     with wait_slot(_issue_wait(exchange)) as wait:
         certificate_request_wait(request=certificate_request, timeout=wait)
-    return transaction_answer(exchange, record)
+    return transaction_answer(exchange, record, refreshed=True)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -248,6 +255,7 @@ def transaction_replay(exchange: Exchange, record: ScepTransaction) -> ScepReply
     if record.status == TransactionStatus.PENDING and record.certificate_request is not None:
         with wait_slot(_issue_wait(exchange)) as wait:
             certificate_request_wait(request=record.certificate_request, timeout=wait)
+        return transaction_answer(exchange, record, refreshed=True)
     return transaction_answer(exchange, record)
 
 
@@ -263,6 +271,8 @@ def _notify(exchange: Exchange, record: ScepTransaction) -> bool:
     """
     notified = True
     for verifier in challenge_verifiers.all():
+        if not verifier.notifies(record):
+            continue
         try:
             with transaction.atomic():
                 verifier.notify(record)
@@ -279,8 +289,11 @@ def _notify(exchange: Exchange, record: ScepTransaction) -> bool:
     return notified
 
 
-def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply:
-    """Bring the transaction in line with its CA request, record one event, and answer accordingly."""
+def transaction_answer(exchange: Exchange, record: ScepTransaction, *, refreshed: bool = False) -> ScepReply:
+    """Bring the transaction in line with its CA request, record one event, and answer accordingly.
+
+    ``refreshed``: the CA request's status was read just now (by the wait), not to be read again.
+    """
     if record.status == TransactionStatus.FAILURE:
         text = record.fail_info_text or "request failed"
         exchange.record(
@@ -292,7 +305,7 @@ def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply
         )
         return exchange.failure(scep.FailInfo(record.fail_info or 0), text)
     request = record.certificate_request
-    if request is not None:
+    if request is not None and not refreshed:
         request.refresh_from_db(fields=["status", "failure_reason"])
     status = request.status if request is not None else CertificateRequestStatus.QUEUED
     now = timezone.now()
@@ -300,39 +313,8 @@ def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply
         issued = record.certificate or IssuedCertificate.objects.select_related("authority").get(
             request=request
         )
-        first = (
-            ScepTransaction.objects.filter(pk=record.pk)
-            .exclude(status=TransactionStatus.SUCCESS)
-            .update(status=TransactionStatus.SUCCESS, certificate=issued, updated_at=now)
-        )
-        certificate_links = EventLinks(
-            authority_slug=issued.authority.slug,
-            ca_name=issued.authority.name,
-            serial=issued.serial,
-            thumbprint=issued.fingerprint_sha1,
-        )
-        notified = False
-        if first:
-            record.status, record.certificate = TransactionStatus.SUCCESS, issued
-            notified = _notify(exchange, record)
-        else:
-            exchange.record(
-                event_id=EventId.SCEP_REQUEST_SUCCESS,
-                message=f"answered from the transaction's stored result: certificate {issued.serial}",
-                transaction=record,
-                **certificate_links,
-            )
-        chain = [authority.certificate for authority in issued.authority.chain()]
-        reply = exchange.success([issued.certificate, *chain])
-        if notified:
-            exchange.record(
-                event_id=EventId.CRP_NOTIFY_SUCCESS,
-                message=f"sent certificate {issued.serial} ({issued.subject}), thumbprint "
-                f"{issued.fingerprint_sha1}, to the device",
-                diagnostic_code=DiagnosticCode.SUCCESS,
-                transaction=record,
-                **certificate_links,
-            )
+        reply = exchange.success([issued.certificate, *_chain(exchange, issued)])
+        _transaction_succeeded(exchange, record, issued, now)
         return reply
     if request is not None and status in (CertificateRequestStatus.DENIED, CertificateRequestStatus.FAILED):
         text = request.failure_reason or f"the CA {request.get_status_display().lower()} the request"
@@ -367,3 +349,46 @@ def transaction_answer(exchange: Exchange, record: ScepTransaction) -> ScepReply
         event_id=EventId.SCEP_PENDING, message=f"PENDING: waiting for {waiting}", transaction=record
     )
     return exchange.pending()
+
+
+def _chain(exchange: Exchange, issued: IssuedCertificate) -> list[x509.Certificate]:
+    """The issuing CA's chain: the RA's own (held with its key) when the RA belongs to that CA."""
+    if issued.authority_id == exchange.ra.authority_id:
+        return list(exchange.ra.ca_chain)
+    return [authority.certificate for authority in issued.authority.chain()]
+
+
+def _transaction_succeeded(
+    exchange: Exchange, record: ScepTransaction, issued: IssuedCertificate, now: dt.datetime
+) -> None:
+    """SUCCESS, the verifiers told, and the answer's event: one database transaction (one commit)."""
+    certificate_links = EventLinks(
+        authority_slug=issued.authority.slug,
+        ca_name=issued.authority.name,
+        serial=issued.serial,
+        thumbprint=issued.fingerprint_sha1,
+    )
+    with transaction.atomic():
+        first = (
+            ScepTransaction.objects.filter(pk=record.pk)
+            .exclude(status=TransactionStatus.SUCCESS)
+            .update(status=TransactionStatus.SUCCESS, certificate=issued, updated_at=now)
+        )
+        if not first:
+            exchange.record(
+                event_id=EventId.SCEP_REQUEST_SUCCESS,
+                message=f"answered from the transaction's stored result: certificate {issued.serial}",
+                transaction=record,
+                **certificate_links,
+            )
+            return
+        record.status, record.certificate = TransactionStatus.SUCCESS, issued
+        if _notify(exchange, record):
+            exchange.record(
+                event_id=EventId.CRP_NOTIFY_SUCCESS,
+                message=f"sent certificate {issued.serial} ({issued.subject}), thumbprint "
+                f"{issued.fingerprint_sha1}, to the device",
+                diagnostic_code=DiagnosticCode.SUCCESS,
+                transaction=record,
+                **certificate_links,
+            )
