@@ -67,6 +67,7 @@ class CpuMonitor:
         busy = _machine_busy_ticks() - self.busy
         ours = client = 0
         others: Counter[str] = Counter()
+        kinds: Counter[str] = Counter()  # the benchmark's CPU by process type (and the shared Redis)
         for pid, (session, ticks, name, started) in _processes().items():
             before = self.processes.get(pid)
             delta = ticks - before[1] if before is not None and before[3] == started else ticks
@@ -74,8 +75,11 @@ class CpuMonitor:
                 continue
             if pid == os.getpid():
                 client += delta
+            if name == "redis-server":  # shared by everyone on the machine; reported apart
+                kinds["redis"] += delta
             if self._ours(pid, session, name):
                 ours += delta
+                kinds[_kind(pid, name)] += delta
             else:
                 label = (_cmdline(pid)[:80].strip() or name) if name.startswith("python") else name
                 others[label] += delta
@@ -90,4 +94,19 @@ class CpuMonitor:
             "client_cores": cores(client),
             "other_processes_cores": cores(sum(others.values())),
             "other_top": [(name, cores(t)) for name, t in others.most_common(5)],
+            #: CPU seconds by process type: client, web (gunicorn), ca_worker (celery), postgresql,
+            #: scepserver, and redis (the machine's redis-server, which other work may also use).
+            "seconds_by_kind": {kind: round(t / CLOCK_TICKS, 3) for kind, t in sorted(kinds.items())},
         }
+
+
+def _kind(pid: int, name: str) -> str:
+    if pid == os.getpid():
+        return "client"
+    if name == "postgres":
+        return "postgresql"
+    command = _cmdline(pid)
+    for marker, kind in (("gunicorn", "web"), ("celery", "ca_worker"), ("scepserver", "scepserver")):
+        if marker in command or marker in name:
+            return kind
+    return "other"

@@ -153,6 +153,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {name} | {caps['requests']} | {caps['concurrency']} | {_fmt(caps['requests_per_s'])} "
                 f"| {_triple(caps['latency_ms'], 2)} | {caps['errors']} | {_cpu_cell(caps)} |"
             )
+    lines += _cpu_by_kind_lines(results)
     breakdown_lines = []
     for name, target in results["targets"].items():
         for run in target.get("runs", []):
@@ -183,3 +184,34 @@ def markdown(results: dict[str, Any]) -> str:
             *breakdown_lines,
         ]
     return "\n".join(lines)
+
+
+_KINDS = ("web", "ca_worker", "postgresql", "redis", "scepserver", "client")
+
+
+def _cpu_by_kind_lines(results: dict[str, Any]) -> list[str]:
+    """CPU ms per successful enrollment by process type: what sizing a deployment needs."""
+    rows = []
+    for name, target in results["targets"].items():
+        for run in target.get("runs", []):
+            seconds = (run.get("cpu") or {}).get("seconds_by_kind")
+            if not seconds or not run.get("succeeded"):
+                continue
+            per = {kind: 1000 * seconds.get(kind, 0.0) / run["succeeded"] for kind in _KINDS}
+            server = sum(value for kind, value in per.items() if kind != "client")
+            rows.append(
+                f"| {name} | {run['concurrency']} | "
+                + " | ".join(_fmt(per[kind], 2) for kind in _KINDS)
+                + f" | {_fmt(server, 2)} |"
+            )
+    if not rows:
+        return []
+    return [
+        "",
+        "CPU ms per enrollment by process type (/proc; redis is the machine's redis-server, which other",
+        "work may share; processes that exited during the run are missing):",
+        "",
+        "| target | C | web | CA worker | PostgreSQL | Redis | scepserver | client | server total |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
