@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from ca.choices import PkcsRequestStatus, RevocationCause
@@ -72,6 +73,14 @@ IKEV2_KEYS = {
     "ServerCertificateIssuerCommonName",
 }
 IKEV2_REQUIRED = {"RemoteAddress", "LocalIdentifier", "RemoteIdentifier", "AuthenticationMethod"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_checkin_throttle() -> None:
+    """Device ids repeat from test to test (rolled back): the check-in throttle (30/h per device, locmem)
+    would count another test's check-ins.
+    """
+    cache.clear()
 
 
 def device_client(device: Device) -> APIClient:
