@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from ca.admin_certificates import IssuedCertificateAdmin, RevokeForm, StatusFilter
+from ca.admin_pkcs import PkcsRequestAdmin
 from ca.admin_requests import CertificateRequestAdmin
 from ca.choices import SignatureHash
 from ca.constants import WELL_KNOWN_EKUS
@@ -39,6 +40,7 @@ __all__ = [
     "CertificateRequestAdmin",
     "CertificateTemplateAdmin",
     "IssuedCertificateAdmin",
+    "PkcsRequestAdmin",
     "RevokeForm",
     "StatusFilter",
 ]

@@ -17,7 +17,6 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ca.models import PkcsRequest
 from core.admin import ServiceErrorsAdminMixin
 from profiles.admin import _adopt, _AssignmentInline, _assignments_save, _form_values
 from profiles.choices import CertificateDelivery
@@ -31,7 +30,7 @@ from profiles.services.resources import (
     resource_profile_validate,
 )
 
-__all__ = ["PkcsProfileAdmin", "PkcsRequestAdmin", "ResourceProfileAdmin"]
+__all__ = ["PkcsProfileAdmin", "ResourceProfileAdmin"]
 
 #: The editable settings of a PKCS profile: a SCEP profile's but its servers, plus the key the CA generates.
 PKCS_PROFILE_FIELDS = tuple(
@@ -189,52 +188,3 @@ class ResourceProfileAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):  # type: 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ResourceProfile]) -> None:
         for profile in queryset:
             resource_profile_delete(profile=profile)
-
-
-@admin.register(PkcsRequest)
-class PkcsRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """The CA's PKCS requests: read only (the check-in writes them, the CA worker answers them). The
-    encrypted PKCS#12 is never shown, only whether it is still kept.
-    """
-
-    list_display = (
-        "id",
-        "subject",
-        "key_spec",
-        "status",
-        "authority",
-        "template",
-        "created_at",
-        "delivered_at",
-    )
-    list_filter = ("status", "authority", "template")
-    search_fields = ("subject", "requester")
-    fields = (
-        "authority",
-        "template",
-        "key_spec",
-        "subject",
-        "requester",
-        "holder",
-        "status",
-        "failure_reason",
-        "certificate",
-        "certificate_request",
-        "pkcs12_kept",
-        "delivered_at",
-        "created_at",
-    )
-    readonly_fields = fields
-
-    @admin.display(boolean=True, description="PKCS#12 kept")
-    def pkcs12_kept(self, obj: PkcsRequest) -> bool:
-        return bool(obj.pkcs12_der)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
