@@ -61,7 +61,9 @@ NAVIGATION: tuple[tuple[str, tuple[NavEntry | NavPage, ...]], ...] = (
         "Certificate profiles",
         (
             NavEntry("profiles.scepprofile", "SCEP certificate profiles"),
+            NavEntry("profiles.pkcsprofile", "PKCS certificate profiles"),
             NavEntry("profiles.trustedrootprofile", "Trusted certificate profiles"),
+            NavEntry("profiles.resourceprofile", "Wi-Fi, VPN and email profiles"),
             NavEntry("profiles.profileassignment", "Assignments"),
         ),
     ),
@@ -73,6 +75,7 @@ NAVIGATION: tuple[tuple[str, tuple[NavEntry | NavPage, ...]], ...] = (
                 "admin:ca_certificaterequest_pending", "Pending requests", "ca.approve_certificaterequest"
             ),
             NavEntry("ca.certificaterequest", "Certificate requests"),
+            NavEntry("ca.pkcsrequest", "PKCS requests"),
             NavEntry("profiles.devicecertificate", "Device certificates"),
             NavEntry("ca.revocationrequest", "Revocation requests"),
             NavEntry("enrollment.sceptransaction", "SCEP transactions"),

@@ -19,6 +19,7 @@ from ca.models import (
     CertificateTemplate,
     IssuedCertificate,
     OcspResponder,
+    PkcsRequest,
     RevocationRequest,
     RevocationRequestItem,
 )
@@ -53,9 +54,9 @@ def rows(pki, issue):
 
 
 def test_every_ca_model_is_registered():
-    """(A revocation request's items are shown on the request's page; the read-only admins of OCSP responders
-    and rollovers have tests of their own.)"""
-    assert set(apps.get_app_config("ca").get_models()) - {OcspResponder, AuthorityRollover} == {
+    """(A revocation request's items are shown on the request's page; the read-only admins of OCSP responders,
+    rollovers and PKCS requests have tests of their own.)"""
+    assert set(apps.get_app_config("ca").get_models()) - {OcspResponder, AuthorityRollover, PkcsRequest} == {
         *MODELS,
         RevocationRequestItem,
     }
