@@ -26,8 +26,12 @@ class CaSettings(SettingsModel):
             "default": {"BACKEND": "ca.key_backends.db.DatabaseKeyBackend", "OPTIONS": {}}
         }
     )
-    #: A queued request nobody answered for this long is dispatched to the CA worker again (seconds).
+    #: A queued request nobody answered for this long is dispatched to the CA worker again (seconds): by the
+    #: device's next poll (``certificate_request_wait``) and by beat's sweep. Covers a task lost with a killed
+    #: worker, to a Redis restart without persistence, or to a broker outage at submission.
     REQUEST_REDISPATCH_AFTER: float = Field(default=120.0, gt=0)
+    #: How often beat runs that sweep (``ca.jobs.certificate_request_sweep_task``), in seconds.
+    REQUEST_SWEEP_INTERVAL: float = Field(default=60.0, ge=1, le=24 * 3600)
     #: Passphrase of the OCSP responder keys: the RA side only (the web tier signs responses, the default
     #: worker's beat job writes renewed keys). Never the CA worker's secret.
     OCSP_KEY_PASSPHRASE: SecretStr = SecretStr("")

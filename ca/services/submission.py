@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ca.choices import CertificateRequestStatus
+from ca.conf import ca_settings
 from ca.crypto.csr import CsrError, csr_signature_hash, load_csr
 from ca.crypto.identities import sid_is_valid
 from ca.crypto.keys import KeyPolicyError, check_request_key, spki_sha256
@@ -40,6 +41,7 @@ __all__ = [
     "certificate_request_check",
     "certificate_request_deny",
     "certificate_request_dispatch",
+    "certificate_request_redispatch_if_stale",
     "certificate_request_redispatch_stale",
     "certificate_request_submit",
     "certificate_request_wait",
@@ -270,13 +272,34 @@ def certificate_request_redispatch_stale(*, older_than: dt.timedelta) -> int:
     stale = list(
         CertificateRequest.objects.filter(status=CertificateRequestStatus.QUEUED, updated_at__lt=cutoff)
     )
-    for request in stale:
-        CertificateRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now())
-        logger.warning(
-            "certificate request %s still queued since %s; dispatching again", request.pk, request.updated_at
-        )
-        certificate_request_dispatch(request)
-    return len(stale)
+    return sum(
+        certificate_request_redispatch_if_stale(request=request, older_than=older_than) for request in stale
+    )
+
+
+def certificate_request_redispatch_if_stale(
+    *, request: CertificateRequest, older_than: dt.timedelta | None = None
+) -> bool:
+    """Hand ``request`` to the CA worker again if it is still queued and nobody has answered it for
+    ``older_than`` (``CERTPORTAL_REQUEST_REDISPATCH_AFTER``); whether it was sent.
+
+    The beat sweep calls this for every stale request, and so does a device's poll for its own
+    (``certificate_request_wait``): a task lost with a killed worker, to a Redis restart or a broker outage
+    at submission is sent again even while beat is down. The claim is a conditional update of
+    ``updated_at``, so that of several pollers and the sweep, one sends it per interval.
+    """
+    after = (
+        older_than if older_than is not None else dt.timedelta(seconds=ca_settings().REQUEST_REDISPATCH_AFTER)
+    )
+    seen = request.updated_at
+    claimed = CertificateRequest.objects.filter(
+        pk=request.pk, status=CertificateRequestStatus.QUEUED, updated_at__lt=timezone.now() - after
+    ).update(updated_at=timezone.now())
+    if not claimed:
+        return False
+    logger.warning("certificate request %s still queued since %s; dispatching again", request.pk, seen)
+    certificate_request_dispatch(request)
+    return True
 
 
 def _dispatch_on_commit(request: CertificateRequest) -> None:
@@ -284,13 +307,17 @@ def _dispatch_on_commit(request: CertificateRequest) -> None:
 
 
 def certificate_request_wait(*, request: CertificateRequest, timeout: float) -> CertificateRequest:
-    """Wait up to ``timeout`` seconds for the CA worker to finish ``request``; return it refreshed.
+    """Wait up to ``timeout`` seconds for the CA worker to finish ``request``; return it refreshed. A
+    request queued for longer than ``CERTPORTAL_REQUEST_REDISPATCH_AFTER`` is sent again first.
 
     Uses the task result when a result backend exists (a push, no polling), and the database
     otherwise; either way the database row is the answer.
     """
     request.refresh_from_db()
-    if request.status != CertificateRequestStatus.QUEUED or timeout <= 0:
+    if request.status != CertificateRequestStatus.QUEUED:
+        return request
+    certificate_request_redispatch_if_stale(request=request)
+    if timeout <= 0:
         return request
     deadline = time.monotonic() + timeout
     if ca_task_results_available() and request.task_id:

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from audit.conf import AuditSettings
+from ca.conf import CaSettings
 from core.conf import SettingsModel
 from core.rates import rate_parse
 from notifications.conf import NotificationsSettings
@@ -363,7 +364,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.jobs.enrollment_failure_notify_task",
         "schedule": _beat_interval(NotificationsSettings, "NOTIFY_FAILURE_INTERVAL"),
     },
-    "certificate-request-sweep": {"task": "ca.jobs.certificate_request_sweep_task", "schedule": 60.0},
+    "certificate-request-sweep": {
+        "task": "ca.jobs.certificate_request_sweep_task",
+        "schedule": _beat_interval(CaSettings, "REQUEST_SWEEP_INTERVAL"),
+    },
     "registration-authority-renewal": {
         "task": "enrollment.jobs.registration_authority_renew_task",
         "schedule": 60 * 60.0,
@@ -391,6 +395,7 @@ globals().update(
     env_overrides(
         "CERTPORTAL_BASE_URL",
         "CERTPORTAL_REQUEST_REDISPATCH_AFTER",
+        "CERTPORTAL_REQUEST_SWEEP_INTERVAL",
         "CERTPORTAL_REVOKE_WAIT",
         "CERTPORTAL_SCEP_ISSUE_WAIT",
         "CERTPORTAL_SCEP_MAX_WAITING",

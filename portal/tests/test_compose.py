@@ -49,6 +49,19 @@ def test_only_the_ca_worker_serves_the_ca_queue(compose):
     assert commands["worker"][commands["worker"].index("-Q") + 1] == "default"
 
 
+def test_redis_keeps_the_queued_tasks_across_a_restart(compose):
+    """The broker's queue survives a restart (append-only file in a volume): the fault suite's
+    test_redis_restart_with_queued_tasks shows what a Redis without persistence loses.
+    """
+    redis = compose["services"]["redis"]
+    command = redis["command"]
+
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--appendfsync") + 1] == "everysec"
+    assert "redis-data:/data" in redis["volumes"]
+    assert "redis-data" in compose["volumes"]
+
+
 def test_every_variable_the_compose_file_reads_is_in_the_env_example():
     text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
     used = set(re.findall(r"\$\{([A-Z0-9_]+)", text))

@@ -8,6 +8,8 @@ import datetime as dt
 
 import pytest
 
+from django.utils import timezone
+
 from ca.choices import CertificateRequestStatus
 from ca.models import CertificateRequest, IssuedCertificate
 from ca.services.submission import certificate_request_redispatch_stale
@@ -84,6 +86,29 @@ def test_queued_request_is_issued_by_the_sweep_once_the_ca_is_back(scep_client, 
     result = scep_client.exchange(poll(scep_client, pki, device, sent.transaction_id))
     assert result.status is scep.PkiStatus.SUCCESS
     assert issued_row(result).request == CertificateRequest.objects.get()
+
+
+def test_a_poll_sends_its_stale_request_again_without_beat(scep_client, pki, device_keys, web_tier):
+    """The request's task was lost (a killed worker, a Redis restart, the broker down at submission) and
+    beat is down: the device's CertPoll, once the request has waited CERTPORTAL_REQUEST_REDISPATCH_AFTER,
+    sends it to the CA worker again (the fault suite's test_beat_down_and_a_task_lost_with_its_worker).
+    """
+    device = Device.create(device_keys[0])
+    sent = scep_client.pkcs_req(device)
+    assert scep_client.exchange(sent).status is scep.PkiStatus.PENDING
+    web_tier.CERTPORTAL_CA_KEY_PASSPHRASE = CA_PASSPHRASE
+    web_tier.CERTPORTAL_REQUEST_REDISPATCH_AFTER = 60
+
+    # Not yet stale: the poll waits for the CA worker and sends nothing.
+    assert scep_client.exchange(poll(scep_client, pki, device, sent.transaction_id)).status is (
+        scep.PkiStatus.PENDING
+    )
+    CertificateRequest.objects.update(updated_at=timezone.now() - dt.timedelta(seconds=61))
+    result = scep_client.exchange(poll(scep_client, pki, device, sent.transaction_id))
+
+    assert result.status is scep.PkiStatus.SUCCESS
+    assert issued_row(result).request == CertificateRequest.objects.get()
+    assert IssuedCertificate.objects.count() == 1
 
 
 def test_operations_that_sign_nothing_work_without_the_ca_key(
