@@ -1,5 +1,6 @@
 """System checks: the SCEP front end's settings are valid (enrollment.E001), its verifiers importable
-(E002), the rate limits' settings valid (E003)."""
+(E002), the rate limits' settings valid (E003).
+"""
 
 from __future__ import annotations
 

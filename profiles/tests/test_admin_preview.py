@@ -25,7 +25,8 @@ PREVIEW = "/admin/profiles/scepprofile/preview/"
 def preview(client: Any, data: dict[str, Any], url: str = PREVIEW) -> str:
     response = client.post(url, data)
     assert response.status_code == 200, response.content
-    return response.content.decode()
+    text: str = response.content.decode()
+    return text
 
 
 def test_the_preview_renders_with_check_ins_code(admin_client, pki, root_profile, scep_profile, device):
