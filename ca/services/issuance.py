@@ -63,10 +63,30 @@ def certificate_issue(
     the request then carries the reason. ``on_issued`` is called with the certificate inside the
     transaction that stores it, so that what it writes (the CA worker's event) commits with it.
 
-    Only the request's row is locked (``of=self``: not the CA's and the template's rows that are read with
-    it, which would make every issuance of a CA wait for the one before); serial numbers are random and
-    kept unique by the (CA, serial) constraint.
+    One database transaction per certificate, without a savepoint: only the request's row is locked
+    (``of=self``: not the CA's and the template's rows that are read with it, which would make every
+    issuance of a CA wait for the one before). Serial numbers are random (159 bits) and kept unique by the
+    (CA, serial) constraint: a serial that another certificate of the CA took meanwhile rolls the whole
+    transaction back, and it is done again with a new serial, up to ``MAX_SERIAL_ATTEMPTS`` times.
     """
+    for attempt in range(1, MAX_SERIAL_ATTEMPTS + 1):
+        serial = random_serial()
+        try:
+            return _issue(request_id=request_id, serial=serial, on_issued=on_issued)
+        except IntegrityError:
+            requests = CertificateRequest.objects.filter(pk=request_id)
+            authority_id = requests.values_list("authority_id", flat=True).first()
+            if attempt == MAX_SERIAL_ATTEMPTS or not _serial_taken(authority_id, serial):
+                raise
+            logger.warning(
+                "serial %s already used by CA %s; drawing another", serial_to_hex(serial), authority_id
+            )
+    raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns or raises
+
+
+def _issue(
+    *, request_id: int, serial: int, on_issued: Callable[[IssuedCertificate], None] | None
+) -> IssuedCertificate | None:
     with transaction.atomic():
         request = (
             CertificateRequest.objects.select_for_update(of=("self",))
@@ -105,53 +125,42 @@ def certificate_issue(
             authority=authority, template=template, requested_days=request.validity_days, now=now
         )
         sans = request.subject_alternative_names
-        for attempt in range(1, MAX_SERIAL_ATTEMPTS + 1):
-            serial = random_serial()
-            builder = end_entity_certificate_builder(
-                EndEntitySpec(
-                    public_key=csr.public_key(),
-                    subject=request.subject_name,
-                    sans=sans,
-                    serial=serial,
-                    not_before=not_before,
-                    not_after=not_after,
-                    key_usage=_key_usage(template, request, csr),
-                    extended_key_usages=certificate_extended_key_usages(template=template, request=request),
-                    crl_url=authority.crl_url,
-                    issuer_url=authority.issuer_url,
-                    ocsp_url=authority.ocsp_url,
-                    sid=request.sid or None,
-                    signature_hash=authority.signature_hash,
-                    ocsp_no_check=template.ocsp_no_check,
-                ),
-                issuer_certificate=authority.certificate,
-            )
-            certificate = backend.sign_certificate(
-                authority.key_reference, builder, signature_hash=authority.signature_hash
-            )
-            try:
-                with transaction.atomic():
-                    issued = IssuedCertificate.objects.create(
-                        authority=authority,
-                        template=template,
-                        request=request,
-                        serial=serial_to_hex(serial),
-                        subject=certificate.subject.rfc4514_string(),
-                        sans=[general_name_to_text(name) for name in sans],
-                        not_before=certificate.not_valid_before_utc,
-                        not_after=certificate.not_valid_after_utc,
-                        fingerprint_sha1=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303
-                        fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex().upper(),
-                        public_key_sha256=spki_sha256(csr.public_key()),
-                        der=certificate.public_bytes(Encoding.DER),
-                    )
-                break
-            except IntegrityError:
-                if attempt == MAX_SERIAL_ATTEMPTS or not _serial_taken(authority, serial):
-                    raise
-                logger.warning(
-                    "serial %s already used by CA %s; drawing another", serial_to_hex(serial), authority
-                )
+        builder = end_entity_certificate_builder(
+            EndEntitySpec(
+                public_key=csr.public_key(),
+                subject=request.subject_name,
+                sans=sans,
+                serial=serial,
+                not_before=not_before,
+                not_after=not_after,
+                key_usage=_key_usage(template, request, csr),
+                extended_key_usages=certificate_extended_key_usages(template=template, request=request),
+                crl_url=authority.crl_url,
+                issuer_url=authority.issuer_url,
+                ocsp_url=authority.ocsp_url,
+                sid=request.sid or None,
+                signature_hash=authority.signature_hash,
+                ocsp_no_check=template.ocsp_no_check,
+            ),
+            issuer_certificate=authority.certificate,
+        )
+        certificate = backend.sign_certificate(
+            authority.key_reference, builder, signature_hash=authority.signature_hash
+        )
+        issued = IssuedCertificate.objects.create(
+            authority=authority,
+            template=template,
+            request=request,
+            serial=serial_to_hex(serial),
+            subject=certificate.subject.rfc4514_string(),
+            sans=[general_name_to_text(name) for name in sans],
+            not_before=certificate.not_valid_before_utc,
+            not_after=certificate.not_valid_after_utc,
+            fingerprint_sha1=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303
+            fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex().upper(),
+            public_key_sha256=spki_sha256(csr.public_key()),
+            der=certificate.public_bytes(Encoding.DER),
+        )
         request.status = CertificateRequestStatus.ISSUED
         request.save(update_fields=["status", "updated_at"])
         if on_issued is not None:
@@ -198,5 +207,5 @@ def _refusal(authority: CertificateAuthority, now: dt.datetime) -> str:
     return ""
 
 
-def _serial_taken(authority: CertificateAuthority, serial: int) -> bool:
-    return IssuedCertificate.objects.filter(authority=authority, serial=serial_to_hex(serial)).exists()
+def _serial_taken(authority_id: int | None, serial: int) -> bool:
+    return IssuedCertificate.objects.filter(authority_id=authority_id, serial=serial_to_hex(serial)).exists()

@@ -34,9 +34,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WEB_STATEMENTS = 18
 #: ... of which commits (a WAL flush each): the request, the hand-over to the CA queue, the answer.
 WEB_COMMITS = 3
-#: The CA worker's: one transaction (lock the request, the certificate in a savepoint, the request's
-#: status, the audit entries and the 20400 event).
-CA_STATEMENTS = 11
+#: The CA worker's: one transaction (lock the request, the certificate, the request's status, the audit
+#: entries and the 20400 event), no savepoint.
+CA_STATEMENTS = 9
 CA_COMMITS = 1
 
 
