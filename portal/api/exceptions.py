@@ -1,5 +1,6 @@
 """The API's exception handler: business-rule errors become 4xx answers with a message, a dependency's
-outage (database, cache, broker: ``core.outages``) a 503 with Retry-After."""
+outage (database, cache, broker: ``core.outages``) a 503 with Retry-After.
+"""
 
 from __future__ import annotations
 
