@@ -73,7 +73,9 @@ def pkcs_certificate_issue(*, request_id: int) -> PkcsRequest:
     """
     with transaction.atomic():
         request = (
-            PkcsRequest.objects.select_for_update().select_related("authority", "template").get(pk=request_id)
+            PkcsRequest.objects.select_for_update(of=("self",))
+            .select_related("authority", "template")
+            .get(pk=request_id)
         )
         if request.status != PkcsRequestStatus.QUEUED:
             return request

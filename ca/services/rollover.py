@@ -247,7 +247,7 @@ def authority_rollover_switch(*, rollover: AuthorityRollover, now: dt.datetime) 
         RolloverNotReady: not prepared, or the successor cannot issue yet.
     """
     locked = (
-        AuthorityRollover.objects.select_for_update()
+        AuthorityRollover.objects.select_for_update(of=("self",))  # successor is nullable: an outer join
         .select_related("authority", "successor")
         .get(pk=rollover.pk)
     )
@@ -277,7 +277,11 @@ def authority_rollover_cancel(*, rollover: AuthorityRollover) -> AuthorityRollov
             under which an issuing CA was rolled: cancel that rollover first).
     """
     with transaction.atomic():
-        locked = AuthorityRollover.objects.select_for_update().select_related("successor").get(pk=rollover.pk)
+        locked = (
+            AuthorityRollover.objects.select_for_update(of=("self",))
+            .select_related("successor")
+            .get(pk=rollover.pk)
+        )
         if locked.status not in RolloverStatus.open():
             raise RolloverNotReady(
                 f"the rollover of {rollover.authority.slug} is {locked.status}: "

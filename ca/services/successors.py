@@ -39,7 +39,7 @@ def authority_successor_create(*, rollover_id: int) -> AuthorityRollover:
     ``ca_rollover prepare`` sends it again).
     """
     rollover = (
-        AuthorityRollover.objects.select_for_update()
+        AuthorityRollover.objects.select_for_update(of=("self",))  # parent is nullable: an outer join
         .select_related("authority", "parent")
         .get(pk=rollover_id)
     )
