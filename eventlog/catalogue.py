@@ -82,13 +82,16 @@ EVENTS: MappingProxyType[EventId, EventDescription] = MappingProxyType(
         EventId.PKCS_CERT_ISSUE_SUCCESS: EventDescription(
             "Successfully issued a PKCS certificate. Review event details for the device ID, user ID, "
             "CA name, certificate template name, and certificate thumbprint related to this event.",
-            "",
+            "The CA worker issued the certificate of a PKCS certificate profile (the key it generated, kept "
+            "only as an encrypted PKCS#12 until delivery; docs/resource-profiles.md), with the device, the "
+            "user, the CA, the template, the serial and the thumbprint.",
         ),
         EventId.PKCS_CERT_ISSUE_FAILURE: EventDescription(
             "Failed to issue a PKCS certificate. Review event details for the device ID, user ID, CA "
             "name, certificate template name, and certificate thumbprint related to this event.",
             "The CA worker refuses to sign a queued request because the CA is disabled or has expired "
-            "(0x00000400); the request fails.",
+            "(0x00000400); the request fails. A PKCS request refused by policy: 0x00000400 for the CA, else "
+            "0x0FFFFFFF, with the device and the user.",
         ),
         EventId.REVOKE_CERT_SUCCESS: EventDescription(
             "Successfully revoked the certificate. Review event details for the device ID, user ID, CA "

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from ca.conf import ca_settings
 from ca.services.key_checks import authority_keys_check
-from ca.worker_status import WorkerStatus, worker_status_write
+from ca.worker_status import WorkerStatus, worker_status_remove, worker_status_write
 from core.outages import dependency_outage
 from eventlog.choices import DiagnosticCode, EventId, EventLevel
 from eventlog.services import event_record
@@ -84,6 +84,10 @@ class CaWorkerMonitor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        try:
+            worker_status_remove(self.hostname)
+        except Exception as exc:  # Redis down: the status expires by itself
+            logger.warning("CA worker status not removed: %s", exc)
 
     def _loop(self) -> None:
         interval = ca_settings().CA_HEARTBEAT_INTERVAL

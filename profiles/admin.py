@@ -13,9 +13,7 @@ from typing import Any, Final
 from typing_extensions import override
 
 from django.contrib import admin
-from django.db import models
 from django.db.models import QuerySet
-from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
@@ -23,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from core.admin import ServiceErrorsAdminMixin
 from directory.models import Platform
 from profiles import admin_devices  # noqa: F401 - registers the managed devices page
+from profiles.admin_assignments import _adopt, _AssignmentInline, _assignments_save, _form_values
 from profiles.admin_selectors import preview_devices, preview_users
 from profiles.admin_status import STATUS_PERMISSION, device_status_view
 from profiles.choices import CertificateDelivery
@@ -55,54 +54,6 @@ from profiles.services.profiles import (
 )
 from profiles.validation import SAN_TYPES
 from profiles.views_preview import profile_preview_view
-
-_ASSIGNMENT_FIELDS: Final = ("intent", "target", "group")
-
-
-def _form_values(form: Any, *, changed_only: bool) -> dict[str, Any]:
-    """The form's values of model fields, as the services take them: all of them, or only the changed ones."""
-    names = form.changed_data if changed_only else list(form.cleaned_data)
-    model_fields = {field.name for field in form.instance._meta.concrete_fields}
-    return {name: form.cleaned_data[name] for name in names if name in model_fields}
-
-
-def _adopt(obj: models.Model, saved: models.Model) -> None:
-    """Make the admin's object the row the service saved: the admin saves the inlines against ``obj``."""
-    obj.pk = saved.pk
-    obj._state.adding = False
-    obj.refresh_from_db()
-
-
-def _assignments_save(formset: BaseInlineFormSet[Any, Any, Any], *, parent_field: str, parent: Any) -> None:
-    """The inline's rows through the assignment services (each reconciles the devices it concerns)."""
-    formset.save(commit=False)  # sorts the rows into deleted, changed and new; writes nothing
-    for obj in formset.deleted_objects:
-        assignment_delete(assignment=ProfileAssignment.objects.get(pk=obj.pk))
-    for obj, changed in formset.changed_objects:
-        values = {name: getattr(obj, name) for name in changed if name in _ASSIGNMENT_FIELDS}
-        assignment_update(assignment=ProfileAssignment.objects.get(pk=obj.pk), **values)
-    for obj in formset.new_objects:
-        assignment_create(
-            **{parent_field: parent}, **{name: getattr(obj, name) for name in _ASSIGNMENT_FIELDS}
-        )
-
-
-class _AssignmentInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = ProfileAssignment
-    fields = ("intent", "target", "group")
-    extra = 1
-    verbose_name = "assignment"
-    verbose_name_plural = "Assignments"
-
-    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        """The group without its edit/add/view links: the row stays on one line."""
-        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name == "group" and formfield is not None:
-            widget = formfield.widget
-            for flag in ("can_add_related", "can_change_related", "can_delete_related", "can_view_related"):
-                if hasattr(widget, flag):
-                    setattr(widget, flag, False)
-        return formfield
 
 
 class ScepAssignmentInline(_AssignmentInline):

@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.admin import ServiceErrorsAdminMixin
-from profiles.admin import _adopt, _AssignmentInline, _assignments_save, _form_values
+from profiles.admin_assignments import _adopt, _AssignmentInline, _assignments_save, _form_values
 from profiles.choices import CertificateDelivery
 from profiles.models import PkcsProfile, ResourceProfile, ScepProfile
 from profiles.services.profiles import scep_profile_delete, scep_profile_update, scep_profile_validate

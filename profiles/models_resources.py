@@ -1,5 +1,6 @@
 """Resource profiles (Wi-Fi, VPN, email) that use a certificate profile's identity, and the PKCS requests
-made for devices. Loaded by :mod:`profiles.models` (Django finds them there).
+made for devices. Loaded by :mod:`profiles.models` (Django finds them there); the profiles they
+reference are named as strings, so this module does not import profiles.models back (no import cycle).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from ca.models import PkcsRequest
 from core.models import TimestampedModel
 from directory.models import Device, Platform
 from profiles.choices import EmailAddressAttribute, ResourceKind, WifiSecurity
-from profiles.models import ScepProfile, TrustedRootProfile
 
 __all__ = ["DevicePkcsRequest", "ResourceProfile"]
 
@@ -36,13 +36,13 @@ class ResourceProfile(TimestampedModel):
     kind = models.CharField(max_length=8, choices=ResourceKind.choices, db_index=True)
     platform = models.CharField(max_length=32, choices=Platform.choices, db_index=True)
     identity_profile = models.ForeignKey(
-        ScepProfile,
+        "profiles.ScepProfile",
         on_delete=models.PROTECT,
         related_name="resource_profiles",
         help_text="The SCEP or PKCS certificate profile whose certificate authenticates the device or user",
     )
     server_root_profile = models.ForeignKey(
-        TrustedRootProfile,
+        "profiles.TrustedRootProfile",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -135,7 +135,9 @@ class DevicePkcsRequest(models.Model):
     """A PKCS request made for a device under a PKCS profile (the CA's ``PkcsRequest`` knows no devices)."""
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="pkcs_requests")
-    profile = models.ForeignKey(ScepProfile, on_delete=models.CASCADE, related_name="device_pkcs_requests")
+    profile = models.ForeignKey(
+        "profiles.ScepProfile", on_delete=models.CASCADE, related_name="device_pkcs_requests"
+    )
     profile_version = models.PositiveIntegerField()
     request = models.OneToOneField(PkcsRequest, on_delete=models.CASCADE, related_name="device_request")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -4,22 +4,25 @@ worker; the others, and every request while no CA worker can sign, answer PENDIN
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 
 from celery import current_app
 from django.test import override_settings
 
-from ca.worker_status import WorkerStatus, worker_status_write
+from ca.worker_status import WorkerStatus, worker_status_remove, worker_status_write
 from enrollment.services.pki_operation import waiting
 from enrollment.services.pki_operation.waiting import wait_slot
 
 
 @pytest.fixture
-def with_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+def with_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """As in production: tasks go to a CA worker (not run in the request), heartbeats are asked afresh."""
     monkeypatch.setitem(current_app.conf, "task_always_eager", False)
     monkeypatch.setattr(waiting, "_ready_until", 0.0)
+    yield
+    worker_status_remove("ca@test")  # the cache outlives the test
 
 
 def _ready_worker(ready: bool = True) -> None:

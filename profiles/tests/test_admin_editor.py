@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from directory.models import Platform
-from profiles import admin as profiles_admin
+from profiles import admin_assignments as profiles_admin
 from profiles.models import ProfileAssignment, ScepProfile, TrustedRootProfile
 from profiles.services.profiles import trusted_root_profile_create
 from profiles.tests.fixtures import SCEP_URL
