@@ -43,8 +43,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--warmup", type=int, default=8, help="unmeasured enrollments per target before the runs"
     )
-    parser.add_argument("--caps-requests", type=int, default=2000, help="GetCACaps requests per target")
-    parser.add_argument("--caps-concurrency", type=int, default=16)
+    parser.add_argument(
+        "--caps-requests", type=int, default=2000, help="GetCACaps requests per target (0: none)"
+    )
+    parser.add_argument(
+        "--cacert-requests", type=int, default=2000, help="GetCACert requests per target (0: none)"
+    )
+    parser.add_argument(
+        "--caps-concurrency", type=int, default=16, help="client threads of the GetCACaps and GetCACert loads"
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per HTTP request")
     parser.add_argument(
         "--issue-wait",
@@ -114,8 +121,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--redis-db 0 and 15 are used by others")
     if any("=" not in item for item in args.env):
         parser.error("--env takes KEY=VALUE")
-    if args.n < 1 or min(args.concurrency) < 1:
-        parser.error("-n and -c must be positive")
+    if args.n < 1 or min(args.concurrency) < 1 or args.caps_concurrency < 1:
+        parser.error("-n, -c and --caps-concurrency must be positive")
+    if args.caps_requests < 0 or args.cacert_requests < 0:
+        parser.error("--caps-requests and --cacert-requests must not be negative")
     return args
 
 

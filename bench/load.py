@@ -1,5 +1,5 @@
 """The load client: RSA keys generated before timing, the requests of one run, one SCEP enrollment per
-device, GetCACaps requests, and the threads that run them.
+device, GetCACaps and GetCACert requests, and the threads that run them.
 """
 
 from __future__ import annotations
@@ -194,9 +194,12 @@ def run_parallel(
     return [r for r in results if r is not None], wall
 
 
-def caps_one(url: str, timeout: float) -> dict[str, Any]:
+def get_one(url: str, operation: str, timeout: float) -> dict[str, Any]:
+    """One ``GET ?operation=...`` (GetCACaps, GetCACert) on a new connection; a success is HTTP 200 with a
+    non-empty body.
+    """
     parts = urllib.parse.urlsplit(url)
-    path = parts.path + "?operation=GetCACaps"
+    path = f"{parts.path}?operation={operation}"
     t0 = time.perf_counter()
     try:
         conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)

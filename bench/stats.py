@@ -1,4 +1,6 @@
-"""Statistics: percentiles, distributions, and the summaries of a run's enrollment and GetCACaps records."""
+"""Statistics: percentiles, distributions, and the summaries of a run's enrollment and GetCACaps/GetCACert
+records.
+"""
 
 from __future__ import annotations
 
@@ -74,7 +76,7 @@ def summarize_enrollments(records: list[dict[str, Any]], wall: float, concurrenc
     }
 
 
-def summarize_caps(records: list[dict[str, Any]], wall: float, concurrency: int) -> dict[str, Any]:
+def summarize_gets(records: list[dict[str, Any]], wall: float, concurrency: int) -> dict[str, Any]:
     ok = [r for r in records if r["ok"]]
     return {
         "requests": len(records),

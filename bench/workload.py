@@ -1,5 +1,5 @@
-"""One target's workload: warm-up, the measured enrollment runs per concurrency level, GetCACaps load and
-the optional profiling run, with hooks through which the target adds its server-side data.
+"""One target's workload: warm-up, the measured enrollment runs per concurrency level, GetCACaps and
+GetCACert load and the optional profiling run, with hooks through which the target adds its server-side data.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.cpu import CpuMonitor
-from bench.load import Algorithms, caps_one, enroll_one, prepare_items, run_parallel
+from bench.load import Algorithms, enroll_one, get_one, prepare_items, run_parallel
 from bench.runtime import BenchError, log
-from bench.stats import summarize_caps, summarize_enrollments
+from bench.stats import summarize_enrollments, summarize_gets
 from enrollment import scep
 
 
@@ -31,6 +31,7 @@ class WorkloadSpec:
     cipher: str
     digest: str
     allow_legacy_replies: bool
+    cacert_requests: int = 0
     profile_n: int = 0
     profile_concurrency: int = 8
 
@@ -47,6 +48,7 @@ def spec_from_args(
         concurrencies=args.concurrency,
         warmup=args.warmup,
         caps_requests=args.caps_requests,
+        cacert_requests=args.cacert_requests,
         caps_concurrency=args.caps_concurrency,
         timeout=args.timeout,
         cipher=cipher,
@@ -79,6 +81,22 @@ def _serial_report(out: dict[str, Any]) -> dict[str, Any]:
         "certificates_sharing_a_serial": sum(c for c in counts.values() if c > 1),
         "most_shared_serials": [(serial, c) for serial, c in counts.most_common(5) if c > 1],
     }
+
+
+def _get_load(spec: WorkloadSpec, hooks: Hooks, operation: str, phase: str, requests: int) -> dict[str, Any]:
+    """``requests`` GET ``?operation=<operation>`` at ``spec.caps_concurrency``, each on a new connection."""
+    token = hooks.before_run(phase)
+    log(f"{spec.label}: {requests} {operation} at concurrency {spec.caps_concurrency} ...")
+    cpu = CpuMonitor(hooks.server_sessions(), hooks.pg_db)
+    records, wall = run_parallel(
+        range(requests), spec.caps_concurrency, lambda _: get_one(spec.url, operation, spec.timeout)
+    )
+    summary = summarize_gets(records, wall, spec.caps_concurrency)
+    summary["operation"] = operation
+    summary["cpu"] = cpu.stop()
+    summary["server"] = hooks.after_run(phase, token, [])
+    log(f"{spec.label}: {operation} {summary['requests_per_s']} requests/s, {summary['errors']} errors")
+    return summary
 
 
 def run_workload(spec: WorkloadSpec, keys: Sequence[bytes], hooks: Hooks) -> dict[str, Any]:
@@ -134,19 +152,12 @@ def run_workload(spec: WorkloadSpec, keys: Sequence[bytes], hooks: Hooks) -> dic
             + (f"; errors {summary['outcomes']}" if summary["errors"] else "")
         )
     out["issued_certificates"] = _serial_report(out)
-    token = hooks.before_run("caps")
-    log(f"{spec.label}: {spec.caps_requests} GetCACaps at concurrency {spec.caps_concurrency} ...")
-    cpu = CpuMonitor(hooks.server_sessions(), hooks.pg_db)
-    caps_records, wall = run_parallel(
-        range(spec.caps_requests), spec.caps_concurrency, lambda _: caps_one(spec.url, spec.timeout)
-    )
-    out["getcacaps"] = summarize_caps(caps_records, wall, spec.caps_concurrency)
-    out["getcacaps"]["cpu"] = cpu.stop()
-    out["getcacaps"]["server"] = hooks.after_run("caps", token, [])
-    log(
-        f"{spec.label}: GetCACaps {out['getcacaps']['requests_per_s']} requests/s, "
-        f"{out['getcacaps']['errors']} errors"
-    )
+    for operation, key, phase, requests in (
+        ("GetCACaps", "getcacaps", "caps", spec.caps_requests),
+        ("GetCACert", "getcacert", "cacert", spec.cacert_requests),
+    ):
+        if requests > 0:
+            out[key] = _get_load(spec, hooks, operation, phase, requests)
     if spec.profile_n:
         items = prepare_items(
             keys[offset : offset + spec.profile_n], f"bench-{spec.label}-profile-", spec.challenge
