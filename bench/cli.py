@@ -17,7 +17,7 @@ from typing import Any
 from bench.certportal import certportal_target
 from bench.load import generate_keys
 from bench.micro import micro_benchmarks
-from bench.report import machine_info, markdown
+from bench.report import machine_info, markdown, ratios, targets_verdict
 from bench.runtime import REPO, RESULTS_DIR, STOP, BenchError, log
 from bench.scepserver import netns_child, scepserver_target
 
@@ -184,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log("interrupted: everything started has been stopped and removed; partial results follow")
         results["interrupted"] = True
     results["elapsed_s"] = round(time.monotonic() - started, 1)
+    results["ratios"] = ratios(results)
+    results["targets_verdict"] = targets_verdict(results)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(markdown(results))

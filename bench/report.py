@@ -1,4 +1,6 @@
-"""Reporting: a description of the machine, and the Markdown tables of the results."""
+"""Reporting: a description of the machine, the ratios to micromdm's scepserver, the verdicts on issue 13's
+targets, and the Markdown tables of the results.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import contextlib
 import os
 import platform
 import subprocess
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -112,15 +115,193 @@ def _errors_cell(run: dict[str, Any]) -> str:
     return cell
 
 
+#: Spelled as escapes: ruff (RUF001) takes the characters for look-alikes of "x" and "-".
+TIMES = "\u00d7"
+DASH = "\u2013"
+
+#: The baseline every ratio divides by, and the targets issue 13 sets for certportal against it.
+BASELINE = "scepserver"
+TARGET_CONCURRENCY = 16
+_GET_LOADS = (("getcacaps", "GetCACaps"), ("getcacert", "GetCACert"))
+
+
+@dataclass(frozen=True)
+class IssueTarget:
+    """One of issue 13's targets for a certportal target: a ratio to micromdm of at least ``threshold``
+    (enrollments/s at C=16, or requests/s of a GET load), or the PKIOperation p99 at C=16 under it (ms).
+    """
+
+    label: str
+    target: str
+    measure: str  # "enrollments", "pkioperation_p99" or a GET load's key ("getcacaps", "getcacert")
+    threshold: float
+
+    @property
+    def is_latency(self) -> bool:
+        return self.measure == "pkioperation_p99"
+
+
+ISSUE_TARGETS = (
+    IssueTarget(
+        f"production ≥ 0.75{TIMES} micromdm enrollments/s at C=16", "production", "enrollments", 0.75
+    ),
+    IssueTarget(f"embedded ≥ 1.0{TIMES} micromdm enrollments/s at C=16", "embedded", "enrollments", 1.0),
+    IssueTarget("production PKIOperation p99 < 200 ms at C=16", "production", "pkioperation_p99", 200.0),
+    *(
+        IssueTarget(f"{name} {operation} ≥ 0.8{TIMES} micromdm requests/s", name, key, 0.8)
+        for key, operation in _GET_LOADS
+        for name in ("embedded", "production")
+    ),
+)
+
+
+def _enrollment_rates(target: dict[str, Any]) -> dict[int, float | None]:
+    return {run["concurrency"]: run.get("enrollments_per_s") for run in target.get("runs", [])}
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    if value is None or not base:
+        return None
+    return value / base
+
+
+def _raw_ratios(results: dict[str, Any]) -> dict[str, Any]:
+    targets = results["targets"]
+    base = targets.get(BASELINE)
+    if base is None or "error" in base:
+        base = {}
+    base_rates = _enrollment_rates(base)
+    out: dict[str, Any] = {"enrollments_per_s": {}, **{f"{key}_requests_per_s": {} for key, _ in _GET_LOADS}}
+    for name, target in targets.items():
+        if "error" in target:
+            continue
+        out["enrollments_per_s"][name] = {
+            str(concurrency): _ratio(rate, base_rates.get(concurrency))
+            for concurrency, rate in _enrollment_rates(target).items()
+        }
+        for key, _ in _GET_LOADS:
+            out[f"{key}_requests_per_s"][name] = _ratio(
+                (target.get(key) or {}).get("requests_per_s"), (base.get(key) or {}).get("requests_per_s")
+            )
+    return out
+
+
+def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    """Each target's enrollments/s (per concurrency, keyed by its string) and GetCACaps/GetCACert requests/s
+    divided by scepserver's in the same run; None where scepserver did not run, failed or completed none.
+    """
+    raw = _raw_ratios(results)
+    rounded: dict[str, Any] = {
+        "baseline": BASELINE,
+        "enrollments_per_s": {
+            name: {c: None if r is None else round(r, 3) for c, r in by_c.items()}
+            for name, by_c in raw["enrollments_per_s"].items()
+        },
+    }
+    for key, _ in _GET_LOADS:
+        measure = f"{key}_requests_per_s"
+        rounded[measure] = {name: None if r is None else round(r, 3) for name, r in raw[measure].items()}
+    return rounded
+
+
+def _measure(results: dict[str, Any], raw: dict[str, Any], goal: IssueTarget) -> tuple[float | None, str]:
+    """The value ``goal`` is judged on, or None and why it was not measured."""
+    targets = results["targets"]
+    needed = [goal.target] if goal.is_latency else [goal.target, BASELINE]
+    for name in needed:
+        if name not in targets:
+            return None, f"{name} not in the run"
+        if "error" in targets[name]:
+            return None, f"{name} failed"
+    operations = dict(_GET_LOADS)
+    if goal.measure in operations:
+        for name in needed:
+            if not targets[name].get(goal.measure):
+                return None, f"no {operations[goal.measure]} load for {name}"
+        return raw[f"{goal.measure}_requests_per_s"][goal.target], f"{BASELINE} answered none"
+    for name in needed:
+        if TARGET_CONCURRENCY not in _enrollment_rates(targets[name]):
+            return None, f"no {name} run at {TARGET_CONCURRENCY} clients"
+    if goal.is_latency:
+        run = _run_at(targets[goal.target], TARGET_CONCURRENCY)
+        p99 = run["latency_ms"]["pkioperation"].get("p99")
+        return p99, f"no successful enrollment at {TARGET_CONCURRENCY} clients"
+    return raw["enrollments_per_s"][goal.target][str(TARGET_CONCURRENCY)], f"{BASELINE} completed none"
+
+
+def _run_at(target: dict[str, Any], concurrency: int) -> dict[str, Any]:
+    run: dict[str, Any] = next(r for r in target["runs"] if r["concurrency"] == concurrency)
+    return run
+
+
+def targets_verdict(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 13's targets against this run: the measured value and "met", "missed by N %" (relative to the
+    threshold) or "not measured (why)".
+    """
+    raw = _raw_ratios(results)
+    rows = []
+    for goal in ISSUE_TARGETS:
+        value, why_not = _measure(results, raw, goal)
+        row: dict[str, Any] = {
+            "target": goal.label,
+            "threshold": goal.threshold,
+            "unit": "ms" if goal.is_latency else TIMES,
+            "measured": None if value is None else round(value, 1 if goal.is_latency else 3),
+            "met": None,
+            "verdict": f"not measured ({why_not})",
+        }
+        if value is not None:
+            met = value < goal.threshold if goal.is_latency else value >= goal.threshold
+            short = abs(value - goal.threshold) / goal.threshold * 100
+            row["met"] = met
+            row["verdict"] = (
+                "met" if met else f"missed by {short:.0f} %" if short >= 1 else f"missed by {short:.1f} %"
+            )
+            if goal.is_latency:
+                run = _run_at(results["targets"][goal.target], TARGET_CONCURRENCY)
+                if run["errors"]:
+                    row["note"] = f"of the {run['succeeded']} successes of {run['requested']}"
+        rows.append(row)
+    return rows
+
+
+def _ratio_cell(value: float | None) -> str:
+    return DASH if value is None else f"{value:.2f}"
+
+
+def _targets_lines(verdicts: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "",
+        f"Issue 13's targets (this run; ratios to {BASELINE} in the same run):",
+        "",
+        "| target | measured | verdict |",
+        "|---|---:|---|",
+    ]
+    for row in verdicts:
+        value = row["measured"]
+        if value is None:
+            cell = DASH
+        elif row["unit"] == "ms":
+            cell = f"{value:.1f} ms"
+        else:
+            cell = f"{value:.2f}{TIMES}"
+        if row.get("note"):
+            cell += f" ({row['note']})"
+        lines.append(f"| {row['target']} | {cell} | {row['verdict']} |")
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| target | C | ok/N | errors | enroll/s | PKIOperation p50 / p95 / p99 ms | server p50 ms "
-        "| enroll p50 / p95 / p99 ms | request → reply algorithms | CPU cores: benchmark (client) / others |",
-        "|---|---:|---:|---:|---:|---|---:|---|---|---|",
+        f"| target | C | ok/N | errors | enroll/s | {TIMES} micromdm | PKIOperation p50 / p95 / p99 ms "
+        "| server p50 ms | enroll p50 / p95 / p99 ms | request → reply algorithms "
+        "| CPU cores: benchmark (client) / others |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---|---|---|",
     ]
+    measured = ratios(results)
     for name, target in results["targets"].items():
         if "error" in target:
-            lines.append(f"| {name} | | | failed: {target['error'][:120]} | | | | | |")
+            lines.append(f"| {name} | | | failed: {target['error'][:120]} | | | | | | | |")
             continue
         for run in target["runs"]:
             latency = run["latency_ms"]
@@ -128,6 +309,7 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {run['concurrency']} | {run['succeeded']}/{run['requested']} "
                 f"| {_errors_cell(run)} | {_fmt(run['enrollments_per_s'])} "
+                f"| {_ratio_cell(measured['enrollments_per_s'].get(name, {}).get(str(run['concurrency'])))} "
                 f"| {_triple(latency['pkioperation'])} | {_fmt(_server_pkiop_p50(run))} "
                 f"| {_triple(latency['enroll'])} | {target['request_algorithms']} → {replies} "
                 f"| {_cpu_cell(run)} |"
@@ -142,17 +324,21 @@ def markdown(results: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "| target | GetCACaps requests | C | requests/s | p50 / p95 / p99 ms | errors "
+        f"| target | operation | requests | C | requests/s | {TIMES} micromdm | p50 / p95 / p99 ms | errors "
         "| CPU cores: benchmark (client) / others |",
-        "|---|---:|---:|---:|---|---:|---|",
+        "|---|---|---:|---:|---:|---:|---|---:|---|",
     ]
     for name, target in results["targets"].items():
-        caps = target.get("getcacaps")
-        if caps:
-            lines.append(
-                f"| {name} | {caps['requests']} | {caps['concurrency']} | {_fmt(caps['requests_per_s'])} "
-                f"| {_triple(caps['latency_ms'], 2)} | {caps['errors']} | {_cpu_cell(caps)} |"
-            )
+        for key, operation in _GET_LOADS:
+            load = target.get(key)
+            if load:
+                lines.append(
+                    f"| {name} | {operation} | {load['requests']} | {load['concurrency']} "
+                    f"| {_fmt(load['requests_per_s'])} "
+                    f"| {_ratio_cell(measured[f'{key}_requests_per_s'].get(name))} "
+                    f"| {_triple(load['latency_ms'], 2)} | {load['errors']} | {_cpu_cell(load)} |"
+                )
+    lines += _targets_lines(targets_verdict(results))
     lines += _cpu_by_kind_lines(results)
     breakdown_lines = []
     for name, target in results["targets"].items():
