@@ -32,7 +32,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "-n", "--n", type=int, default=200, help="enrollments per target and concurrency level"
     )
     parser.add_argument(
-        "-c", "--concurrency", type=int, nargs="+", default=[1, 8], help="concurrency levels (client threads)"
+        "-c",
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[1, 4, 16],
+        help="concurrency levels (client threads); issue 13's targets are at 16",
     )
     parser.add_argument(
         "--targets",
