@@ -17,14 +17,16 @@ with the same, scepserver answers with single DES and SHA-1 (the client accepts 
 that target only).
 
 Reported per target and concurrency: enrollments/s, p50/p95/p99 latency of the PKIOperation round trip
-and of the whole enrollment, error counts by kind; GetCACaps requests/s; for certportal a server-side
+and of the whole enrollment, error counts by kind; GetCACaps and GetCACert requests/s; each of these as a
+ratio to scepserver's in the same run, and issue 13's targets met or missed; for certportal a server-side
 breakdown of where the time goes (from gunicorn's access log, the Celery log and the database rows).
-Results: a Markdown table on stdout, raw JSON in bench/results/<timestamp>.json.
+Results: Markdown tables on stdout, raw JSON in bench/results/<timestamp>.json.
 
-Run with the project's virtualenv (both entry points re-execute themselves with .venv/bin/python if
-needed), as the script ``bench/scep_bench.py`` or, from the repository root, as ``python -m bench``:
+Run ``./dev bench [options]`` (it sets up the virtualenv and the scep package first), or with the project's
+virtualenv (both entry points re-execute themselves with .venv/bin/python if needed) the script
+``bench/scep_bench.py`` or, from the repository root, ``python -m bench``:
 
-    .venv/bin/python bench/scep_bench.py                   # N=200, concurrency 1 and 8, all targets
+    .venv/bin/python bench/scep_bench.py                   # N=200, concurrency 1, 4 and 16, all targets
     .venv/bin/python bench/scep_bench.py -n 50 -c 1 4 8 --targets embedded scepserver
     .venv/bin/python -m bench --help
 """
