@@ -11,7 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 
 from ca.crypto.builders import hash_algorithm
 
-__all__ = ["RevokedEntry", "build_crl", "crl_builder"]
+__all__ = ["RevokedEntry", "build_crl", "crl_builder", "revoked_certificates"]
+
+_EARLIEST = dt.datetime(1950, 1, 1)  # noqa: DTZ001  (naive UTC, as the builders keep dates)
 
 
 @dataclass(frozen=True)
@@ -52,25 +54,47 @@ def crl_builder(
 ) -> x509.CertificateRevocationListBuilder:
     """A full CRL with CRLNumber and AKI, unsigned; reason codes except 'unspecified' (RFC 5280 5.3.1 says
     omit it).
+
+    The entries are built in one pass and handed to the builder as one list: adding them one by one
+    (``add_revoked_certificate``) copies the list each time, which is quadratic (hours for a million).
     """
     try:
         ski = issuer_certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
     except x509.ExtensionNotFound:
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_certificate.public_key())  # type: ignore[arg-type]
-    builder = (
-        x509.CertificateRevocationListBuilder()
+    return (
+        x509.CertificateRevocationListBuilder(revoked_certificates=revoked_certificates(revoked))
         .issuer_name(issuer_certificate.subject)
         .last_update(this_update)
         .next_update(next_update)
         .add_extension(x509.CRLNumber(number), critical=False)
         .add_extension(aki, critical=False)
     )
-    for entry in revoked:
-        revoked_builder = (
-            x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(entry.revoked_at)
-        )
-        if entry.reason != x509.ReasonFlags.unspecified:
-            revoked_builder = revoked_builder.add_extension(x509.CRLReason(entry.reason), critical=False)
-        builder = builder.add_revoked_certificate(revoked_builder.build())
-    return builder
+
+
+def revoked_certificates(entries: Iterable[RevokedEntry]) -> list[x509.RevokedCertificate]:
+    """The CRL entries, with the checks of ``RevokedCertificateBuilder``'s setters (positive serial of at
+    most 159 bits, a date from 1950 on, kept in UTC) done once per entry instead of through a chain of
+    intermediate builders, and one CRLReason extension object per reason.
+    """
+    reasons: dict[x509.ReasonFlags, list[x509.Extension[x509.ExtensionType]]] = {}
+    built = []
+    for entry in entries:
+        serial = entry.serial
+        if not 0 < serial < 1 << 159:
+            raise ValueError(f"serial {serial:x}: must be positive and at most 159 bits (RFC 5280)")
+        revoked_at = entry.revoked_at
+        if revoked_at.tzinfo is not None:
+            revoked_at = revoked_at.astimezone(dt.UTC).replace(tzinfo=None)
+        if revoked_at < _EARLIEST:
+            raise ValueError(f"serial {serial:x}: a revocation date before 1950 cannot be encoded")
+        extensions = reasons.get(entry.reason)
+        if extensions is None:
+            extensions = reasons[entry.reason] = (
+                []
+                if entry.reason == x509.ReasonFlags.unspecified
+                else [x509.Extension(x509.CRLReason.oid, False, x509.CRLReason(entry.reason))]
+            )
+        built.append(x509.RevokedCertificateBuilder(serial, revoked_at, extensions).build())
+    return built
