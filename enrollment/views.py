@@ -43,6 +43,7 @@ from enrollment.api.throttling import ScepClientThrottle, ScepGlobalThrottle
 from enrollment.conf import enrollment_settings
 from enrollment.models import ScepService
 from enrollment.ra import RaUnavailable, ra_identity
+from enrollment.selectors import scep_service_lookup
 from enrollment.services.events import scep_event_record
 from enrollment.services.pki_operation.exchange import ScepReply
 from enrollment.services.pki_operation.handle import pki_operation_handle, scep_text_reply
@@ -236,15 +237,12 @@ def _service(slug: str | None, *related: str) -> ScepService:
     """The SCEP service, fresh from the database on every request (configuration changes apply at once).
 
     Only the relations the operation needs are joined: a wide ``select_related`` cost PostgreSQL more to
-    plan than the rest of a GetCACaps (docs/benchmarks.md); the others load by primary key when used.
+    plan than the rest of a GetCACaps (docs/benchmarks.md); the others load by primary key when used. The
+    lookup is compiled once per process (``scep_service_lookup``): compiling it was most of a GetCACaps.
     """
     key = slug or ""
     try:
-        lookup = {"slug": slug} if slug else {"is_default": True}
-        queryset = ScepService.objects.filter(**lookup)
-        if related:  # select_related() with no names would follow every relation
-            queryset = queryset.select_related(*related)
-        service = queryset.first()
+        service = scep_service_lookup(slug, related)
     except Exception as exc:
         if dependency_outage(exc) is None:
             raise

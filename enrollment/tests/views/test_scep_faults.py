@@ -3,10 +3,12 @@ and the cost of the cheap operations."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pytest
 
 from django.core.cache import cache
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
 from ca.models import CertificateRequest, IssuedCertificate
 from enrollment import scep
@@ -16,17 +18,23 @@ from enrollment.tests.fixtures import Device, assert_protocol_answer
 
 
 @pytest.fixture
-def database_down(monkeypatch):
-    """From now on, the SCEP tables cannot be read (the connection itself stays usable for assertions)."""
+def database_down():
+    """From now on, every statement on the given model's table fails as a lost server does (the connection
+    stays usable for the assertions' other tables). At the cursor, so that prepared queries fail too.
+    """
+    with ExitStack() as stack:
 
-    def down(model):
-        def fail(*args, **kwargs):
-            raise OperationalError("server closed the connection unexpectedly")
+        def down(model):
+            table = model._meta.db_table
 
-        monkeypatch.setattr(model.objects, "select_related", fail)
-        monkeypatch.setattr(model.objects, "filter", fail)
+            def fail(execute, sql, params, many, context):
+                if table in sql:
+                    raise OperationalError("server closed the connection unexpectedly")
+                return execute(sql, params, many, context)
 
-    return down
+            stack.enter_context(connection.execute_wrapper(fail))
+
+        yield down
 
 
 def test_get_ca_caps_and_get_ca_cert_survive_a_database_outage(client, scep_service, database_down):
