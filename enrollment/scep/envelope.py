@@ -22,11 +22,11 @@ from cryptography.hazmat.primitives import padding as symmetric_padding
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-from . import schema
+from . import der, schema
 from .algorithms import AlgorithmPolicy, ContentCipher
 from .constants import OID_DATA, OID_ENVELOPED_DATA, OID_RSA_ENCRYPTION, OID_RSAES_OAEP, FailInfo
 from .errors import ScepFailure
-from .signeddata import DECODING_ERRORS, asn1_certificate, describe_error
+from .signeddata import DECODING_ERRORS, asn1_certificate, describe_error, names_equal
 
 __all__ = ["DECRYPTION_FAILED", "NOT_FOR_US", "decrypt_envelope", "encrypt_envelope"]
 
@@ -110,9 +110,8 @@ def _unpack(
         info = recipient.chosen
         rid = info["rid"]
         if rid.name == "issuer_and_serial_number":
-            matches = (
-                rid.chosen["serial_number"].native == ours.serial_number
-                and rid.chosen["issuer"] == ours.issuer
+            matches = rid.chosen["serial_number"].native == ours.serial_number and names_equal(
+                rid.chosen["issuer"], ours.issuer
             )
         else:
             matches = ours.key_identifier is not None and rid.chosen.native == ours.key_identifier
@@ -175,27 +174,25 @@ def encrypt_envelope(
     padded = padder.update(plaintext) + padder.finalize()
     encryptor = Cipher(cipher.algorithm(key), modes.CBC(iv)).encryptor()
     ciphertext = encryptor.update(padded) + encryptor.finalize()
-    recipient = asn1_certificate(recipient_certificate)
-    key_transport = cms.KeyTransRecipientInfo(
-        {
-            "version": "v0",
-            "rid": cms.RecipientIdentifier(
-                name="issuer_and_serial_number",
-                value={"issuer": recipient.issuer, "serial_number": recipient.serial_number},
-            ),
-            "key_encryption_algorithm": {"algorithm": OID_RSA_ENCRYPTION, "parameters": core.Null()},
-            "encrypted_key": public_key.encrypt(key, padding.PKCS1v15()),
-        }
+    # Written with ``der`` (as ``sign_signed_data`` is): asn1crypto's encoding of the same structure cost
+    # more than the encryption. The recipient's issuer and serial number as its certificate encodes them.
+    tbs = asn1_certificate(recipient_certificate)["tbs_certificate"]
+    key_transport = der.sequence(
+        _VERSION_0,
+        der.sequence(tbs["issuer"].dump(), tbs["serial_number"].dump()),  # rid: issuerAndSerialNumber
+        _RSA_ENCRYPTION,
+        der.encode(der.OCTET_STRING, public_key.encrypt(key, padding.PKCS1v15())),
     )
-    enveloped = schema.EnvelopedData(
-        {
-            "version": "v0",
-            "recipient_infos": [cms.RecipientInfo(name="ktri", value=key_transport)],
-            "encrypted_content_info": {
-                "content_type": OID_DATA,
-                "content_encryption_algorithm": {"algorithm": cipher.oid, "parameters": core.OctetString(iv)},
-                "encrypted_content": core.OctetString(ciphertext, implicit=0),
-            },
-        }
+    encrypted_content_info = der.sequence(
+        der.object_identifier(OID_DATA),
+        der.sequence(der.object_identifier(cipher.oid), der.encode(der.OCTET_STRING, iv)),
+        der.encode(_CONTEXT_0_PRIMITIVE, ciphertext),  # encryptedContent [0] IMPLICIT OCTET STRING
     )
-    return bytes(schema.ContentInfo({"content_type": OID_ENVELOPED_DATA, "content": enveloped}).dump())
+    enveloped = der.sequence(_VERSION_0, der.encode(der.SET, key_transport), encrypted_content_info)
+    return der.sequence(der.object_identifier(OID_ENVELOPED_DATA), der.encode(der.CONTEXT_0, enveloped))
+
+
+_VERSION_0 = bytes((der.INTEGER, 1, 0))
+_CONTEXT_0_PRIMITIVE = 0x80
+#: AlgorithmIdentifier rsaEncryption with NULL parameters (RFC 3370 §4.2.1).
+_RSA_ENCRYPTION = der.sequence(der.object_identifier(OID_RSA_ENCRYPTION), b"\x05\x00")
