@@ -59,7 +59,8 @@ _RELATED: dict[str | None, tuple[str, ...]] = {
     None: ("authority",),
     "GetCACert": ("registration_authority",),
     "GetNextCACert": ("registration_authority", "next_registration_authority"),
-    "PKIOperation": ("registration_authority", "authority"),
+    # The general-purpose template is what most requests are issued under (NDES's default mapping).
+    "PKIOperation": ("registration_authority", "authority", "general_purpose_template"),
 }
 
 

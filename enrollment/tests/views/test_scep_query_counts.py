@@ -31,7 +31,7 @@ from eventlog.models import ConnectorEvent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 #: The statements of one PKCSReq with a static challenge, answered SUCCESS at once.
-WEB_STATEMENTS = 18
+WEB_STATEMENTS = 17
 #: ... of which commits (a WAL flush each): the request, the hand-over to the CA queue, the answer.
 WEB_COMMITS = 3
 #: The CA worker's: one transaction (lock the request, the certificate, the request's status, the audit
