@@ -52,6 +52,17 @@ class IssuedCertificateFilterSet(django_filters.FilterSet):  # type: ignore[misc
         model = IssuedCertificate
         fields = ["status", "authority", "template", "serial", "subject", "fingerprint_sha1"]
 
+    #: The filters on notAfter. With one of them the list is ordered by notAfter (unless ``ordering`` says
+    #: otherwise): the certificates near a notAfter bound have neighbouring notBefore values at the far end
+    #: of the default order (the validity is fixed), which the database would otherwise walk to find them.
+    EXPIRY_FILTERS = ("expires_before", "expires_after", "expiring_before", "expiring_within_days")
+
+    def filter_queryset(self, queryset: QuerySet[IssuedCertificate]) -> QuerySet[IssuedCertificate]:
+        queryset = super().filter_queryset(queryset)
+        if any(self.form.cleaned_data.get(name) is not None for name in self.EXPIRY_FILTERS):
+            queryset = queryset.order_by("not_after", "pk")
+        return queryset
+
     def filter_status(
         self, queryset: QuerySet[IssuedCertificate], name: str, value: str
     ) -> QuerySet[IssuedCertificate]:

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ca.api.filtersets import CertificateRequestFilterSet, IssuedCertificateFilterSet
+from ca.api.pagination import EstimatedCountPagination
 from ca.api.serializers import (
     CertificateAuthoritySerializer,
     CertificateRequestDenyInputSerializer,
@@ -108,9 +109,14 @@ class CertificateTemplateViewSet(viewsets.ModelViewSet):  # type: ignore[type-ar
 
 
 class IssuedCertificateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    """Issued certificates, newest first (by notAfter with a notAfter filter, unless ``ordering`` is given).
+    ``count`` is exact up to 10,000 matches and PostgreSQL's estimate above (``count_estimated``).
+    """
+
     queryset = IssuedCertificate.objects.select_related("authority", "template")
     serializer_class = IssuedCertificateSerializer
     filterset_class = IssuedCertificateFilterSet
+    pagination_class = EstimatedCountPagination
     ordering_fields: ClassVar[list[str]] = ["not_before", "not_after", "serial"]
     action_permissions: ClassVar[dict[str, str]] = {"revoke": "ca.revoke_issuedcertificate"}
 
