@@ -23,6 +23,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from ca.admin_hooks import certificate_admin_extensions
 from ca.choices import CertificateStatus, RevocationReason
@@ -30,7 +31,7 @@ from ca.conf import ca_settings
 from ca.crypto.describe import certificate_describe, subject_text_readable
 from ca.models import IssuedCertificate
 from ca.services.revocation_requests import certificate_revoke_by_admin
-from core.admin_lists import CsvExportAdminMixin
+from core.admin_lists import CsvExportAdminMixin, EstimatedCountPaginator
 from core.exceptions import ApplicationError
 
 __all__ = ["ExpiresBeforeFilter", "IssuedCertificateAdmin", "RevokeForm", "StatusFilter"]
@@ -122,7 +123,10 @@ class IssuedCertificateAdmin(CsvExportAdminMixin, admin.ModelAdmin):  # type: ig
     list_filter = (StatusFilter, ExpiresBeforeFilter, "authority", "template", "revocation_reason")
     list_select_related = ("authority", "template")
     search_fields = ("subject", "serial", "fingerprint_sha1", "fingerprint_sha256")
-    date_hierarchy = "not_before"
+    date_hierarchy = "not_before"  # drilled down from the range (templatetags/ca_admin_lists.py)
+    # A million rows: count exactly only up to 10,000 matches, and not the whole table besides.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     actions = ("revoke_selected",)
     csv_filename = "certificates.csv"
     change_list_template = "admin/ca/issuedcertificate/change_list.html"
@@ -149,6 +153,25 @@ class IssuedCertificateAdmin(CsvExportAdminMixin, admin.ModelAdmin):  # type: ig
 
     def get_csv_columns(self, request: HttpRequest) -> Any:
         return [*_csv_columns(), *certificate_admin_extensions.csv_columns]
+
+    def get_ordering(self, request: HttpRequest) -> Any:
+        """Newest first; by expiry when the expiry filter is on. Those rows have the oldest notBefore (the
+        validity is fixed), so walking the notBefore index for them would read most of the table.
+        """
+        if request.GET.get(ExpiresBeforeFilter.parameter_name):
+            return ("not_after",)
+        return super().get_ordering(request)
+
+    def action_checkbox(self, obj: IssuedCertificate) -> SafeString:
+        """The row's checkbox, as Django's own (a form widget rendered through the template engine: a
+        tenth of the page's time at 100 rows).
+        """
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            f"Select this object for an action - {obj}",
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IssuedCertificate]:
         queryset = super().get_queryset(request).select_related("authority", "template")
