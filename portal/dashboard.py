@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import AnonymousUser, PermissionsMixin
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -142,10 +142,19 @@ def _charts(now: dt.datetime) -> list[tuple[str, SafeString]]:
         past,
     )
     weeks = 12
+    # Counted in the database, week by week in one pass over the index range (not a row each in Python:
+    # about 110,000 of them at a million certificates).
     expiring = IssuedCertificate.objects.valid(now).filter(not_after__lt=now + dt.timedelta(weeks=weeks))
-    per_week = [0] * weeks
-    for not_after in expiring.values_list("not_after", flat=True):
-        per_week[min((not_after - now).days // 7, weeks - 1)] += 1
+    bounds = [now + dt.timedelta(weeks=index) for index in range(weeks + 1)]
+    totals = expiring.aggregate(
+        **{
+            f"w{index}": Count(
+                "not_after", filter=Q(not_after__gte=bounds[index], not_after__lt=bounds[index + 1])
+            )
+            for index in range(weeks)
+        }
+    )
+    per_week = [totals[f"w{index}"] for index in range(weeks)]
     week_bars = [
         Bar(
             f"{today + dt.timedelta(weeks=index):%d %b}",
