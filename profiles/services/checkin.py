@@ -30,7 +30,7 @@ from profiles.naming.request import RenderedRequest, render_request
 from profiles.naming.sans import parse_san_entries
 from profiles.naming.subject import parse_subject_format
 from profiles.naming.variables import CertificateType, RenderError, TemplateError
-from profiles.selectors import device_render_context, profile_resolve_for_device
+from profiles.selectors import Resolution, device_render_context, profile_resolve_for_device
 from profiles.services.states import device_state_set, renewal_due_at
 from profiles.services.sweeps import renewal_due_reason
 from profiles.validation import san_entries, subject_format_text
@@ -191,12 +191,16 @@ def _renewal_due(state: DeviceCertificateState, profile: ScepProfile, now: dt.da
     )
 
 
-def device_checkin(*, device: Device, issue_challenges: bool = True) -> CheckinResult:
+def device_checkin(
+    *, device: Device, issue_challenges: bool = True, resolution: Resolution | None = None
+) -> CheckinResult:
     """Resolve, render and (unless only previewing) issue one-time challenges; update the device's states.
-    (A retired or wiped device resolves to nothing: no profiles, no challenges.)
+    (A retired or wiped device resolves to nothing: no profiles, no challenges.) ``resolution``: what
+    ``profile_resolve_for_device`` gave for this device, when the caller has it already.
     """
     now = timezone.now()
-    resolution = profile_resolve_for_device(device=device)
+    if resolution is None:
+        resolution = profile_resolve_for_device(device=device)
     deliveries: list[ScepDelivery] = []
     with transaction.atomic():
         Device.objects.filter(pk=device.pk).update(last_checkin_at=now)

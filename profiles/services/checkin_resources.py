@@ -79,8 +79,8 @@ class DeviceCheckin:
 
 def device_checkin_all(*, device: Device, issue_challenges: bool = True) -> DeviceCheckin:
     """The device's check-in; ``issue_challenges=False`` previews (nothing is requested or handed out)."""
-    base = device_checkin(device=device, issue_challenges=issue_challenges)
-    resolution = profile_resolve_for_device(device=device)
+    resolution = profile_resolve_for_device(device=device)  # once: the SCEP, PKCS and resource profiles
+    base = device_checkin(device=device, issue_challenges=issue_challenges, resolution=resolution)
     with transaction.atomic():
         pkcs = [_pkcs_step(device, applied, issue=issue_challenges) for applied in resolution.pkcs_profiles]
     if issue_challenges and any(item.state == "issue_pending" for item in pkcs):
