@@ -167,14 +167,16 @@ def certificates_generate(*, count: int, revoked: int, authority_id: int, templa
 
 
 def certificates_revoke_all(*, authority_id: int) -> tuple[int, float]:
-    """Revoke every certificate of the CA that is not, each still valid for a while (for the large CRL)."""
+    """Revoke every generated certificate that is not, each still valid for a while (for the large CRL;
+    the RA's and the OCSP responder's certificates stay valid).
+    """
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "UPDATE ca_issuedcertificate SET revoked_at = not_before + interval '1 day', "
             "revocation_reason = 'cessation_of_operation', "
             "not_after = GREATEST(not_after, now() + interval '30 days') "
-            "WHERE authority_id = %s AND revoked_at IS NULL",
+            "WHERE authority_id = %s AND revoked_at IS NULL AND subject LIKE 'CN=device-%%'",
             [authority_id],
         )
         changed = cursor.rowcount
