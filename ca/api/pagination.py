@@ -16,11 +16,13 @@ __all__ = ["EstimatedCountPagination"]
 
 
 class EstimatedCountPagination(LimitOffsetPagination):
+    exact_limit = EXACT_COUNT_LIMIT
+
     def get_count(self, queryset: Any) -> int:
         self.count_estimated = False
         if not isinstance(queryset, QuerySet):
             return super().get_count(queryset)
-        count, self.count_estimated = count_or_estimate(queryset)
+        count, self.count_estimated = count_or_estimate(queryset, exact_limit=self.exact_limit)
         return count
 
     def get_paginated_response(self, data: Any) -> Response:
@@ -32,7 +34,7 @@ class EstimatedCountPagination(LimitOffsetPagination):
         paginated: dict[str, Any] = super().get_paginated_response_schema(schema)
         paginated["properties"]["count_estimated"] = {
             "type": "boolean",
-            "description": f"true when more than {EXACT_COUNT_LIMIT:,} match: count is then PostgreSQL's "
+            "description": f"true when more than {self.exact_limit:,} match: count is then PostgreSQL's "
             "estimate, not an exact count",
         }
         return paginated
