@@ -81,8 +81,12 @@ def device_checkin_all(*, device: Device, issue_challenges: bool = True) -> Devi
     """The device's check-in; ``issue_challenges=False`` previews (nothing is requested or handed out)."""
     resolution = profile_resolve_for_device(device=device)  # once: the SCEP, PKCS and resource profiles
     base = device_checkin(device=device, issue_challenges=issue_challenges, resolution=resolution)
-    with transaction.atomic():
-        pkcs = [_pkcs_step(device, applied, issue=issue_challenges) for applied in resolution.pkcs_profiles]
+    pkcs: list[PkcsDelivery] = []
+    if resolution.pkcs_profiles:  # no empty transaction (two round trips) for a device without PKCS profiles
+        with transaction.atomic():
+            pkcs = [
+                _pkcs_step(device, applied, issue=issue_challenges) for applied in resolution.pkcs_profiles
+            ]
     if issue_challenges and any(item.state == "issue_pending" for item in pkcs):
         pkcs = _await_issued(device, resolution.pkcs_profiles, pkcs)
     resources = tuple(
