@@ -13,8 +13,12 @@ class EnrollmentSettings(SettingsModel):
     #: How long the SCEP endpoint waits for the CA worker before answering PENDING (seconds).
     SCEP_ISSUE_WAIT: float = Field(default=5.0, ge=0, le=60)
     #: How many PKIOperations of one web process may wait for the CA worker at once; the others answer
-    #: PENDING at once (enrollment/services/pki_operation/waiting.py). 0: none waits.
+    #: PENDING (enrollment/services/pki_operation/waiting.py). 0: none waits.
     SCEP_MAX_WAITING: int = Field(default=2, ge=0, le=256)
+    #: How long a PKIOperation that finds every waiting slot taken waits for one to come free (seconds)
+    #: before it answers PENDING: under load with a quick CA worker slots free within milliseconds, and
+    #: a PENDING answer costs the device a poll (minutes, for some clients). 0: PENDING at once.
+    SCEP_SLOT_WAIT: float = Field(default=0.25, ge=0, le=5)
     #: Largest PKIOperation body / decoded GET message accepted (bytes).
     SCEP_MAX_MESSAGE_SIZE: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: Refuse requests whose signingTime is further than this from our clock (seconds; 0 = no check).

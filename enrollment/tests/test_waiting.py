@@ -1,5 +1,6 @@
 """The bounded waiting pool: at most CERTPORTAL_SCEP_MAX_WAITING requests of a process wait for the CA
-worker; the others, and every request while no CA worker can sign, answer PENDING at once."""
+worker; the others wait up to CERTPORTAL_SCEP_SLOT_WAIT for a slot, then answer PENDING, as every request does
+at once while no CA worker can sign."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def test_only_as_many_requests_wait_as_there_are_slots(with_broker: None) -> Non
         pass
 
     assert waits == [5.0]
-    assert second == 0.0  # every slot taken: PENDING at once
+    assert second == 0.0  # every slot taken for longer than the slot wait: PENDING
     assert third == 5.0  # the slot is free again
 
 
@@ -80,3 +81,66 @@ def test_tasks_in_process_wait_as_configured() -> None:
     """The embedded default: the task ran in the request, the wait returns at once anyway."""
     with wait_slot(5.0) as wait:
         assert wait == 5.0
+
+
+@override_settings(CERTPORTAL_SCEP_MAX_WAITING=1, CERTPORTAL_SCEP_SLOT_WAIT=5)
+def test_a_request_takes_a_slot_that_comes_free_while_it_waits(
+    with_broker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load with a quick CA the slots free within milliseconds: a request waits for one instead of
+    answering PENDING (which would cost the device a poll)."""
+    _ready_worker()
+    holding, release, asking = threading.Event(), threading.Event(), threading.Event()
+    waits: list[float] = []
+    slots = waiting._semaphore()
+    assert slots is not None
+    acquire = slots.acquire
+
+    def acquire_noting_the_wait(blocking: bool = True, timeout: float | None = None) -> bool:
+        if blocking:
+            asking.set()  # the second request is about to wait for the slot
+        return acquire(blocking, timeout)
+
+    monkeypatch.setattr(slots, "acquire", acquire_noting_the_wait)
+
+    def first() -> None:
+        with wait_slot(5.0):
+            holding.set()
+            release.wait(10)
+
+    def second() -> None:
+        with wait_slot(5.0) as wait:
+            waits.append(wait)
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert holding.wait(10)
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    assert asking.wait(10)
+    release.set()  # the slot comes free while the second request waits for it
+    holder.join(10)
+    waiter.join(10)
+
+    assert len(waits) == 1
+    assert 0.0 < waits[0] < 5.0  # it got the slot, and waits for the CA what is left of the 5 s
+
+
+@override_settings(CERTPORTAL_SCEP_MAX_WAITING=1, CERTPORTAL_SCEP_SLOT_WAIT=0)
+def test_without_a_slot_wait_a_busy_pool_answers_pending_at_once(with_broker: None) -> None:
+    _ready_worker()
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with wait_slot(5.0):
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert holding.wait(10)
+    with wait_slot(5.0) as second:
+        pass
+    release.set()
+    holder.join(10)
+    assert second == 0.0
