@@ -7,6 +7,7 @@ Filters by profile, device and user come from the apps above the CA through ``ca
 from __future__ import annotations
 
 import datetime as dt
+import string
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -15,7 +16,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -59,6 +60,9 @@ class StatusFilter(admin.SimpleListFilter):
         value = self.value()
         return queryset.with_status(value) if value else queryset  # type: ignore[attr-defined]
 
+
+#: A search term of at least this many hex digits is first looked up as a serial or thumbprint.
+HEX_LOOKUP_MIN = 16
 
 #: ``expires_before`` takes a number of days from now (``30d``) or a date (``2027-01-31``).
 EXPIRY_WINDOWS = (("7d", "in 7 days"), ("30d", "in 30 days"), ("90d", "in 90 days"))
@@ -153,6 +157,22 @@ class IssuedCertificateAdmin(CsvExportAdminMixin, admin.ModelAdmin):  # type: ig
 
     def get_csv_columns(self, request: HttpRequest) -> Any:
         return [*_csv_columns(), *certificate_admin_extensions.csv_columns]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[IssuedCertificate], search_term: str
+    ) -> tuple[QuerySet[IssuedCertificate], bool]:
+        """A pasted serial or thumbprint (16 hex digits or more; colons and spaces allowed) is looked up
+        exactly first, through the indexes; only when nothing has it is it searched as text, which reads
+        every row's subject, serial and thumbprints (seconds at a million rows).
+        """
+        term = search_term.strip().replace(":", "").replace(" ", "")
+        if len(term) >= HEX_LOOKUP_MIN and all(character in string.hexdigits for character in term):
+            exact = queryset.filter(
+                Q(serial__iexact=term) | Q(fingerprint_sha1__iexact=term) | Q(fingerprint_sha256=term.upper())
+            )
+            if exact.exists():
+                return exact, False
+        return super().get_search_results(request, queryset, search_term)
 
     def get_ordering(self, request: HttpRequest) -> Any:
         """Newest first; by expiry when the expiry filter is on. Those rows have the oldest notBefore (the

@@ -112,3 +112,16 @@ def test_the_date_drill_down_comes_from_the_range(admin_client: Client, three):
             not_before__year=today.year, not_before__month=today.month
         ).count()
     )
+
+
+def test_a_pasted_serial_or_thumbprint_is_looked_up_exactly(admin_client: Client, three):
+    target = three.get(subject="CN=list-1")
+    for term in (target.serial, target.serial.lower(), target.fingerprint_sha1, target.fingerprint_sha256):
+        response = admin_client.get(reverse(CHANGELIST), {"q": term})
+        assert [c.pk for c in response.context["cl"].result_list] == [target.pk]
+    spaced = ":".join(target.fingerprint_sha1[i : i + 2] for i in range(0, 40, 2))
+    response = admin_client.get(reverse(CHANGELIST), {"q": spaced})
+    assert [c.pk for c in response.context["cl"].result_list] == [target.pk]
+    # A fragment is still searched as text.
+    response = admin_client.get(reverse(CHANGELIST), {"q": target.serial[2:12]})
+    assert target.pk in [c.pk for c in response.context["cl"].result_list]
