@@ -3,7 +3,7 @@ makes the rows), devices, groups and memberships by ``bulk_create``, the profile
 through the project's services, the users' import file as CSV text.
 
 Certificates are rows, not signed certificates: distinct serials, subjects and thumbprints, notBefore over
-the last ~26 months, a two-year validity (so about 8 % have expired), revoked ones interleaved with a reason
+the last 25 months, a two-year validity (so about 4 % have expired), revoked ones interleaved with a reason
 and a date. Their ``der`` column holds one of a small pool of real certificates (parsed by the API's ``pem``
 field and the admin), not the row's own: signing a million certificates is not what is measured.
 
@@ -92,10 +92,11 @@ def _der_pool(count: int) -> list[bytes]:
     return pool
 
 
-# One row per i: notAfter in [now - 60 d, now + 700 d) (revoked rows: in the future, so that each is on the
-# CRL), notBefore = notAfter - 730 d, revoked every ``stride``-th row (``revoked`` of them), with reasons
-# weighted roughly as a fleet revokes: superseded 40 %, cessation of operation 25 %, affiliation changed 15 %,
-# key compromise 10 %, unspecified 10 %.
+# One row per i: notBefore in the last 760 days (so certificates were issued every day up to now), notAfter =
+# notBefore + 730 d (about 4 % have expired); revoked every ``stride``-th row (``revoked`` of them), issued in
+# the last 729 days so that each is still valid and on the CRL, with reasons weighted roughly as a fleet
+# revokes: superseded 40 %, cessation of operation 25 %, affiliation changed 15 %, key compromise 10 %,
+# unspecified 10 %.
 _INSERT = """
 INSERT INTO ca_issuedcertificate (
     created_at, updated_at, authority_id, template_id, request_id, serial, subject, sans, not_before,
@@ -105,7 +106,7 @@ SELECT nb, nb, %(authority)s, %(template)s, NULL,
        upper('1' || lpad(to_hex(i), 7, '0') || substr(md5(%(salt)s || i::text), 1, 32)),
        'CN=device-' || lpad(i::text, 7, '0') || ',OU=Devices,O=Example Corp',
        jsonb_build_array('DNS:device-' || lpad(i::text, 7, '0') || '.corp.example.com'),
-       nb, na,
+       nb, nb + interval '730 days',
        upper(substr(encode(sha256(convert_to('sha1' || %(salt)s || i::text, 'UTF8')), 'hex'), 1, 40)),
        upper(encode(sha256(convert_to(%(salt)s || i::text, 'UTF8')), 'hex')),
        encode(sha256(convert_to('key' || %(salt)s || i::text, 'UTF8')), 'hex'),
@@ -117,16 +118,12 @@ SELECT nb, nb, %(authority)s, %(template)s, NULL,
                 ELSE 'unspecified' END
        ELSE '' END
 FROM (
-    SELECT i, revoked, r3, r4, na, na - interval '730 days' AS nb
+    SELECT i, revoked, random() AS r3, random() AS r4,
+           %(now)s - random() * CASE WHEN revoked THEN interval '729 days' ELSE interval '760 days' END AS nb
     FROM (
-        SELECT i, revoked, random() AS r3, random() AS r4,
-               CASE WHEN revoked THEN %(now)s + interval '1 day' + random() * interval '699 days'
-                    ELSE %(now)s - interval '60 days' + random() * interval '760 days' END AS na
-        FROM (
-            SELECT i, (i %% %(stride)s = 0 AND i / %(stride)s <= %(revoked)s) AS revoked
-            FROM generate_series(%(first)s, %(last)s) AS i
-        ) picked
-    ) drawn
+        SELECT i, (i %% %(stride)s = 0 AND i / %(stride)s <= %(revoked)s) AS revoked
+        FROM generate_series(%(first)s, %(last)s) AS i
+    ) picked
 ) g
 JOIN scale_der_pool pool ON pool.n = g.i %% %(pool)s
 """
@@ -251,6 +248,9 @@ def directory_generate(*, devices: int, groups: int) -> dict[str, Any]:
                 batch_size=5000,
             )
         log(f"  devices: {numbers[-1] + 1:,} of {devices:,} ({time.perf_counter() - started:.0f} s)")
+    with connection.cursor() as cursor:  # the planner's statistics of what was just loaded
+        cursor.execute("ANALYZE directory_device, directory_group, directory_group_devices")
+        cursor.execute("ANALYZE profiles_profileassignment")
     return {
         "groups": groups,
         "devices": devices,
