@@ -4,13 +4,15 @@ processes are kept on one pytest-xdist worker.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 pytest_plugins = ["ca.tests.fixtures"]
 
 #: Modules whose tests start real servers and clients (gunicorn, Celery workers, PostgreSQL clusters, nginx,
-#: Chromium, certmonger, strongSwan, ``./dev serve``). Under ``./dev test`` (two xdist workers, ``--dist
-#: loadgroup``) they run one at a time on one worker while the other worker takes the in-process tests:
+#: Chromium, certmonger, strongSwan, ``./dev serve``). Under ``./dev test`` (two xdist workers, the scheduler
+#: below) they run one at a time on one worker while the other worker takes the in-process tests:
 #: two of them at once on two cores would only make each slower and their timeouts tighter.
 REAL_PROCESS_MODULES = (
     "portal/tests/faults/",
@@ -32,8 +34,14 @@ REAL_PROCESS_MODULES = (
 )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        if path.startswith(REAL_PROCESS_MODULES):
-            item.add_marker(pytest.mark.xdist_group("real-processes"))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's load-scope scheduling with one scope for all of ``REAL_PROCESS_MODULES`` and one per test for
+    the rest. (xdist's own ``--dist loadgroup`` rewrites ``item._nodeid``, which pytest 9 no longer reads.)
+    """
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    class RealProcessesTogether(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+        def _split_scope(self, nodeid: str) -> str:
+            return "real-processes" if nodeid.split("::", 1)[0].startswith(REAL_PROCESS_MODULES) else nodeid
+
+    return RealProcessesTogether(config, log)

@@ -88,8 +88,7 @@ def scep_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, APIException):
         return _text(exc.status_code, str(exc.detail))
     if isinstance(exc, RaUnavailable):
-        logger.error("SCEP RA unavailable: %s", exc.message)
-        return _text(503, "the SCEP service is not available (RA key)", retry_after=30)
+        return _response(_ra_unavailable(exc))
     outage = dependency_outage(exc)
     if outage is not None:
         logger.error("%s unavailable while answering SCEP", outage, exc_info=exc)
@@ -98,6 +97,19 @@ def scep_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
     logger.error("unexpected error in the SCEP endpoint", exc_info=exc)
     return _text(500, "internal error; the event has been logged")
+
+
+def _ra_unavailable(exc: RaUnavailable) -> ScepReply:
+    logger.error("SCEP RA unavailable: %s", exc.message)
+    return scep_text_reply(503, "the SCEP service is not available (RA key)", retry_after=30)
+
+
+def _plain(reply: ScepReply) -> HttpResponse:
+    """A reply as a plain Django response (the GET fast path, outside DRF)."""
+    response = HttpResponse(reply.body, status=reply.status_code, content_type=reply.content_type)
+    for name, value in reply.headers.items():
+        response[name] = value
+    return response
 
 
 class ScepView(APIView):
@@ -125,14 +137,17 @@ class ScepView(APIView):
             if operation in ("GetCACaps", "GetCACert"):
                 try:
                     service = scep_service_lookup(kwargs.get("slug"), _RELATED.get(operation, ()))
-                    if service is not None and service.enabled:
+                except Exception:  # the DRF path below answers (and logs) it: an outage, a last copy
+                    service = None
+                if service is not None and service.enabled:
+                    _remember(kwargs.get("slug"), service)
+                    try:
                         answer = _get_ca_caps(service) if operation == "GetCACaps" else _get_ca_cert(service)
-                        _remember(kwargs.get("slug"), service)
-                        return HttpResponse(
-                            answer.data, content_type=answer.content_type, status=answer.status_code
-                        )
-                except Exception:  # noqa: S110 - the DRF path below answers (and logs) it
-                    pass
+                    except RaUnavailable as exc:  # recorded once (10302) by ra_identity: not tried again
+                        return _plain(_ra_unavailable(exc))
+                    return HttpResponse(
+                        answer.data, content_type=answer.content_type, status=answer.status_code
+                    )
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: Request, slug: str | None = None) -> Response:
