@@ -126,7 +126,8 @@ def _counts(now: dt.datetime) -> list[DashboardCount]:
 
 
 def _per_day(queryset: QuerySet[Any], field: str, days: Iterable[dt.date]) -> list[tuple[dt.date, int]]:
-    rows = queryset.annotate(day=TruncDate(field, tzinfo=dt.UTC)).values("day").annotate(n=Count("pk"))
+    # COUNT(*): the day is all it reads, so an index on the field answers alone (index-only scan).
+    rows = queryset.annotate(day=TruncDate(field, tzinfo=dt.UTC)).values("day").annotate(n=Count("*"))
     counted = {row["day"]: row["n"] for row in rows}
     return [(day, counted.get(day, 0)) for day in days]
 
