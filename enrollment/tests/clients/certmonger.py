@@ -193,6 +193,12 @@ class Certmonger:
         deadline = time.monotonic() + timeout
         while True:
             fields = self.status(request_id)
+            if _ca_certificates_not_fetched_yet(fields) and time.monotonic() < deadline:
+                # ``add-scep-ca`` fetches GetCACaps/GetCACert in the background; a request submitted before
+                # that finished has no RA certificate to encrypt to (seen on a busy machine): submit it again.
+                time.sleep(0.5)
+                self.getcert("resubmit", "-i", request_id)
+                continue
             if fields.get("status") in states:
                 return fields
             if time.monotonic() > deadline:
@@ -200,3 +206,8 @@ class Certmonger:
                     f"{request_id} is still {fields} after {timeout} s: {self.log()[-4000:]}"
                 )
             time.sleep(0.1)
+
+
+def _ca_certificates_not_fetched_yet(fields: dict[str, str]) -> bool:
+    """certmonger's answer to a request submitted before its CA's GetCACert reply arrived."""
+    return fields.get("status") == "CA_UNCONFIGURED" and "No RA certificate" in fields.get("ca-error", "")
