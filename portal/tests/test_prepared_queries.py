@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from django.contrib.auth.models import Group, Permission
@@ -70,11 +72,15 @@ def test_a_transformed_parameter_cannot_be_prepared() -> None:
         prepared.first("x")
 
 
+def _values_of(pk: int) -> Any:
+    return Group.objects.filter(pk=pk).values("name")
+
+
 def test_only_plain_reads() -> None:
     with pytest.raises(PreparedQueryError, match="plain reads"):
         PreparedQuery(lambda pk: Group.objects.select_for_update().filter(pk=pk), int).first(1)
     with pytest.raises(PreparedQueryError, match="model instances"):
-        PreparedQuery(lambda pk: Group.objects.filter(pk=pk).values("name"), int).first(1)  # type: ignore[arg-type, return-value]
+        PreparedQuery[Group](_values_of, int).first(1)
 
 
 def test_arguments_are_checked() -> None:

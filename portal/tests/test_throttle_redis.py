@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 
 from core.throttling import FixedWindowThrottle
@@ -28,7 +29,7 @@ def _redis_url() -> str:
 class _Throttle(FixedWindowThrottle):
     scope = "redis-test"
     default_rate = "25/h"  # an hour: the 100 requests fall in one window
-    THROTTLE_RATES: dict[str, Any] = {}
+    THROTTLE_RATES: ClassVar[dict[str, Any] | None] = {}
 
     def ident(self, request: Any, view: Any) -> str | None:
         return str(request)
@@ -40,6 +41,7 @@ def test_concurrent_requests_get_exactly_the_limit_in_one_round_trip_each() -> N
     }
     with override_settings(CACHES=cache_settings):
         store = caches["default"]
+        assert isinstance(store, RedisCache)
         client = store._cache.get_client(None, write=True)
         ident = f"client-{uuid.uuid4().hex}"
         allowed: list[bool] = []
@@ -63,7 +65,9 @@ def test_concurrent_requests_get_exactly_the_limit_in_one_round_trip_each() -> N
         assert allowed.count(True) == 25  # the limit, not one more, whatever the interleaving
         keys = list(client.scan_iter(match=f"*certportal:throttle:redis-test:{ident}:*"))
         assert len(keys) == 1
-        assert int(client.get(keys[0])) == 100  # every request counted once
+        counted = client.get(keys[0])
+        assert counted is not None
+        assert int(counted) == 100  # every request counted once
         assert 0 < client.ttl(keys[0]) <= 3601  # the window's expiry, set by its first request
         commands: list[str] = []
         real = type(client).pipeline
