@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -28,6 +29,26 @@ def with_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _ready_worker(ready: bool = True) -> None:
     worker_status_write(WorkerStatus(hostname="ca@test", pid=1, ready=ready))
+
+
+@contextmanager
+def _a_slot_held() -> Iterator[threading.Event]:
+    """Another request holds a waiting slot until the yielded event is set (or the block ends)."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with wait_slot(5.0):
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(10)
+    try:
+        yield release
+    finally:
+        release.set()
+        holder.join(10)
 
 
 @override_settings(CERTPORTAL_SCEP_MAX_WAITING=1)
@@ -90,7 +111,7 @@ def test_a_request_takes_a_slot_that_comes_free_while_it_waits(
     """Under load with a quick CA the slots free within milliseconds: a request waits for one instead of
     answering PENDING (which would cost the device a poll)."""
     _ready_worker()
-    holding, release, asking = threading.Event(), threading.Event(), threading.Event()
+    asking = threading.Event()
     waits: list[float] = []
     slots = waiting._semaphore()
     assert slots is not None
@@ -103,24 +124,16 @@ def test_a_request_takes_a_slot_that_comes_free_while_it_waits(
 
     monkeypatch.setattr(slots, "acquire", acquire_noting_the_wait)
 
-    def first() -> None:
-        with wait_slot(5.0):
-            holding.set()
-            release.wait(10)
-
     def second() -> None:
         with wait_slot(5.0) as wait:
             waits.append(wait)
 
-    holder = threading.Thread(target=first)
-    holder.start()
-    assert holding.wait(10)
-    waiter = threading.Thread(target=second)
-    waiter.start()
-    assert asking.wait(10)
-    release.set()  # the slot comes free while the second request waits for it
-    holder.join(10)
-    waiter.join(10)
+    with _a_slot_held() as release:
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        assert asking.wait(10)
+        release.set()  # the slot comes free while the second request waits for it
+        waiter.join(10)
 
     assert len(waits) == 1
     assert 0.0 < waits[0] < 5.0  # it got the slot, and waits for the CA what is left of the 5 s
@@ -129,18 +142,6 @@ def test_a_request_takes_a_slot_that_comes_free_while_it_waits(
 @override_settings(CERTPORTAL_SCEP_MAX_WAITING=1, CERTPORTAL_SCEP_SLOT_WAIT=0)
 def test_without_a_slot_wait_a_busy_pool_answers_pending_at_once(with_broker: None) -> None:
     _ready_worker()
-    holding, release = threading.Event(), threading.Event()
-
-    def first() -> None:
-        with wait_slot(5.0):
-            holding.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=first)
-    holder.start()
-    assert holding.wait(10)
-    with wait_slot(5.0) as second:
+    with _a_slot_held(), wait_slot(5.0) as second:
         pass
-    release.set()
-    holder.join(10)
     assert second == 0.0
