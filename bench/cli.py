@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -15,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.certportal import certportal_target
+from bench.datastores import datastore_arguments, datastore_arguments_check
 from bench.load import generate_keys
 from bench.micro import micro_benchmarks
 from bench.report import machine_info, markdown, ratios, targets_verdict
-from bench.runtime import REPO, RESULTS_DIR, STOP, BenchError, log
+from bench.runtime import REPO, RESULTS_DIR, BenchError, install_signal_handlers, log
 from bench.scepserver import netns_child, scepserver_target
 
 
@@ -85,14 +85,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--celery-concurrency", type=int, default=0, help="CA worker -c (0: Celery's, one per core)"
     )
-    parser.add_argument("--pg-host", default="127.0.0.1")
-    parser.add_argument("--pg-port", type=int, default=5432)
-    parser.add_argument("--pg-user", default="postgres")
-    parser.add_argument("--pg-db", default="certportal_bench", help="created and dropped by the benchmark")
-    parser.add_argument("--redis-host", default="127.0.0.1")
-    parser.add_argument("--redis-port", type=int, default=6379)
-    parser.add_argument(
-        "--redis-db", type=int, default=9, help="must be empty; flushed at the end (not 0 or 15)"
+    datastore_arguments(
+        parser,
+        pg_db="certportal_bench",
+        pg_db_help="created and dropped by the benchmark",
+        redis_db=9,
+        redis_db_help="must be empty; flushed at the end (not 0 or 15)",
     )
     parser.add_argument("--scepserver", default="scepserver", help="micromdm scepserver binary")
     parser.add_argument(
@@ -122,8 +120,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--_netns-child", nargs=2, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.redis_db in (0, 15):
-        parser.error("--redis-db 0 and 15 are used by others")
+    datastore_arguments_check(parser, args)
     if any("=" not in item for item in args.env):
         parser.error("--env takes KEY=VALUE")
     if args.n < 1 or min(args.concurrency) < 1 or args.caps_concurrency < 1:
@@ -133,22 +130,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _install_signal_handlers() -> None:
-    """Ctrl-C, SIGTERM or SIGHUP: stop the workload and clean up; a second one does not cut cleanup short."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        if STOP.is_set():
-            return
-        STOP.set()
-        raise KeyboardInterrupt
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, interrupt)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    _install_signal_handlers()
+    install_signal_handlers()
     if args._netns_child:
         try:
             return netns_child(*args._netns_child)

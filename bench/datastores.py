@@ -15,6 +15,25 @@ import redis
 from bench.runtime import BenchError
 
 
+def datastore_arguments(parser: argparse.ArgumentParser, *, pg_db: str, pg_db_help: str, redis_db: int,
+                        redis_db_help: str) -> None:  # fmt: skip
+    """The options that ``own_database_and_redis`` reads: where PostgreSQL and Redis are, and the run's own
+    database and Redis DB.
+    """
+    parser.add_argument("--pg-host", default="127.0.0.1")
+    parser.add_argument("--pg-port", type=int, default=5432)
+    parser.add_argument("--pg-user", default="postgres")
+    parser.add_argument("--pg-db", default=pg_db, help=pg_db_help)
+    parser.add_argument("--redis-host", default="127.0.0.1")
+    parser.add_argument("--redis-port", type=int, default=6379)
+    parser.add_argument("--redis-db", type=int, default=redis_db, help=redis_db_help)
+
+
+def datastore_arguments_check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.redis_db in (0, 15):
+        parser.error("--redis-db 0 and 15 are used by others")
+
+
 def load_psycopg2() -> Any:
     """psycopg2 (in the project's requirements), typed loosely: its stubs are not a project dependency."""
     return importlib.import_module("psycopg2")

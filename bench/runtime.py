@@ -8,11 +8,13 @@ dependencies.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -40,3 +42,16 @@ def log(message: str) -> None:
 
 class BenchError(Exception):
     pass
+
+
+def install_signal_handlers() -> None:
+    """Ctrl-C, SIGTERM or SIGHUP: stop the workload and clean up; a second one does not cut cleanup short."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if STOP.is_set():
+            return
+        STOP.set()
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)

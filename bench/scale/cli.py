@@ -10,7 +10,6 @@ import cProfile
 import datetime as dt
 import json
 import os
-import signal
 import sys
 import time
 import traceback
@@ -20,8 +19,9 @@ from typing import Any
 
 from django.db import connection, connections
 
+from bench.datastores import datastore_arguments, datastore_arguments_check
 from bench.report import machine_info
-from bench.runtime import REPO, RESULTS_DIR, STOP, log
+from bench.runtime import REPO, RESULTS_DIR, install_signal_handlers, log
 from bench.scale.environment import installation
 from bench.scale.report import markdown
 
@@ -65,14 +65,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="write a cProfile of each measurement to DIR/<name>.prof (slows the run down)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database (not dropped at the end)")
-    parser.add_argument("--pg-host", default="127.0.0.1")
-    parser.add_argument("--pg-port", type=int, default=5432)
-    parser.add_argument("--pg-user", default="postgres")
-    parser.add_argument("--pg-db", default="certportal_scale", help="created (and dropped) by the run")
-    parser.add_argument("--redis-host", default="127.0.0.1")
-    parser.add_argument("--redis-port", type=int, default=6379)
-    parser.add_argument(
-        "--redis-db", type=int, default=13, help="the cache; must be empty, flushed at the end"
+    datastore_arguments(
+        parser,
+        pg_db="certportal_scale",
+        pg_db_help="created (and dropped) by the run",
+        redis_db=13,
+        redis_db_help="the cache; must be empty, flushed at the end",
     )
     parser.add_argument(
         "--output", type=Path, default=None, help="JSON file (None: bench/results/scale-<timestamp>.json)"
@@ -83,18 +81,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if unknown:
         parser.error(f"--only: unknown measurement(s) {', '.join(unknown)}; choose from {', '.join(ORDER)}")
     args.measurements = [name for name in ORDER if name in chosen]
-    if args.redis_db in (0, 15):
-        parser.error("--redis-db 0 and 15 are used by others")
+    datastore_arguments_check(parser, args)
     if min(args.certificates, args.revoked, args.devices, args.groups, args.users) < 0:
         parser.error("sizes cannot be negative")
     return args
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    if STOP.is_set():
-        return
-    STOP.set()
-    raise KeyboardInterrupt
 
 
 def _run(args: argparse.Namespace, results: dict[str, Any]) -> None:
@@ -167,8 +157,7 @@ def _table_sizes() -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
+    install_signal_handlers()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     output = args.output or RESULTS_DIR / f"scale-{stamp}.json"
     machine_args = argparse.Namespace(**vars(args), scepserver="scepserver")
