@@ -142,12 +142,10 @@ class ScepView(APIView):
                 if service is not None and service.enabled:
                     _remember(kwargs.get("slug"), service)
                     try:
-                        answer = _get_ca_caps(service) if operation == "GetCACaps" else _get_ca_cert(service)
+                        reply = _get_ca_caps(service) if operation == "GetCACaps" else _get_ca_cert(service)
                     except RaUnavailable as exc:  # recorded once (10302) by ra_identity: not tried again
-                        return _plain(_ra_unavailable(exc))
-                    return HttpResponse(
-                        answer.data, content_type=answer.content_type, status=answer.status_code
-                    )
+                        reply = _ra_unavailable(exc)
+                    return _plain(reply)
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: Request, slug: str | None = None) -> Response:
@@ -158,9 +156,9 @@ class ScepView(APIView):
                 return _text(400, f"unknown operation {request.query_params['operation'][:64]!r}")
             return _no_operation(request, service)
         if operation == "GetCACaps":
-            return _get_ca_caps(service)
+            return _response(_get_ca_caps(service))
         if operation == "GetCACert":
-            return _get_ca_cert(service)
+            return _response(_get_ca_cert(service))
         if operation == "GetNextCACert":
             return _get_next_ca_cert(service)
         message = request.query_params.get("message", "")
@@ -301,18 +299,19 @@ def _remember(slug: str | None, service: ScepService) -> None:
         _known_services[slug or ""] = service
 
 
-def _get_ca_caps(service: ScepService) -> Response:
+def _get_ca_caps(service: ScepService) -> ScepReply:
     policy = scep.AlgorithmPolicy(allow_legacy=service.allow_legacy_algorithms)
     keywords = scep.capabilities(
         policy, renewal=service.allow_renewal, next_ca_cert=service.next_registration_authority_id is not None
     )
-    return Response(("\n".join(keywords) + "\n").encode("ascii"), content_type="text/plain; charset=us-ascii")
+    body = ("\n".join(keywords) + "\n").encode("ascii")
+    return ScepReply(status_code=200, content_type="text/plain; charset=us-ascii", body=body)
 
 
-def _get_ca_cert(service: ScepService) -> Response:
+def _get_ca_cert(service: ScepService) -> ScepReply:
     """RA mode, as NDES answers: a degenerate certs-only PKCS#7 with the RA certificate, then the CA chain."""
     ra = ra_identity(service.registration_authority, service_slug=service.slug)
-    return Response(ra.ca_ra_bundle, content_type=scep.CONTENT_TYPE_CA_RA_CERT)
+    return ScepReply(status_code=200, content_type=scep.CONTENT_TYPE_CA_RA_CERT, body=ra.ca_ra_bundle)
 
 
 def _get_next_ca_cert(service: ScepService) -> Response:
