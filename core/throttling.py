@@ -20,7 +20,7 @@ import logging
 import time
 from typing import Any, ClassVar, Literal
 
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -85,11 +85,11 @@ class FixedWindowThrottle(BaseThrottle):
         store = caches["default"]
         if isinstance(store, RedisCache):
             return _redis_count(store, key, self.duration + 1)
-        cache.add(key, 0, timeout=self.duration + 1)
+        store.add(key, 0, timeout=self.duration + 1)
         try:
-            return int(cache.incr(key))
+            return int(store.incr(key))
         except ValueError:  # expired between add and incr: start the window again
-            cache.add(key, 1, timeout=self.duration + 1)
+            store.add(key, 1, timeout=self.duration + 1)
             return 1
 
     def wait(self) -> float | None:

@@ -54,9 +54,7 @@ def _service_lookup_prepare(*, by_slug: bool, related: tuple[str, ...]) -> Prepa
 
 _TRANSACTION_FIND: PreparedQuery[ScepTransaction] = PreparedQuery(
     lambda service_id, transaction_id, request_key: (
-        ScepTransaction.objects.select_related("certificate_request", "certificate")
-        .filter(service_id=service_id, transaction_id=transaction_id, request_key=request_key)
-        .order_by("pk")[:1]
+        _transactions(service_id, transaction_id).filter(request_key=request_key).order_by("pk")[:1]
     ),
     int,
     str,
@@ -77,9 +75,9 @@ _TRANSACTION_PENDING_ELSEWHERE: PreparedQuery[ScepTransaction] = PreparedQuery(
 )
 
 
-def _transactions(service: ScepService, transaction_id: str) -> QuerySet[ScepTransaction]:
+def _transactions(service_id: int, transaction_id: str) -> QuerySet[ScepTransaction]:
     return ScepTransaction.objects.select_related("certificate_request", "certificate").filter(
-        service=service, transaction_id=transaction_id
+        service_id=service_id, transaction_id=transaction_id
     )
 
 
@@ -94,7 +92,7 @@ def scep_transaction_find(
 
 def scep_transaction_latest(*, service: ScepService, transaction_id: str) -> ScepTransaction | None:
     """The newest transaction under ``transaction_id`` (what a CertPoll asks about)."""
-    return _transactions(service, transaction_id).order_by("-created_at").first()
+    return _transactions(service.pk, transaction_id).order_by("-created_at").first()
 
 
 def scep_transaction_pending_elsewhere(
